@@ -1,0 +1,131 @@
+package sim
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+// decisionLog wraps a policy and records every decision, checking on each call that the
+// Observation cannot reach the period being decided.
+type decisionLog struct {
+	policy.Policy
+	t         *testing.T
+	start     time.Time
+	decisions []loggedDecision
+}
+
+type loggedDecision struct {
+	at       time.Duration
+	replicas int
+}
+
+func (l *decisionLog) Decide(obs *policy.Observation) policy.Decision {
+	if cap(obs.History) != len(obs.History) || cap(obs.Recent) != len(obs.Recent) {
+		l.t.Fatalf("%s at %s: observation slices can be resliced past their end (len/cap history %d/%d, recent %d/%d)",
+			l.Name(), obs.Now, len(obs.History), cap(obs.History), len(obs.Recent), cap(obs.Recent))
+	}
+	if n := len(obs.History); n > 0 && obs.History[n-1].Start.Add(obs.Interval).After(obs.Now) {
+		l.t.Fatalf("%s at %s: history ends at %s, after the decision time", l.Name(), obs.Now, obs.History[n-1].Start.Add(obs.Interval))
+	}
+	if n := len(obs.Recent); n > 0 && obs.Recent[n-1].Start.Add(obs.Tick).After(obs.Now) {
+		l.t.Fatalf("%s at %s: a recent sample ends after the decision time", l.Name(), obs.Now)
+	}
+	d := l.Policy.Decide(obs)
+	l.decisions = append(l.decisions, loggedDecision{obs.Now.Sub(l.start), d.Replicas})
+	return d
+}
+
+// causalityEnv is the environment every policy is built with in the causality check.
+func causalityEnv(t *testing.T, future []float64) policy.Env {
+	t.Helper()
+	hist := make([]float64, 2000)
+	for i := range hist {
+		hist[i] = 400 + 150*float64(i%60)/60
+	}
+	return policy.Env{Interval: time.Minute, SLO: policy.SLO{Metric: perf.Mean, TargetMS: 16}, Min: 1, Max: 100,
+		Startup: 30 * time.Second, Profile: perf.FFT(), Seed: 1, Future: future,
+		History: series.Series{Name: "causality", Start: t0.Add(-2000 * time.Minute), Step: time.Minute, Values: hist}}
+}
+
+// firstDivergence runs the named policy on two workloads that agree before interval k and
+// returns the time of the first decision taken at or before interval k's start that differs.
+func firstDivergence(t *testing.T, name string, a, b []float64, k int) (time.Duration, bool) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Initial = 5
+	logs := [2]*decisionLog{}
+	for j, rates := range [][]float64{a, b} {
+		var future []float64
+		if policy.NeedsFuture(name) {
+			future = rates
+		}
+		p, err := policy.New(name, causalityEnv(t, future))
+		if err != nil {
+			t.Fatalf("build %s: %v", name, err)
+		}
+		logs[j] = &decisionLog{Policy: p, t: t, start: t0}
+		if _, err := Run(cfg, rates, t0, logs[j]); err != nil {
+			t.Fatalf("run %s: %v", name, err)
+		}
+	}
+	cut := time.Duration(k) * cfg.Interval
+	for i := range logs[0].decisions {
+		da, db := logs[0].decisions[i], logs[1].decisions[i]
+		if da.at > cut {
+			break
+		}
+		if da.replicas != db.replicas {
+			return da.at, true
+		}
+	}
+	return 0, false
+}
+
+func perturbedWorkloads(n, k int) (a, b []float64) {
+	a = make([]float64, n)
+	b = make([]float64, n)
+	for i := range a {
+		a[i] = 300 + 200*float64((i*7)%11)/11
+		b[i] = a[i]
+		if i >= k {
+			b[i] = a[i] * 4 // a burst that starts exactly at interval k
+		}
+	}
+	return a, b
+}
+
+// TestNoPolicyReadsTheIntervalItDecides perturbs the workload from interval k on and checks
+// that every decision taken at or before the start of interval k is unchanged, for every
+// registered policy that is not clairvoyant.
+func TestNoPolicyReadsTheIntervalItDecides(t *testing.T) {
+	for _, name := range policy.Names() {
+		if policy.NeedsFuture(name) {
+			continue
+		}
+		if name == "static:N" {
+			name = "static:3"
+		}
+		for _, k := range []int{40, 77, 150} {
+			t.Run(fmt.Sprintf("%s/k=%d", name, k), func(t *testing.T) {
+				a, b := perturbedWorkloads(200, k)
+				if at, diverged := firstDivergence(t, name, a, b, k); diverged {
+					t.Fatalf("decision at %s changed when only intervals >= %d changed: the policy reads the future", at, k)
+				}
+			})
+		}
+	}
+}
+
+// TestCausalityCheckCatchesALeak shows that the check above can fail: the clairvoyant
+// oracle, which reads the future by design, must be caught.
+func TestCausalityCheckCatchesALeak(t *testing.T) {
+	a, b := perturbedWorkloads(200, 77)
+	if _, diverged := firstDivergence(t, "oracle", a, b, 77); !diverged {
+		t.Fatal("the oracle reads the future, but the causality check did not notice")
+	}
+}
