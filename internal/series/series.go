@@ -1,6 +1,10 @@
 package series
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // Series is an evenly spaced time series. Values[i] belongs to the interval that starts at
 // Start + i*Step. For workloads, values are request rates in requests per second unless the
@@ -55,4 +59,33 @@ func (s Series) Clone() Series {
 	c.Values = append([]float64(nil), s.Values...)
 	c.Bursts = append([]Burst(nil), s.Bursts...)
 	return c
+}
+
+// Validate reports whether s is a usable workload series: at least 2 points, a positive
+// step, finite non-negative values and burst labels inside the series.
+func (s Series) Validate() error {
+	name := s.Name
+	if name == "" {
+		name = "series"
+	}
+	if len(s.Values) < 2 {
+		return fmt.Errorf("%s: %d points, need at least 2", name, len(s.Values))
+	}
+	if s.Step <= 0 {
+		return fmt.Errorf("%s: step %s is not positive", name, s.Step)
+	}
+	for i, v := range s.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: point %d: value %v is not finite", name, i, v)
+		}
+		if v < 0 {
+			return fmt.Errorf("%s: point %d: value %v is negative", name, i, v)
+		}
+	}
+	for _, b := range s.Bursts {
+		if b.Start < 0 || b.End > len(s.Values) || b.Start >= b.End {
+			return fmt.Errorf("%s: burst [%d,%d) is not a non-empty range inside [0,%d)", name, b.Start, b.End, len(s.Values))
+		}
+	}
+	return nil
 }
