@@ -91,10 +91,14 @@ func (tp *Tape) AddRow(a, b *Tensor) *Tensor {
 }
 
 // Max returns the elementwise maximum; the gradient goes to a on ties.
-func (tp *Tape) Max(a, b *Tensor) *Tensor { return tp.pick("Max", a, b, func(x, y float64) bool { return x >= y }) }
+func (tp *Tape) Max(a, b *Tensor) *Tensor {
+	return tp.pick("Max", a, b, func(x, y float64) bool { return x >= y })
+}
 
 // Min returns the elementwise minimum; the gradient goes to a on ties.
-func (tp *Tape) Min(a, b *Tensor) *Tensor { return tp.pick("Min", a, b, func(x, y float64) bool { return x <= y }) }
+func (tp *Tape) Min(a, b *Tensor) *Tensor {
+	return tp.pick("Min", a, b, func(x, y float64) bool { return x <= y })
+}
 
 func (tp *Tape) pick(op string, a, b *Tensor, takeA func(x, y float64) bool) *Tensor {
 	sameShape(op, a, b)
