@@ -1,0 +1,506 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// BurstAwareAutoscaler scales a workload with a scale subresource (a Deployment, StatefulSet,
+// ...) so that its latency SLO holds through bursts, using the same policy code as the
+// simulator.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=baa,categories=autoscaling
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.scaleTargetRef.name`
+// +kubebuilder:printcolumn:name="Min",type=integer,JSONPath=`.spec.minReplicas`
+// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.maxReplicas`
+// +kubebuilder:printcolumn:name="Current",type=integer,JSONPath=`.status.currentReplicas`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Burst",type=string,JSONPath=`.status.burst`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BurstAwareAutoscaler struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   BurstAwareAutoscalerSpec   `json:"spec"`
+	Status BurstAwareAutoscalerStatus `json:"status,omitempty"`
+}
+
+// BurstAwareAutoscalerList is a list of BurstAwareAutoscalers.
+//
+// +kubebuilder:object:root=true
+type BurstAwareAutoscalerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []BurstAwareAutoscaler `json:"items"`
+}
+
+// PausedAnnotation, set to "true" on a BurstAwareAutoscaler, stops it from changing the
+// target's replicas; it keeps reporting status.
+const PausedAnnotation = "autoscaling.bascaler.io/paused"
+
+// Mode says whether the autoscaler acts or only recommends.
+// +kubebuilder:validation:Enum=Auto;Observe
+type Mode string
+
+// The modes.
+const (
+	// ModeAuto writes the decision to the target's scale subresource.
+	ModeAuto Mode = "Auto"
+	// ModeObserve only records the decision in status (a dry run next to an existing HPA).
+	ModeObserve Mode = "Observe"
+)
+
+// BurstAwareAutoscalerSpec is the desired behaviour of the autoscaler.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="minReplicas must be less than or equal to maxReplicas"
+type BurstAwareAutoscalerSpec struct {
+	// ScaleTargetRef names the workload to scale; its kind must have a scale subresource.
+	ScaleTargetRef CrossVersionObjectReference `json:"scaleTargetRef"`
+
+	// MinReplicas is the lower bound of the replica count.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=1
+	// +optional
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas is the upper bound of the replica count.
+	// +kubebuilder:validation:Minimum=1
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// SLO is the latency objective the autoscaler keeps.
+	SLO SLO `json:"slo"`
+
+	// Interval is the control interval: how often the autoscaler decides and the resolution
+	// of the history it learns from.
+	// +kubebuilder:default="60s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="interval must be between 1s and 1h"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Metrics says where the workload's request rate, latency and CPU come from.
+	Metrics MetricsSpec `json:"metrics"`
+
+	// Policy chooses and configures the scaling policy.
+	// +optional
+	Policy PolicySpec `json:"policy,omitempty"`
+
+	// Mode is Auto (act) or Observe (only recommend, in status).
+	// +kubebuilder:default=Auto
+	// +optional
+	Mode Mode `json:"mode,omitempty"`
+
+	// Behavior bounds how fast replicas change, as in the HPA.
+	// +optional
+	Behavior *Behavior `json:"behavior,omitempty"`
+
+	// Fallback says what to do when metrics cannot be read.
+	// +optional
+	Fallback *Fallback `json:"fallback,omitempty"`
+}
+
+// CrossVersionObjectReference identifies the scale target in the autoscaler's namespace.
+type CrossVersionObjectReference struct {
+	// APIVersion of the target, e.g. apps/v1.
+	// +kubebuilder:validation:MinLength=1
+	APIVersion string `json:"apiVersion"`
+	// Kind of the target, e.g. Deployment.
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind"`
+	// Name of the target.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// SLO is a latency objective on one statistic of each interval.
+type SLO struct {
+	// Metric is the latency statistic: mean, p95 or p99.
+	// +kubebuilder:validation:Enum=mean;p95;p99
+	// +kubebuilder:default=mean
+	// +optional
+	Metric string `json:"metric,omitempty"`
+	// Target is the latency bound, a positive duration such as "16ms".
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+([.][0-9]+)?(us|ms|s)$') && duration(self) > duration('0s')",message="slo.target must be a positive duration such as 16ms"
+	Target string `json:"target"`
+}
+
+// Metric presets.
+const (
+	PresetIstio  = "istio"
+	PresetHTTP   = "http"
+	PresetCustom = "custom"
+)
+
+// CPU sources.
+const (
+	CPUSourceCadvisor   = "cadvisor"
+	CPUSourceMetricsAPI = "metrics-api"
+)
+
+// MetricsSpec says where metrics come from.
+//
+// +kubebuilder:validation:XValidation:rule="self.preset != 'custom' || (has(self.custom) && self.custom.rate != ” && self.custom.latency != ”)",message="preset custom requires custom.rate and custom.latency queries"
+type MetricsSpec struct {
+	// Prometheus is the server the metrics are read from.
+	Prometheus PrometheusSpec `json:"prometheus"`
+
+	// Preset picks the PromQL queries: istio (istio_requests_total and
+	// istio_request_duration_milliseconds), http (http_requests_total and
+	// http_request_duration_seconds) or custom (the queries in custom).
+	// +kubebuilder:validation:Enum=istio;http;custom
+	// +kubebuilder:default=istio
+	// +optional
+	Preset string `json:"preset,omitempty"`
+
+	// Selector is extra PromQL label matchers added to every preset query, e.g.
+	// `job="shop"` or `namespace="prod",pod=~"shop-.*"` for the http preset.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// Custom holds the queries of the custom preset.
+	// +optional
+	Custom *CustomQueries `json:"custom,omitempty"`
+
+	// CPU says where CPU utilisation comes from.
+	// +optional
+	CPU *CPUSpec `json:"cpu,omitempty"`
+}
+
+// PrometheusSpec locates a Prometheus server.
+type PrometheusSpec struct {
+	// Address is the server's base URL, e.g. http://prometheus.monitoring:9090.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="prometheus.address must start with http:// or https://"
+	Address string `json:"address"`
+	// Timeout bounds each query.
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:Type=string
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// CustomQueries are user PromQL queries. Each must return one series (or several, which are
+// summed for rates and averaged for latency and CPU). Placeholders: $interval (the window of
+// one interval, e.g. 60s), $namespace and $target (the scale target's name).
+type CustomQueries struct {
+	// Rate returns the arrival rate, requests per second.
+	// +kubebuilder:validation:MaxLength=2048
+	Rate string `json:"rate"`
+	// Latency returns the latency of the SLO's statistic, milliseconds.
+	// +kubebuilder:validation:MaxLength=2048
+	Latency string `json:"latency"`
+	// Errors returns the rate of failed requests, per second.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	Errors string `json:"errors,omitempty"`
+	// CPU returns CPU utilisation as a fraction of the pods' CPU request.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	CPU string `json:"cpu,omitempty"`
+}
+
+// CPUSpec says where CPU utilisation comes from.
+type CPUSpec struct {
+	// Source is cadvisor (container_cpu_usage_seconds_total through Prometheus) or
+	// metrics-api (metrics.k8s.io, the current value only).
+	// +kubebuilder:validation:Enum=cadvisor;metrics-api
+	// +kubebuilder:default=cadvisor
+	// +optional
+	Source string `json:"source,omitempty"`
+	// PodRegex selects the target's pods in cAdvisor series; default "<target name>-.*".
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	PodRegex string `json:"podRegex,omitempty"`
+	// RequestMillicores is the CPU request of one pod. When unset the request is read from
+	// kube_pod_container_resource_requests (kube-state-metrics).
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	RequestMillicores *int32 `json:"requestMillicores,omitempty"`
+}
+
+// PolicySpec chooses and configures the scaling policy.
+type PolicySpec struct {
+	// Name is the registered policy, e.g. hpa, threshold, bascaler.
+	// +kubebuilder:default=hpa
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Params are policy-specific options, passed as they are.
+	// +optional
+	Params map[string]string `json:"params,omitempty"`
+	// Forecaster names the workload forecaster and its trained model.
+	// +optional
+	Forecaster *ModelRef `json:"forecaster,omitempty"`
+	// Burst configures burst detection and overestimation.
+	// +optional
+	Burst *BurstSpec `json:"burst,omitempty"`
+	// Capacity says how much load one pod serves within the SLO.
+	// +optional
+	Capacity *CapacitySpec `json:"capacity,omitempty"`
+	// RLModel is the trained reinforcement-learning agent.
+	// +optional
+	RLModel *ModelRef `json:"rlModel,omitempty"`
+	// HistoryIntervals is how many past intervals the controller keeps (and reads from
+	// Prometheus when it starts).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10080
+	// +kubebuilder:default=120
+	// +optional
+	HistoryIntervals int32 `json:"historyIntervals,omitempty"`
+}
+
+// ModelRef points at a trained model: a directory with a manifest.json inside the
+// controller's model volume (a ConfigMap or PersistentVolume mounted at /models).
+type ModelRef struct {
+	// Kind is the model's registry name, e.g. arima or gru.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Path is the model directory, absolute or relative to the controller's --model-dir.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Path string `json:"path,omitempty"`
+}
+
+// BurstSpec configures burst handling.
+type BurstSpec struct {
+	// Enabled turns burst detection on (default true for burst-aware policies).
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+	// Quantile is the forecast quantile that triggers a burst, e.g. "0.99".
+	// +kubebuilder:validation:Pattern=`^0?[.][0-9]+$`
+	// +optional
+	Quantile string `json:"quantile,omitempty"`
+	// CooldownIntervals is how many calm intervals end a burst.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	CooldownIntervals *int32 `json:"cooldownIntervals,omitempty"`
+}
+
+// CapacitySpec says how much load one pod serves within the SLO: a fixed number, a built-in
+// profile or a profile in a ConfigMap.
+type CapacitySpec struct {
+	// PerPodRPS is the requests per second one pod serves within the SLO, e.g. "80".
+	// +kubebuilder:validation:Pattern=`^[0-9]+([.][0-9]+)?$`
+	// +optional
+	PerPodRPS string `json:"perPodRPS,omitempty"`
+	// Profile names a built-in performance profile (fft).
+	// +kubebuilder:validation:Enum=fft
+	// +optional
+	Profile string `json:"profile,omitempty"`
+	// ProfileConfigMap holds a measured profile as JSON: [{"load":..,"meanMS":..,"p95MS":..,"p99MS":..,"cpu":..}].
+	// +optional
+	ProfileConfigMap *ConfigMapKeyRef `json:"profileConfigMap,omitempty"`
+}
+
+// ConfigMapKeyRef names one key of a ConfigMap in the autoscaler's namespace.
+type ConfigMapKeyRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// Behavior bounds how fast replicas change, with the HPA's semantics.
+type Behavior struct {
+	// ScaleUp: default no stabilisation, at most +100% or +4 pods per 15 s (the larger).
+	// +optional
+	ScaleUp *ScalingRules `json:"scaleUp,omitempty"`
+	// ScaleDown: default 300 s stabilisation, at most -100% per 15 s.
+	// +optional
+	ScaleDown *ScalingRules `json:"scaleDown,omitempty"`
+}
+
+// Policy selection.
+const (
+	SelectMax      = "Max"
+	SelectMin      = "Min"
+	SelectDisabled = "Disabled"
+)
+
+// ScalingRules are the rules for one direction.
+type ScalingRules struct {
+	// StabilizationWindowSeconds: the recommendations of this many past seconds are
+	// considered, and the most conservative one wins (the highest when scaling down, the
+	// lowest when scaling up).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	// +optional
+	StabilizationWindowSeconds *int32 `json:"stabilizationWindowSeconds,omitempty"`
+	// SelectPolicy picks the policy that allows the largest change (Max), the smallest (Min)
+	// or forbids changes in this direction (Disabled).
+	// +kubebuilder:validation:Enum=Max;Min;Disabled
+	// +optional
+	SelectPolicy string `json:"selectPolicy,omitempty"`
+	// Policies limit the change per period.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	Policies []ScalingPolicy `json:"policies,omitempty"`
+}
+
+// Scaling policy types.
+const (
+	PodsPolicy    = "Pods"
+	PercentPolicy = "Percent"
+)
+
+// ScalingPolicy allows a change of Value pods (or percent) within PeriodSeconds.
+type ScalingPolicy struct {
+	// +kubebuilder:validation:Enum=Pods;Percent
+	Type string `json:"type"`
+	// +kubebuilder:validation:Minimum=1
+	Value int32 `json:"value"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1800
+	PeriodSeconds int32 `json:"periodSeconds"`
+}
+
+// Fallback actions.
+const (
+	FallbackHold  = "hold"
+	FallbackFixed = "fixed"
+	FallbackCPU   = "cpu"
+)
+
+// Fallback says what to do after repeated metric read failures. No action ever scales down
+// without metrics.
+//
+// +kubebuilder:validation:XValidation:rule="self.action != 'fixed' || has(self.replicas)",message="fallback action fixed requires replicas"
+type Fallback struct {
+	// AfterFailures is the number of consecutive failed metric reads that trigger it.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=3
+	// +optional
+	AfterFailures int32 `json:"afterFailures,omitempty"`
+	// Action: hold (keep replicas), fixed (scale up to replicas, never down) or cpu (HPA-style
+	// CPU scaling from the CPU source, up only).
+	// +kubebuilder:validation:Enum=hold;fixed;cpu
+	// +kubebuilder:default=hold
+	// +optional
+	Action string `json:"action,omitempty"`
+	// Replicas for the fixed action.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+	// CPUTargetPercent is the target utilisation of the cpu action.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=70
+	// +optional
+	CPUTargetPercent int32 `json:"cpuTargetPercent,omitempty"`
+}
+
+// BurstAwareAutoscalerStatus is what the autoscaler last saw and did.
+type BurstAwareAutoscalerStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// CurrentReplicas is the target's replica count when last read.
+	// +optional
+	CurrentReplicas int32 `json:"currentReplicas"`
+	// ReadyReplicas is the target's ready replica count when last read.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// DesiredReplicas is the last decision after behavior and bounds.
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas"`
+	// LastDecision explains the last decision.
+	// +optional
+	LastDecision *DecisionStatus `json:"lastDecision,omitempty"`
+	// Forecast is the policy's forecast for the next interval, when it makes one.
+	// +optional
+	Forecast *ForecastStatus `json:"forecast,omitempty"`
+	// Burst is the burst state: "burst" or "normal" (or empty before the first decision).
+	// +optional
+	Burst string `json:"burst,omitempty"`
+	// LastScaleTime is when replicas were last changed.
+	// +optional
+	LastScaleTime *metav1.Time `json:"lastScaleTime,omitempty"`
+	// MetricFailures counts consecutive failed metric reads.
+	// +optional
+	MetricFailures int32 `json:"metricFailures,omitempty"`
+	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// DecisionStatus is one decision and why.
+type DecisionStatus struct {
+	// Policy that decided.
+	Policy string `json:"policy"`
+	// Replicas decided (after behavior and bounds).
+	Replicas int32 `json:"replicas"`
+	// Recommendation is the policy's answer before behavior and bounds.
+	Recommendation int32 `json:"recommendation"`
+	// Explanation says why, in words and numbers.
+	Explanation string `json:"explanation"`
+	// Mode is the policy's regime (normal, burst, warming-up, ...) or "fallback".
+	// +optional
+	Mode string `json:"mode,omitempty"`
+	// Applied says whether the decision was written to the target (false in Observe mode,
+	// when paused or when unchanged).
+	Applied bool `json:"applied"`
+	// Time of the decision.
+	Time metav1.Time `json:"time"`
+}
+
+// ForecastStatus is a forecast of the next interval's arrival rate, requests per second,
+// rendered as decimal strings.
+type ForecastStatus struct {
+	// +optional
+	P50 string `json:"p50,omitempty"`
+	// +optional
+	P99 string `json:"p99,omitempty"`
+}
+
+// Condition types.
+const (
+	ConditionReady          = "Ready"
+	ConditionAbleToScale    = "AbleToScale"
+	ConditionScalingActive  = "ScalingActive"
+	ConditionScalingLimited = "ScalingLimited"
+	ConditionBurstDetected  = "BurstDetected"
+	ConditionFallback       = "Fallback"
+)
+
+// Condition reasons (also used as event reasons where they name an event).
+const (
+	ReasonReconciled           = "Reconciled"
+	ReasonSucceededGetScale    = "SucceededGetScale"
+	ReasonFailedGetScale       = "FailedGetScale"
+	ReasonFailedUpdateScale    = "FailedUpdateScale"
+	ReasonSucceededRescale     = "SucceededRescale"
+	ReasonValidMetricFound     = "ValidMetricFound"
+	ReasonFailedGetMetrics     = "FailedGetMetrics"
+	ReasonWarmingUp            = "WarmingUp"
+	ReasonUnknownPolicy        = "UnknownPolicy"
+	ReasonInvalidPolicy        = "InvalidPolicy"
+	ReasonModelNotFound        = "ModelNotFound"
+	ReasonPaused               = "Paused"
+	ReasonObserveOnly          = "ObserveOnly"
+	ReasonTooFewReplicas       = "TooFewReplicas"
+	ReasonTooManyReplicas      = "TooManyReplicas"
+	ReasonScaleUpLimit         = "ScaleUpLimit"
+	ReasonScaleDownLimit       = "ScaleDownLimit"
+	ReasonStabilized           = "ScaleDownStabilized"
+	ReasonDesiredWithinRange   = "DesiredWithinRange"
+	ReasonBurst                = "BurstDetected"
+	ReasonNoBurst              = "NoBurst"
+	ReasonFallbackActive       = "FallbackActive"
+	ReasonMetricsHealthy       = "MetricsHealthy"
+	ReasonInvalidSpec          = "InvalidSpec"
+	ReasonSuccessfulRescale    = "SuccessfulRescale"
+	ReasonFailedRescale        = "FailedRescale"
+	ReasonTargetNotFound       = "TargetNotFound"
+	ReasonNoScaleSubresource   = "NoScaleSubresource"
+	ReasonUnsupportedCPUSource = "UnsupportedCPUSource"
+)
