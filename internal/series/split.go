@@ -64,7 +64,7 @@ func checkFractions(f [3]float64) error {
 		sum += v
 	}
 	if math.Abs(sum-1) > 1e-9 {
-		return fmt.Errorf("fractions sum to %g, must sum to 1", sum)
+		return fmt.Errorf("fractions sum to %.10g, must sum to 1", sum)
 	}
 	return nil
 }

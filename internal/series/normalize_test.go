@@ -1,0 +1,223 @@
+package series
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func meanStd(xs []float64) (mean, std float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)))
+}
+
+func TestQuantileMatchesLinearInterpolation(t *testing.T) {
+	// numpy.percentile([1,2,3,4,10], [25,75]) = [2, 4]; of [1,2,3,4] = [1.75, 3.25].
+	tests := []struct {
+		xs     []float64
+		q1, q3 float64
+	}{
+		{[]float64{1, 2, 3, 4, 10}, 2, 4},
+		{[]float64{1, 2, 3, 4}, 1.75, 3.25},
+		{[]float64{7}, 7, 7},
+	}
+	for _, tt := range tests {
+		if q1, q3 := quantile(tt.xs, 0.25), quantile(tt.xs, 0.75); q1 != tt.q1 || q3 != tt.q3 {
+			t.Errorf("quartiles of %v = %v, %v; want %v, %v", tt.xs, q1, q3, tt.q1, tt.q3)
+		}
+	}
+}
+
+func TestFitPaperKnownFences(t *testing.T) {
+	// Q1 = 2, Q3 = 4, IQR = 2: fences [-1, 7]; 10 is clipped to 7, so the clipped values
+	// are 1,2,3,4,7 with mean 3.4 and population std sqrt(4.24).
+	n, err := FitPaper([]float64{1, 2, 3, 4, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Lo != -1 || n.Hi != 7 || math.Abs(n.Mean-3.4) > 1e-12 || math.Abs(n.Std-math.Sqrt(4.24)) > 1e-12 {
+		t.Errorf("fitted %+v, want fences [-1,7], mean 3.4, std %v", n, math.Sqrt(4.24))
+	}
+	// The outlier maps to the same value as the fence.
+	if a, b := n.Value(10), n.Value(7); a != b {
+		t.Errorf("Value(10) = %v, Value(7) = %v; clipped values must map alike", a, b)
+	}
+	if got, want := n.Value(3.4), 500.0; math.Abs(got-want) > 1e-9 {
+		t.Errorf("Value(mean) = %v, want %v", got, want)
+	}
+}
+
+// trainTestSeries is a skewed, bursty positive series: log-normal noise around a level, with
+// a few huge outliers, so the Tukey clip does real work.
+func trainTestSeries(n int, seed uint64) Series {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := Series{Name: "t", Start: time.Unix(0, 0), Step: time.Minute, Values: make([]float64, n)}
+	for i := range s.Values {
+		s.Values[i] = 1000 * math.Exp(0.5*rng.NormFloat64())
+		if rng.IntN(50) == 0 {
+			s.Values[i] *= 20
+		}
+	}
+	return s
+}
+
+func TestPaperNormalisedTrainHasMean500Std175(t *testing.T) {
+	s := trainTestSeries(5000, 1)
+	train, _, _, err := Split(s, DefaultSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := FitPaper(train.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := n.Apply(train)
+	// Before the [0, 4000] clip the mapping is exact; count how many points it touched.
+	clipped := 0
+	for _, v := range train.Values {
+		x := PaperMean + PaperStd*(n.clip(v)-n.Mean)/n.Std
+		if x < 0 || x > PaperMax {
+			clipped++
+		}
+	}
+	mean, std := meanStd(out.Values)
+	t.Logf("%v; %d train points hit the [0, 4000] clip; mean %v std %v", n, clipped, mean, std)
+	if clipped == 0 {
+		if math.Abs(mean-500) > 1e-9 || math.Abs(std-175) > 1e-9 {
+			t.Errorf("normalised train: mean %v std %v, want 500 and 175", mean, std)
+		}
+	} else if math.Abs(mean-500) > 5 || math.Abs(std-175) > 5 {
+		t.Errorf("normalised train (%d points clipped to [0,4000]): mean %v std %v, want about 500 and 175", clipped, mean, std)
+	}
+	for _, v := range n.Apply(s).Values {
+		if v < 0 || v > PaperMax {
+			t.Fatalf("normalised value %v outside [0, %v]", v, PaperMax)
+		}
+	}
+}
+
+func TestPaperNormaliserIsFittedOnTrainOnly(t *testing.T) {
+	s := trainTestSeries(1000, 2)
+	train, _, _, err := Split(s, DefaultSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := FitPaper(train.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Change every validation and test value wildly; the train part, and so the fitted
+	// normaliser, must not notice.
+	changed := s.Clone()
+	for i := train.Len(); i < changed.Len(); i++ {
+		changed.Values[i] = changed.Values[i]*1000 + 12345
+	}
+	train2, _, test2, err := Split(changed, DefaultSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := FitPaper(train2.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != after {
+		t.Errorf("normaliser changed with test data:\n before %v\n after  %v", before, after)
+	}
+	// The changed test values are mapped with the train fit: they sit at the upper fence.
+	if got := after.Apply(test2).Values[0]; got != after.Value(after.Hi) {
+		t.Errorf("huge test value mapped to %v, want the upper fence's %v", got, after.Value(after.Hi))
+	}
+}
+
+func TestApplyNeverMutatesInput(t *testing.T) {
+	s := trainTestSeries(100, 3)
+	orig := slices.Clone(s.Values)
+	p, err := FitPaper(s.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ScaleToMean(s.Values, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []Normalizer{p, m, Identity(), {}} {
+		out := n.Apply(s)
+		if !slices.Equal(s.Values, orig) {
+			t.Fatalf("%v changed its input", n)
+		}
+		out.Values[0] = -1
+		if s.Values[0] == -1 {
+			t.Fatalf("%v returned a series sharing the input's storage", n)
+		}
+	}
+}
+
+func TestScaleToMean(t *testing.T) {
+	n, err := ScaleToMean([]float64{1, 2, 3}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := n.Apply(Series{Values: []float64{1, 2, 3, 10}})
+	if want := []float64{250, 500, 750, 2500}; !slices.Equal(out.Values, want) {
+		t.Errorf("Apply = %v, want %v", out.Values, want)
+	}
+	if got := n.String(); got != "scale-to-mean(train mean 2, x250)" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	for _, n := range []Normalizer{Identity(), {}} {
+		if got := n.Value(123.5); got != 123.5 {
+			t.Errorf("%v.Value(123.5) = %v", n, got)
+		}
+		if n.String() != "identity" {
+			t.Errorf("String = %q", n.String())
+		}
+	}
+}
+
+func TestPaperString(t *testing.T) {
+	n, err := FitPaper([]float64{1, 2, 3, 4, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "paper(fences [-1, 7], train mean 3.4, std 2.05913 -> mean 500, std 175, clip [0, 4000])"
+	if got := n.String(); got != want {
+		t.Errorf("String =\n %q\nwant\n %q", got, want)
+	}
+}
+
+func TestNormaliserFitErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		fit  func() (Normalizer, error)
+		want string
+	}{
+		{"paper on empty train", func() (Normalizer, error) { return FitPaper(nil) }, "no training values"},
+		{"paper on constant train", func() (Normalizer, error) { return FitPaper([]float64{5, 5, 5}) }, "are all equal (std 0)"},
+		// Quartiles equal (many zeros): the fences collapse and clip every value to 0.
+		{"paper when the fences collapse", func() (Normalizer, error) { return FitPaper([]float64{0, 0, 0, 0, 0, 0, 0, 9}) }, "std 0"},
+		{"paper on NaN", func() (Normalizer, error) { return FitPaper([]float64{1, math.NaN()}) }, "training value 1 is NaN"},
+		{"scale on zero mean", func() (Normalizer, error) { return ScaleToMean([]float64{0, 0}, 500) }, "training mean is 0"},
+		{"scale to negative target", func() (Normalizer, error) { return ScaleToMean([]float64{1}, -1) }, "target -1 must be"},
+		{"scale on empty train", func() (Normalizer, error) { return ScaleToMean(nil, 500) }, "no training values"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.fit()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want error containing %q", err, tt.want)
+			}
+		})
+	}
+}
