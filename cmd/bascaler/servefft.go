@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bascaler/bascaler/internal/testbed/fftsvc"
+)
+
+func init() {
+	var (
+		addr  string
+		opts  fftsvc.Options
+		grace time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve-fft",
+		Short: "Serve the CPU-bound FFT service the testbed scales (one replica)",
+		Long: `serve-fft runs one replica of the testbed's workload: every request to /fft (or any
+path other than the ones below) computes --rounds FFTs of --fft-size samples.
+/metrics exports http_requests_total, http_request_duration_seconds, the Istio names
+istio_requests_total and istio_request_duration_milliseconds, and process CPU;
+/healthz answers at once, /readyz only after --startup-delay. SIGTERM or SIGINT stops
+accepting connections and drains requests in flight for up to --grace.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return fmt.Errorf("--addr %q: %w", addr, err)
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				// The testbed is a local rig; refusing other interfaces keeps a CPU burner
+				// off the network.
+				return fmt.Errorf("--addr %q: only loopback addresses are allowed (e.g. 127.0.0.1:8080)", addr)
+			}
+			svc, err := fftsvc.New(opts)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return svc.Serve(ctx, addr, grace, func(a net.Addr) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "serve-fft: listening on %s\n", a)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "loopback address to listen on (port 0 picks a free port)")
+	cmd.Flags().IntVar(&opts.FFTSize, "fft-size", 4096, "samples per FFT")
+	cmd.Flags().IntVar(&opts.Rounds, "rounds", 32, "FFTs computed per request")
+	cmd.Flags().DurationVar(&opts.StartupDelay, "startup-delay", 0, "time before /readyz reports ready")
+	cmd.Flags().StringVar(&opts.Name, "name", "fft", "workload name in the Istio labels")
+	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long to drain requests in flight on SIGTERM")
+	rootCmd.AddCommand(cmd)
+}
