@@ -3,6 +3,7 @@ package series
 import (
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -217,6 +218,36 @@ func TestNormaliserFitErrors(t *testing.T) {
 			_, err := tt.fit()
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// On every real trace the fit succeeds and the training part comes out at mean 500 and
+// std 175; only points pushed below 0 by the final clip (the Wikipedia trace's collection
+// zeros) may move it, and then only slightly.
+func TestPaperNormaliseRealTraces(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(tracesDir(t), "*.csv"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no traces: %v", err)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			s, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			train, _, _, err := Split(s, DefaultSplit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := FitPaper(train.Values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mean, std := meanStd(n.Apply(train).Values)
+			if math.Abs(mean-500) > 1 || math.Abs(std-175) > 1 {
+				t.Errorf("%v: train mean %v std %v, want 500 and 175 within 1", n, mean, std)
 			}
 		})
 	}
