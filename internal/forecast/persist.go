@@ -57,16 +57,29 @@ type Manifest struct {
 	Training      Window             `json:"training"`
 	Validation    map[string]float64 `json:"validation_scores,omitempty"`
 	CreatedBy     string             `json:"created_by,omitempty"`
+	// Normalizer is the preprocessing fitted on the training split; Predict's history must be
+	// mapped by it before the model sees it (nil: none).
+	Normalizer *series.Normalizer `json:"normalizer,omitempty"`
 	// Calibration holds the conformal adjustments when the saved model was a *Calibrated.
 	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // Save writes f into dir (created if needed): manifest.json and the model's state. A
-// *Calibrated model is saved as its base model plus the calibration in the manifest. meta's
+// *Calibrated model is saved as its base model plus the calibration in the manifest, an *Auto
+// as the model it selected. meta's
 // Kind, FormatVersion and Calibration are filled in by Save.
 func Save(dir string, f Forecaster, meta Manifest) error {
 	base := f
 	meta.Calibration = nil
+	if a, ok := f.(*Auto); ok {
+		if a.Model == nil {
+			return errors.New("save model auto: not fitted")
+		}
+		f, base = a.Model, a.Model
+		if meta.CreatedBy == "" {
+			meta.CreatedBy = "auto"
+		}
+	}
 	if c, ok := f.(*Calibrated); ok {
 		base = c.Base
 		cal := c.Cal

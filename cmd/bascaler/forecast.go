@@ -1,0 +1,490 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+func init() {
+	fc := &cobra.Command{
+		Use:   "forecast",
+		Short: "Train, evaluate and run workload forecasters",
+	}
+	fc.AddCommand(newForecastBacktestCmd(), newForecastTrainCmd(), newForecastPredictCmd())
+	rootCmd.AddCommand(fc)
+}
+
+// traceFlags are the data options shared by the forecast subcommands.
+type traceFlags struct {
+	trace     string
+	normalize string
+	split     string
+	seed      int64
+	horizon   int
+}
+
+func (t *traceFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.trace, "trace", "", "trace CSV path, or synthetic[:NAME] ("+strings.Join(series.SyntheticNames(), ", ")+")")
+	cmd.Flags().StringVar(&t.normalize, "normalize", "", "none or paper (mean 500, std 175, fitted on train); default paper for files, none for synthetic")
+	cmd.Flags().StringVar(&t.split, "split", "0.6,0.2,0.2", "chronological train,validation,test fractions")
+	cmd.Flags().Int64Var(&t.seed, "seed", 1, "random seed (synthetic traces and model training)")
+	cmd.Flags().IntVar(&t.horizon, "horizon", 24, "forecast horizon in steps")
+}
+
+// prepared is a loaded, split and normalised trace.
+type prepared struct {
+	name             string
+	train, val, test series.Series
+	norm             *series.Normalizer
+}
+
+func (t *traceFlags) load() (prepared, error) {
+	var p prepared
+	if t.trace == "" {
+		return p, errors.New("--trace is required (a CSV path or synthetic[:NAME])")
+	}
+	if t.horizon < 1 {
+		return p, fmt.Errorf("--horizon %d: want >= 1", t.horizon)
+	}
+	var s series.Series
+	var err error
+	synthetic := t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:")
+	if synthetic {
+		name := strings.TrimPrefix(strings.TrimPrefix(t.trace, "synthetic"), ":")
+		if name == "" {
+			name = series.DefaultSyntheticName
+		}
+		s, err = series.SyntheticByName(name, t.seed)
+	} else {
+		s, err = series.Load(t.trace)
+	}
+	if err != nil {
+		return p, err
+	}
+	fr, err := series.ParseSplit(t.split)
+	if err != nil {
+		return p, fmt.Errorf("--split: %w", err)
+	}
+	train, val, test, err := series.Split(s, fr)
+	if err != nil {
+		return p, err
+	}
+	mode := t.normalize
+	if mode == "" {
+		mode = "paper"
+		if synthetic {
+			mode = "none"
+		}
+	}
+	switch mode {
+	case "none":
+	case "paper":
+		n, err := series.FitPaper(train.Values)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		train, val, test = n.Apply(train), n.Apply(val), n.Apply(test)
+		p.norm = &n
+	default:
+		return p, fmt.Errorf("--normalize %q: want none or paper", t.normalize)
+	}
+	p.name, p.train, p.val, p.test = s.Name, train, val, test
+	return p, nil
+}
+
+// showProgress reports whether a progress bar is wanted: stdout is a terminal and not CI.
+func showProgress(out io.Writer) bool {
+	if os.Getenv("CI") == "true" {
+		return false
+	}
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newBar(out io.Writer, total int, what string) *progressbar.ProgressBar {
+	if !showProgress(out) {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what), progressbar.OptionClearOnFinish(),
+		progressbar.OptionShowCount())
+}
+
+// jsonFloat encodes NaN and infinities as null: JSON has no such numbers.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
+}
+
+// backtestRow is one model's line of `forecast backtest` output.
+type backtestRow struct {
+	Model       string    `json:"model"`
+	MAE         jsonFloat `json:"mae"`
+	RMSE        jsonFloat `json:"rmse"`
+	SMAPE       jsonFloat `json:"smape"`
+	MASE        jsonFloat `json:"mase"`
+	PinballMean jsonFloat `json:"pinball_mean"`
+	QRisk50     jsonFloat `json:"qrisk_50"`
+	QRisk90     jsonFloat `json:"qrisk_90"`
+	Coverage80  jsonFloat `json:"coverage_80"`
+	Coverage98  jsonFloat `json:"coverage_98"`
+	Width80     jsonFloat `json:"width_80"`
+	Width98     jsonFloat `json:"width_98"`
+	AsymMAE     jsonFloat `json:"asym_mae"`
+	ValScore    jsonFloat `json:"val_pinball"`
+	FitSeconds  jsonFloat `json:"fit_seconds"`
+	PredictMs   jsonFloat `json:"predict_ms"`
+	Selected    string    `json:"selected,omitempty"`
+	Error       string    `json:"error,omitempty"`
+}
+
+func rowOf(model string, r forecast.Result, val, fit float64) backtestRow {
+	return backtestRow{Model: model, MAE: jsonFloat(r.MAE), RMSE: jsonFloat(r.RMSE), SMAPE: jsonFloat(r.SMAPE),
+		MASE: jsonFloat(r.MASE), PinballMean: jsonFloat(r.PinballMean), QRisk50: jsonFloat(r.QRisk50),
+		QRisk90: jsonFloat(r.QRisk90), Coverage80: jsonFloat(r.Coverage80), Coverage98: jsonFloat(r.Coverage98),
+		Width80: jsonFloat(r.Width80), Width98: jsonFloat(r.Width98), AsymMAE: jsonFloat(r.AsymMAE),
+		ValScore: jsonFloat(val), FitSeconds: jsonFloat(fit), PredictMs: jsonFloat(r.PredictMs)}
+}
+
+func failedRow(model string, err error) backtestRow {
+	nan := jsonFloat(math.NaN())
+	return backtestRow{Model: model, MAE: nan, RMSE: nan, SMAPE: nan, MASE: nan, PinballMean: nan, QRisk50: nan,
+		QRisk90: nan, Coverage80: nan, Coverage98: nan, Width80: nan, Width98: nan, AsymMAE: nan, ValScore: nan,
+		FitSeconds: nan, PredictMs: nan, Error: err.Error()}
+}
+
+// backtestReport is the JSON document `forecast backtest` prints.
+type backtestReport struct {
+	Trace   string        `json:"trace"`
+	Horizon int           `json:"horizon"`
+	Origins int           `json:"origins"`
+	Results []backtestRow `json:"results"`
+}
+
+// parseModels expands --models into registered kinds (without auto, which is always added).
+func parseModels(list string) ([]string, error) {
+	var kinds []string
+	if list == "all" {
+		for _, k := range forecast.Kinds() {
+			if k != "auto" {
+				kinds = append(kinds, k)
+			}
+		}
+		return kinds, nil
+	}
+	known := map[string]bool{}
+	for _, k := range forecast.Kinds() {
+		known[k] = true
+	}
+	for _, k := range strings.Split(list, ",") {
+		k = strings.TrimSpace(k)
+		if k == "" || k == "auto" {
+			continue
+		}
+		if !known[k] {
+			return nil, fmt.Errorf("--models: unknown model %q (valid: all, %s)", k, strings.Join(forecast.Kinds(), ", "))
+		}
+		kinds = append(kinds, k)
+	}
+	if len(kinds) == 0 {
+		return nil, errors.New("--models: no model named")
+	}
+	return kinds, nil
+}
+
+func newForecastBacktestCmd() *cobra.Command {
+	var tf traceFlags
+	var models, format string
+	var maxOrigins, calOrigins int
+	cmd := &cobra.Command{
+		Use:   "backtest",
+		Short: "Score forecasters on a trace by rolling origins over its test split",
+		Long: `Fits every model on the training split, calibrates its intervals on the validation
+split (split-conformal), and scores rolling-origin forecasts over the test split. A row
+"auto" repeats the row of the model with the best validation pinball loss and names it in
+"selected"; its fit_seconds is the time to fit all candidates.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			kinds, err := parseModels(models)
+			if err != nil {
+				return err
+			}
+			p, err := tf.load()
+			if err != nil {
+				return err
+			}
+			rep, err := runBacktest(p, kinds, tf, maxOrigins, calOrigins, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			return writeBacktest(cmd.OutOrStdout(), rep, format)
+		},
+	}
+	tf.register(cmd)
+	cmd.Flags().StringVar(&models, "models", "all", "comma-separated model kinds, or all ("+strings.Join(forecast.Kinds(), ", ")+")")
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().IntVar(&maxOrigins, "max-origins", forecast.DefaultBacktestOrigins, "at most this many rolling origins over the test split")
+	cmd.Flags().IntVar(&calOrigins, "cal-origins", forecast.DefaultCalibrationOrigins, "at most this many origins over the validation split for calibration and selection")
+	return cmd
+}
+
+func runBacktest(p prepared, kinds []string, tf traceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
+	rep := backtestReport{Trace: p.name, Horizon: tf.horizon}
+	opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
+	bt := forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins}
+	bar := newBar(out, len(kinds), "backtest "+p.name)
+	best, bestScore, totalFit := -1, math.Inf(1), 0.0
+	for _, kind := range kinds {
+		row, err := backtestOne(kind, p, opts, bt, calOrigins)
+		if err != nil {
+			row = failedRow(kind, err)
+		} else {
+			totalFit += float64(row.FitSeconds)
+			if v := float64(row.ValScore); v < bestScore {
+				best, bestScore = len(rep.Results), v
+			}
+		}
+		rep.Results = append(rep.Results, row)
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if best < 0 {
+		return rep, fmt.Errorf("%s: no model could be fitted; first error: %s", p.name, rep.Results[0].Error)
+	}
+	auto := rep.Results[best]
+	auto.Selected, auto.Model, auto.FitSeconds = auto.Model, "auto", jsonFloat(totalFit)
+	rep.Results = append(rep.Results, auto)
+	rep.Origins = len(forecast.Origins(p.train.Len()+p.val.Len(), p.train.Len()+p.val.Len()+p.test.Len(), tf.horizon, 1, bt.MaxOrigins))
+	return rep, nil
+}
+
+func backtestOne(kind string, p prepared, opts forecast.FitOptions, bt forecast.BacktestOptions, calOrigins int) (backtestRow, error) {
+	base, err := forecast.New(kind, nil)
+	if err != nil {
+		return backtestRow{}, err
+	}
+	start := time.Now()
+	m, val, err := forecast.FitCalibrated(base, p.train, p.val, opts, calOrigins)
+	if err != nil {
+		return backtestRow{}, err
+	}
+	fit := time.Since(start).Seconds()
+	r, err := forecast.Backtest(m, p.train, p.val, p.test, bt)
+	if err != nil {
+		return backtestRow{}, err
+	}
+	return rowOf(kind, r, val, fit), nil
+}
+
+func writeBacktest(w io.Writer, rep backtestReport, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(w, "trace %s, horizon %d, %d test origins\n", rep.Trace, rep.Horizon, rep.Origins)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tMAE\tRMSE\tSMAPE%\tMASE\tpinball\tqrisk50\tqrisk90\tcov80\tcov98\twidth80\tasymMAE\tfit s\tpredict ms\tselected\t")
+	f := func(v jsonFloat) string {
+		if math.IsNaN(float64(v)) {
+			return "-"
+		}
+		return fmt.Sprintf("%.4g", float64(v))
+	}
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\terror: %s\t\n", r.Model, r.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\t%.2f\t%.3f\t%s\t\n", r.Model,
+			f(r.MAE), f(r.RMSE), f(r.SMAPE), f(r.MASE), f(r.PinballMean), f(r.QRisk50), f(r.QRisk90),
+			float64(r.Coverage80), float64(r.Coverage98), f(r.Width80), f(r.AsymMAE), float64(r.FitSeconds),
+			float64(r.PredictMs), r.Selected)
+	}
+	return tw.Flush()
+}
+
+func newForecastTrainCmd() *cobra.Command {
+	var tf traceFlags
+	var kind, outDir string
+	var params map[string]string
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Fit a forecaster on a trace's training split, calibrate it on validation, save it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if outDir == "" {
+				return errors.New("--out is required (the model directory to write)")
+			}
+			p, err := tf.load()
+			if err != nil {
+				return err
+			}
+			base, err := forecast.New(kind, params)
+			if err != nil {
+				return err
+			}
+			opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
+			var bar *progressbar.ProgressBar
+			if showProgress(cmd.OutOrStdout()) {
+				opts.Progress = func(done, total int) {
+					if bar == nil {
+						bar = newBar(cmd.OutOrStdout(), total, "train "+kind)
+					}
+					_ = bar.Set(done)
+				}
+			}
+			var model forecast.Forecaster
+			var val float64
+			if a, ok := base.(*forecast.Auto); ok {
+				if err := a.Fit(p.train, p.val, opts); err != nil {
+					return err
+				}
+				model, val = a, a.Scores[a.Selected]
+			} else {
+				model, val, err = forecast.FitCalibrated(base, p.train, p.val, opts, 0)
+				if err != nil {
+					return err
+				}
+			}
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			meta := forecast.Manifest{Params: params, Levels: forecast.DefaultLevels, Horizon: tf.horizon,
+				Training: forecast.WindowOf(p.train), Validation: map[string]float64{"pinball_mean": val},
+				CreatedBy: "bascaler forecast train --trace " + tf.trace, Normalizer: p.norm}
+			if a, ok := model.(*forecast.Auto); ok {
+				meta.Params = nil
+				meta.CreatedBy += " --model auto (selected " + a.Selected + ")"
+			}
+			if err := forecast.Save(outDir, model, meta); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "saved %s model to %s (validation pinball %.4g)\n", model.Kind(), outDir, val)
+			return nil
+		},
+	}
+	tf.register(cmd)
+	cmd.Flags().StringVar(&kind, "model", "", "model kind ("+strings.Join(forecast.Kinds(), ", ")+")")
+	cmd.Flags().StringVar(&outDir, "out", "", "directory to save the model in")
+	cmd.Flags().StringToStringVar(&params, "param", nil, "model parameter key=value (repeatable)")
+	return cmd
+}
+
+// predictOutput is the JSON document `forecast predict` prints.
+type predictOutput struct {
+	Model   string        `json:"model"`
+	Trace   string        `json:"trace"`
+	Origin  time.Time     `json:"origin"` // start of the first forecast interval
+	Step    string        `json:"step"`
+	Levels  []float64     `json:"levels"`
+	Q       [][]jsonFloat `json:"q"`
+	Units   string        `json:"units"`
+	Horizon int           `json:"horizon"`
+}
+
+func newForecastPredictCmd() *cobra.Command {
+	var trace, modelDir, format string
+	var horizon int
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "predict",
+		Short: "Forecast the steps that follow a trace with a saved model",
+		Long: `Loads a model saved by "forecast train", maps the whole trace with the model's saved
+normaliser (if any) and forecasts the horizon steps after its last point. Values are in
+the units the model was trained in (normalised req/s when it was trained with --normalize paper).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			if modelDir == "" || trace == "" {
+				return errors.New("--model DIR and --trace are required")
+			}
+			if horizon < 1 {
+				return fmt.Errorf("--horizon %d: want >= 1", horizon)
+			}
+			m, man, err := forecast.LoadModel(modelDir)
+			if err != nil {
+				return err
+			}
+			tf := traceFlags{trace: trace, seed: seed, split: "1,0,0", normalize: "none", horizon: horizon}
+			p, err := tf.load()
+			if err != nil {
+				return err
+			}
+			hist := p.train
+			units := "trace units"
+			if man.Normalizer != nil {
+				hist = man.Normalizer.Apply(hist)
+				units = "normalised (" + man.Normalizer.Kind + ")"
+			}
+			fc, err := m.Predict(hist, horizon)
+			if err != nil {
+				return err
+			}
+			out := predictOutput{Model: man.Kind, Trace: p.name, Origin: hist.Time(hist.Len()), Step: hist.Step.String(),
+				Levels: fc.Levels, Units: units, Horizon: horizon}
+			for _, row := range fc.Q {
+				r := make([]jsonFloat, len(row))
+				for k, v := range row {
+					r[k] = jsonFloat(v)
+				}
+				out.Q = append(out.Q, r)
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				return json.NewEncoder(w).Encode(out)
+			}
+			fmt.Fprintf(w, "model %s, trace %s, %s\n", out.Model, out.Trace, units)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprint(tw, "step\ttime\t")
+			for _, q := range fc.Levels {
+				fmt.Fprintf(tw, "q%g\t", q)
+			}
+			fmt.Fprintln(tw)
+			for s, row := range fc.Q {
+				fmt.Fprintf(tw, "%d\t%s\t", s+1, hist.Time(hist.Len()+s).UTC().Format(time.RFC3339))
+				for _, v := range row {
+					fmt.Fprintf(tw, "%.4g\t", v)
+				}
+				fmt.Fprintln(tw)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&trace, "trace", "", "trace CSV path, or synthetic[:NAME]: the history to forecast from")
+	cmd.Flags().StringVar(&modelDir, "model", "", "model directory written by forecast train")
+	cmd.Flags().IntVar(&horizon, "horizon", 24, "forecast horizon in steps")
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of a synthetic trace")
+	return cmd
+}

@@ -1,0 +1,117 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+// DefaultBacktestOrigins bounds the rolling origins of a backtest: a 25k-point test split of a
+// per-minute trace is scored at 300 origins spread evenly over it (7,200 forecast points at
+// H = 24) instead of 25k, which keeps a full table over all traces to minutes.
+const DefaultBacktestOrigins = 300
+
+// BacktestOptions control a rolling-origin evaluation.
+type BacktestOptions struct {
+	Horizon    int // steps per forecast (>= 1)
+	Stride     int // steps between origins before the MaxOrigins bound (0: 1)
+	MaxOrigins int // at most this many origins, spread over the split (0: DefaultBacktestOrigins)
+	// Scale is the MASE denominator; 0 means MASEScale(train, DetectPeriod(train)).
+	Scale float64
+}
+
+// Result is a backtest's scores plus timing.
+type Result struct {
+	Scores
+	Origins   int     `json:"origins"`
+	PredictMs float64 `json:"predict_ms"` // mean wall time of one Predict call
+}
+
+// Backtest scores a fitted model on test by rolling origins: at each origin o the model sees
+// train, val and test up to (not including) o and forecasts o..o+H-1.
+func Backtest(f Forecaster, train, val, test series.Series, opts BacktestOptions) (Result, error) {
+	if opts.Horizon < 1 {
+		return Result{}, fmt.Errorf("backtest: horizon %d, want >= 1", opts.Horizon)
+	}
+	if opts.MaxOrigins <= 0 {
+		opts.MaxOrigins = DefaultBacktestOrigins
+	}
+	if opts.Scale == 0 {
+		opts.Scale = MASEScale(train.Values, DetectPeriod(train.Values, train.Step))
+	}
+	all := Concat(Concat(train, val), test)
+	from := train.Len() + val.Len()
+	origins := Origins(max(from, f.MinHistory()), all.Len(), opts.Horizon, opts.Stride, opts.MaxOrigins)
+	if len(origins) == 0 {
+		return Result{}, fmt.Errorf("backtest %s: test split of %d points is shorter than the horizon %d", f.Kind(), test.Len(), opts.Horizon)
+	}
+	acc := Accumulator{Scale: opts.Scale}
+	var spent time.Duration
+	for _, o := range origins {
+		hist := all.Slice(0, o)
+		start := time.Now()
+		fc, err := f.Predict(hist, opts.Horizon)
+		spent += time.Since(start)
+		if err != nil {
+			return Result{}, fmt.Errorf("backtest %s at test origin %d: %w", f.Kind(), o-from, err)
+		}
+		acc.Add(fc, all.Values[o:o+opts.Horizon])
+	}
+	return Result{
+		Scores:    acc.Scores(),
+		Origins:   len(origins),
+		PredictMs: spent.Seconds() * 1000 / float64(len(origins)),
+	}, nil
+}
+
+// FitCalibrated fits base on train, calibrates it on val and returns the calibrated model
+// with its validation score: the mean pinball loss of calibrated forecasts on the second half
+// of the validation origins, calibrated on the first half only (so the score is honest about
+// the intervals too). The returned model's calibration uses all validation origins.
+func FitCalibrated(base Forecaster, train, val series.Series, opts FitOptions, maxOrigins int) (*Calibrated, float64, error) {
+	if err := base.Fit(train, val, opts); err != nil {
+		return nil, math.NaN(), err
+	}
+	h := max(opts.Horizon, 1)
+	if maxOrigins <= 0 {
+		maxOrigins = DefaultCalibrationOrigins
+	}
+	all := Concat(train, val)
+	origins := Origins(max(train.Len(), base.MinHistory()), all.Len(), h, 1, maxOrigins)
+	if len(origins) < 4 {
+		return nil, math.NaN(), fmt.Errorf("%s: validation split of %d points leaves %d forecast origins for horizon %d; need at least 4", base.Kind(), val.Len(), len(origins), h)
+	}
+	fcs := make([]Forecast, len(origins))
+	for i, o := range origins {
+		fc, err := base.Predict(all.Slice(0, o), h)
+		if err != nil {
+			return nil, math.NaN(), fmt.Errorf("%s at validation origin %d: %w", base.Kind(), o-train.Len(), err)
+		}
+		fcs[i] = fc
+	}
+	half := len(origins) / 2
+	calA, err := conformal(fcs[:half], origins[:half], all.Values, h)
+	if err != nil {
+		return nil, math.NaN(), err
+	}
+	var acc Accumulator
+	for i := half; i < len(fcs); i++ {
+		acc.Add(calA.Apply(cloneForecast(fcs[i])), all.Values[origins[i]:origins[i]+h])
+	}
+	cal, err := conformal(fcs, origins, all.Values, h)
+	if err != nil {
+		return nil, math.NaN(), err
+	}
+	return &Calibrated{Base: base, Cal: cal, MaxOrigins: maxOrigins}, acc.Scores().PinballMean, nil
+}
+
+func cloneForecast(fc Forecast) Forecast {
+	out := Forecast{Levels: fc.Levels, Q: make([][]float64, len(fc.Q))}
+	for s, row := range fc.Q {
+		out.Q[s] = slices.Clone(row)
+	}
+	return out
+}
