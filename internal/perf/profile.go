@@ -71,7 +71,7 @@ func tailsFromMean(mean, shift float64) (p95, p99 float64) {
 	if m < 0 {
 		m = 0
 	}
-	return shift + m*math.Log(20), shift + m*math.Log(100)
+	return shift + m*ln20, shift + m*math.Log(100)
 }
 
 // NewProfile validates points and builds a profile. Points are sorted by load; a point at
@@ -187,7 +187,7 @@ func (pt Point) Latency(m LatencyMetric) float64 {
 // every request also waits extraMS in a queue first, under the shifted-exponential law of
 // the Profile doc comment (fitted to the point's mean and p95).
 func (pt Point) FracOver(sloMS, extraMS float64) float64 {
-	m := (pt.P95MS - pt.MeanMS) / (math.Log(20) - 1)
+	m := (pt.P95MS - pt.MeanMS) / (ln20 - 1)
 	if m <= 0 {
 		if pt.MeanMS+extraMS > sloMS {
 			return 1
@@ -200,6 +200,9 @@ func (pt Point) FracOver(sloMS, extraMS float64) float64 {
 	}
 	return math.Exp(-(sloMS - d) / m)
 }
+
+// ln20 is ln(1/(1-0.95)): the p95 of a unit exponential.
+const ln20 = 2.995732273553991
 
 // LatencyMetric names the latency statistic an SLO is stated on.
 type LatencyMetric int

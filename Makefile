@@ -1,0 +1,39 @@
+# bascaler: common tasks. `make test` is the one test command (README, CI).
+GO ?= go
+BIN := bin/bascaler
+
+.PHONY: all build demo test unit check bench generate clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bascaler
+
+demo:
+	$(GO) run ./cmd/bascaler demo
+
+# check: formatting and vet, fast.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# test: everything, including the envtest + Prometheus integration tests, then the race
+# detector on the packages with concurrency. Installs/builds the test binaries when missing.
+test: check
+	eval "$$(hack/test-deps.sh)" && \
+	$(GO) test -count=1 -timeout 45m ./... && \
+	$(GO) test -count=1 -race -timeout 30m ./internal/sim/... ./internal/metrics/... ./internal/promserver/...
+
+# unit: tests that need nothing installed (integration tests skip outside CI).
+unit:
+	$(GO) test ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+generate:
+	tools=$$(hack/tools/build.sh) && $$tools/controller-gen object paths=./api/... && \
+	$$tools/controller-gen crd paths=./api/... output:crd:artifacts:config=deploy/crd
+
+clean:
+	rm -rf bin out

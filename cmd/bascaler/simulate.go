@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/report"
+	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/sim"
+)
+
+// simFlags are the options shared by simulate and demo.
+type simFlags struct {
+	traces      []string
+	policies    string
+	slo         time.Duration
+	sloMetric   string
+	interval    time.Duration
+	startup     time.Duration
+	jitter      time.Duration
+	timeout     time.Duration
+	profile     string
+	normalize   string
+	scaleToMean float64
+	split       string
+	eval        string
+	seed        int64
+	seeds       int
+	min, max    int
+	format      string
+	out         string
+	params      []string
+}
+
+func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.traces, "trace", []string{"synthetic"}, "trace CSV path(s), or synthetic[:NAME] ("+strings.Join(series.SyntheticNames(), ", ")+")")
+	fl.StringVar(&f.policies, "policy", defaultPolicies, "comma-separated policies ("+strings.Join(policy.Names(), ", ")+")")
+	fl.DurationVar(&f.slo, "slo", 16*time.Millisecond, "latency SLO")
+	fl.StringVar(&f.sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
+	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
+	fl.DurationVar(&f.jitter, "startup-jitter", 0, "extra random start-up delay per pod, uniform in [0, jitter)")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "queued requests fail after this wait")
+	fl.StringVar(&f.profile, "profile", "fft", "performance profile: fft or a CSV path (load,mean_ms,p95_ms,p99_ms,cpu_pct)")
+	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
+	fl.Float64Var(&f.scaleToMean, "scale-to-mean", 0, "scale the trace so its training mean is this many req/s (replaces --normalize)")
+	fl.StringVar(&f.split, "split", "0.6,0.2,0.2", "chronological train,validation,test fractions")
+	fl.StringVar(&f.eval, "eval", "test", "evaluated window of a trace file: test or all")
+	fl.Int64Var(&f.seed, "seed", 1, "random seed (synthetic workload, start-up jitter, stochastic policies)")
+	fl.IntVar(&f.seeds, "seeds", 1, "number of seeds (seed, seed+1, ...); results are averaged")
+	fl.IntVar(&f.min, "min", 1, "minimum replicas")
+	fl.IntVar(&f.max, "max", 100, "maximum replicas")
+	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
+	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
+	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
+}
+
+// loadProfileFile reads a profile CSV; wired to perf's CSV loader.
+var loadProfileFile = func(path string) (*perf.Profile, error) {
+	return nil, fmt.Errorf("profile %s: CSV profiles are not supported yet", path)
+}
+
+func loadProfile(name string) (*perf.Profile, error) {
+	if name == "" || name == "fft" {
+		return perf.FFT(), nil
+	}
+	if _, err := os.Stat(name); err != nil {
+		return nil, fmt.Errorf("unknown profile %q: not a built-in profile (fft) and not a readable file", name)
+	}
+	return loadProfileFile(name)
+}
+
+func (f *simFlags) experiment() (sim.Experiment, error) {
+	var e sim.Experiment
+	metric, err := perf.ParseLatencyMetric(f.sloMetric)
+	if err != nil {
+		return e, err
+	}
+	if f.slo <= 0 {
+		return e, fmt.Errorf("--slo must be positive, got %s", f.slo)
+	}
+	if f.min < 0 || f.max < 1 || f.min > f.max {
+		return e, fmt.Errorf("--min %d and --max %d: need 0 <= min <= max and max >= 1", f.min, f.max)
+	}
+	if f.seeds < 1 {
+		return e, fmt.Errorf("--seeds must be at least 1")
+	}
+	switch f.format {
+	case "table", "json", "csv":
+	default:
+		return e, fmt.Errorf("unknown --format %q (valid: table, json, csv)", f.format)
+	}
+	prof, err := loadProfile(f.profile)
+	if err != nil {
+		return e, err
+	}
+	split, err := series.ParseSplit(f.split)
+	if err != nil {
+		return e, fmt.Errorf("--split: %w", err)
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Interval, cfg.Startup, cfg.StartupJitter, cfg.Timeout = f.interval, f.startup, f.jitter, f.timeout
+	cfg.Profile = prof
+	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
+	cfg.Min, cfg.Max = f.min, f.max
+	if _, err := cfg.Validate(); err != nil {
+		return e, err
+	}
+	params := map[string]string{}
+	for _, kv := range f.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return e, fmt.Errorf("--param %q: want key=value", kv)
+		}
+		params[k] = v
+	}
+	names := splitList(f.policies)
+	if len(names) == 0 {
+		return e, fmt.Errorf("--policy: no policy given (valid: %s)", strings.Join(policy.Names(), ", "))
+	}
+	for _, t := range f.traces {
+		w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: t, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
+			Split: split, Eval: f.eval, Seed: f.seed})
+		if err != nil {
+			return e, err
+		}
+		e.Workloads = append(e.Workloads, w)
+	}
+	for s := range f.seeds {
+		e.Seeds = append(e.Seeds, f.seed+int64(s))
+	}
+	e.Policies, e.Config, e.Params = names, cfg, params
+	return e, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// traceReport is the JSON shape of one workload's results.
+type traceReport struct {
+	Trace      string          `json:"trace"`
+	Intervals  int             `json:"intervals"`
+	Normalizer string          `json:"normalizer"`
+	SLOms      float64         `json:"slo_ms"`
+	SLOMetric  string          `json:"slo_metric"`
+	Results    []sim.Aggregate `json:"results"`
+}
+
+func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
+	e, err := f.experiment()
+	if err != nil {
+		return err
+	}
+	e.Progress = progressBar(cmd.ErrOrStderr(), "simulating")
+	outs, err := e.Run(context.Background())
+	if err != nil {
+		return err
+	}
+	stdout := cmd.OutOrStdout()
+	var reports []traceReport
+	var sections []report.Section
+	for _, w := range e.Workloads {
+		aggs := sim.Aggregates(outs, w.Name)
+		reports = append(reports, traceReport{Trace: w.Name, Intervals: w.Eval.Len(), Normalizer: w.Normalizer.String(),
+			SLOms: e.Config.SLO.TargetMS, SLOMetric: e.Config.SLO.Metric.String(), Results: aggs})
+		var table strings.Builder
+		if err := report.Table(&table, w.Name, w.Eval.Len(), aggs); err != nil {
+			return err
+		}
+		switch f.format {
+		case "table":
+			fmt.Fprintln(stdout, table.String())
+		case "csv":
+			if err := report.CSVSummary(stdout, w.Name, aggs); err != nil {
+				return err
+			}
+		}
+		if f.out != "" {
+			s, err := writeRunFiles(f.out, w, outs, e, table.String())
+			if err != nil {
+				return err
+			}
+			sections = append(sections, s)
+		}
+	}
+	if f.format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if len(reports) == 1 {
+			return enc.Encode(reports[0])
+		}
+		return enc.Encode(map[string]any{"traces": reports})
+	}
+	if f.out != "" {
+		if err := report.WriteIndex(filepath.Join(f.out, "index.html"), title, sections); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", filepath.Join(f.out, "index.html"))
+	}
+	return nil
+}
+
+// writeRunFiles writes the first seed's per-interval CSV per policy and the plots.
+func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Experiment, table string) (report.Section, error) {
+	dir := filepath.Join(out, safeName(w.Name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return report.Section{}, err
+	}
+	sec := report.Section{Workload: w.Name, Table: table}
+	var firsts []sim.Result
+	for _, o := range outs {
+		if o.Workload != w.Name || o.Seed != e.Seeds[0] {
+			continue
+		}
+		firsts = append(firsts, o.Result)
+		name := safeName(o.Policy) + ".csv"
+		if err := writeFile(filepath.Join(dir, name), func(wr io.Writer) error { return report.Intervals(wr, o.Result) }); err != nil {
+			return sec, err
+		}
+		sec.CSVs = append(sec.CSVs, filepath.Join(safeName(w.Name), name))
+	}
+	imgs, err := report.Plots(dir, firsts, e.Config.SLO.TargetMS, e.Config.SLO.Metric)
+	if err != nil {
+		return sec, err
+	}
+	for _, img := range imgs {
+		sec.Images = append(sec.Images, filepath.Join(safeName(w.Name), img))
+	}
+	return sec, nil
+}
+
+func writeFile(path string, fill func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ':' || r == '\\' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func init() {
+	var f simFlags
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Replay a workload through the simulated cluster under one or more policies",
+		Long: `Replays a trace (or a synthetic workload) through the simulated cluster under each policy and
+prints the evaluation protocol's numbers: SLO violations, requests over the SLO, failures,
+pod-hours, over/under-provisioning against the hindsight need.
+
+Trace files are split chronologically (--split) and normalised with parameters fitted on the
+training split (--normalize paper, the default); the test split is evaluated (--eval).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulation(cmd, &f, "bascaler simulate") },
+	}
+	f.register(cmd, "hpa,kpa,threshold,oracle")
+	rootCmd.AddCommand(cmd)
+}

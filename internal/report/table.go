@@ -1,0 +1,80 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bascaler/bascaler/internal/sim"
+)
+
+// Table writes one row per policy: the evaluation protocol's headline numbers, and each
+// policy's cost relative to the oracle when the oracle ran.
+func Table(w io.Writer, workload string, intervals int, aggs []sim.Aggregate) error {
+	var oracleCost float64
+	for _, a := range aggs {
+		if a.Policy == "oracle" {
+			oracleCost = a.CostPodHours
+		}
+	}
+	fmt.Fprintf(w, "workload %s, %d intervals\n", workload, intervals)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"policy", "SLO viol.", "req>SLO", "failed", "pod-hours", "x oracle", "mean pods", "actions", "over p-h", "under p-h", ""}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, a := range aggs {
+		ratio := "-"
+		if oracleCost > 0 {
+			ratio = fmt.Sprintf("%.2f", a.CostPodHours/oracleCost)
+		}
+		viol := fmt.Sprintf("%.2f%%", 100*a.SLOViolationRate)
+		cost := fmt.Sprintf("%.1f", a.CostPodHours)
+		if a.Seeds > 1 {
+			viol += fmt.Sprintf("±%.2f", 100*a.SLOViolationRateStd)
+			cost += fmt.Sprintf("±%.1f", a.CostPodHoursStd)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f%%\t%.0f\t%s\t%s\t%.2f\t%d\t%.1f\t%.1f\t\n",
+			a.Policy, viol, 100*a.RequestsOverSLO, a.FailedRequests, cost, ratio, a.MeanReplicas,
+			a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours)
+	}
+	return tw.Flush()
+}
+
+// CSVSummary writes the aggregates as CSV with a header.
+func CSVSummary(w io.Writer, workload string, aggs []sim.Aggregate) error {
+	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms"); err != nil {
+		return err
+	}
+	for _, a := range aggs {
+		if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%g,%g,%g,%g,%g,%g,%g,%d,%g,%g,%g\n", csvField(workload), a.Policy, a.Seeds, a.Intervals,
+			a.SLOViolationRate, a.SLOViolationRateStd, a.RequestsOverSLO, a.FailedRequests, a.CostPodHours, a.CostPodHoursStd,
+			a.MeanReplicas, a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours, a.MeanLatencyMS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+// Intervals writes one run's per-interval records as CSV, with the decision that shaped
+// each interval and its explanation.
+func Intervals(w io.Writer, res sim.Result) error {
+	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,decision,explanation"); err != nil {
+		return err
+	}
+	for _, r := range res.Records {
+		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%d,%s\n",
+			r.Start.UTC().Format("2006-01-02T15:04:05Z"), r.Rate, r.Served, r.FailedCount, r.Replicas, r.Ready, r.Need, r.Desired,
+			r.CPU, r.LatencyMeanMS, r.LatencyP95MS, r.LatencyP99MS, r.OverSLO, r.Violated, r.Decision.Replicas,
+			csvField(r.Decision.Explanation.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

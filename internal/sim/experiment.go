@@ -1,0 +1,212 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/bascaler/bascaler/internal/policy"
+)
+
+// Experiment is a grid of runs: every workload under every policy for every seed, all on
+// the same simulated cluster.
+type Experiment struct {
+	Workloads []Workload
+	Policies  []string
+	Seeds     []int64
+	Config    Config
+	// Params are handed to every policy (policy-specific options, "key" -> "value").
+	Params map[string]string
+	// Workers bounds the parallel runs; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, when set, is called after each run (from the collecting goroutine).
+	Progress func(done, total int)
+}
+
+// RunOutcome is one cell of the grid.
+type RunOutcome struct {
+	Workload string
+	Policy   string
+	Seed     int64
+	Result   Result
+}
+
+// Run executes the grid in parallel and returns the outcomes in grid order (workload,
+// policy, seed). The first failing run stops the experiment with its error.
+func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
+	if len(e.Seeds) == 0 {
+		e.Seeds = []int64{1}
+	}
+	if _, err := e.Config.Validate(); err != nil {
+		return nil, err
+	}
+	// Build every policy once up front so that a bad name or parameter fails before any run.
+	for _, name := range e.Policies {
+		if _, err := e.newPolicy(name, e.Workloads[0], e.Seeds[0]); err != nil {
+			return nil, err
+		}
+	}
+	type job struct {
+		idx  int
+		w    *Workload
+		name string
+		seed int64
+	}
+	var jobs []job
+	for wi := range e.Workloads {
+		for _, name := range e.Policies {
+			for _, seed := range e.Seeds {
+				jobs = append(jobs, job{len(jobs), &e.Workloads[wi], name, seed})
+			}
+		}
+	}
+	workers := e.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]RunOutcome, len(jobs))
+	type done struct {
+		idx int
+		err error
+	}
+	queue := make(chan job)
+	results := make(chan done)
+	var wg sync.WaitGroup
+	for range min(workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				res, err := e.runOne(j.w, j.name, j.seed)
+				if err == nil {
+					out[j.idx] = RunOutcome{Workload: j.w.Name, Policy: j.name, Seed: j.seed, Result: res}
+				}
+				results <- done{j.idx, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(queue)
+		for _, j := range jobs {
+			select {
+			case queue <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var firstErr error
+	n := 0
+	for d := range results {
+		n++
+		if d.err != nil && firstErr == nil {
+			firstErr = d.err
+			cancel()
+		}
+		if e.Progress != nil {
+			e.Progress(n, len(jobs))
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil && n < len(jobs) {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (e Experiment) newPolicy(name string, w Workload, seed int64) (policy.Policy, error) {
+	env := policy.Env{
+		Interval: e.Config.Interval, SLO: e.Config.SLO, Min: e.Config.Min, Max: e.Config.Max,
+		Startup: e.Config.Startup + e.Config.StartupJitter, Profile: e.Config.Profile,
+		History: w.History, Seed: seed, Params: e.Params,
+	}
+	if policy.NeedsFuture(name) {
+		env.Future = w.Eval.Values
+	}
+	p, err := policy.New(name, env)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s on %s: %w", name, w.Name, err)
+	}
+	return p, nil
+}
+
+func (e Experiment) runOne(w *Workload, name string, seed int64) (Result, error) {
+	p, err := e.newPolicy(name, *w, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg := e.Config
+	cfg.Seed = seed
+	res, err := Run(cfg, w.Eval.Values, w.Eval.Start, p)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s on %s (seed %d): %w", name, w.Name, seed, err)
+	}
+	res.Policy = name
+	return res, nil
+}
+
+// Aggregate is a policy's summary over seeds: the mean of each number and the spread of the
+// two headline ones.
+type Aggregate struct {
+	Policy string `json:"policy"`
+	Summary
+	Seeds               int     `json:"seeds"`
+	SLOViolationRateStd float64 `json:"slo_violation_rate_std"`
+	CostPodHoursStd     float64 `json:"cost_pod_hours_std"`
+}
+
+// Aggregates groups outcomes of one workload by policy (in first-seen order) and averages
+// over seeds.
+func Aggregates(outs []RunOutcome, workload string) []Aggregate {
+	var order []string
+	groups := map[string][]Summary{}
+	for _, o := range outs {
+		if o.Workload != workload {
+			continue
+		}
+		if _, ok := groups[o.Policy]; !ok {
+			order = append(order, o.Policy)
+		}
+		groups[o.Policy] = append(groups[o.Policy], o.Result.Summary)
+	}
+	aggs := make([]Aggregate, 0, len(order))
+	for _, name := range order {
+		g := groups[name]
+		a := Aggregate{Policy: name, Seeds: len(g)}
+		n := float64(len(g))
+		for _, s := range g {
+			a.Intervals = s.Intervals
+			a.SLOViolationRate += s.SLOViolationRate / n
+			a.RequestsOverSLO += s.RequestsOverSLO / n
+			a.FailedRequests += s.FailedRequests / n
+			a.FailedRate += s.FailedRate / n
+			a.CostPodHours += s.CostPodHours / n
+			a.MeanReplicas += s.MeanReplicas / n
+			a.OverProvisionPodHours += s.OverProvisionPodHours / n
+			a.UnderProvisionPodHours += s.UnderProvisionPodHours / n
+			a.Requests += s.Requests / n
+			a.MeanLatencyMS += s.MeanLatencyMS / n
+			a.ScalingActions += s.ScalingActions
+			a.Decisions += s.Decisions
+		}
+		a.ScalingActions = int(math.Round(float64(a.ScalingActions) / n))
+		a.Decisions = int(math.Round(float64(a.Decisions) / n))
+		for _, s := range g {
+			a.SLOViolationRateStd += (s.SLOViolationRate - a.SLOViolationRate) * (s.SLOViolationRate - a.SLOViolationRate)
+			a.CostPodHoursStd += (s.CostPodHours - a.CostPodHours) * (s.CostPodHours - a.CostPodHours)
+		}
+		if len(g) > 1 {
+			a.SLOViolationRateStd = math.Sqrt(a.SLOViolationRateStd / (n - 1))
+			a.CostPodHoursStd = math.Sqrt(a.CostPodHoursStd / (n - 1))
+		}
+		aggs = append(aggs, a)
+	}
+	return aggs
+}
