@@ -23,7 +23,9 @@ type Normalizer struct {
 	// Kind is "identity", "paper" or "scale-to-mean".
 	Kind string `json:"kind"`
 	// Lo and Hi are the Tukey fences Q1-1.5*IQR and Q3+1.5*IQR of the training values
-	// ("paper" only); values are clipped to them before scaling.
+	// ("paper" only). They bound the training values while Mean and Std are fitted, so
+	// that a few outliers cannot inflate the scale; Apply does not clip to them, because
+	// the bursts above the upper fence are exactly what an autoscaler must face.
 	Lo float64 `json:"lo,omitempty"`
 	Hi float64 `json:"hi,omitempty"`
 	// Mean and Std are the mean and population standard deviation of the fence-clipped
@@ -41,10 +43,10 @@ func Identity() Normalizer { return Normalizer{Kind: "identity"} }
 // compute the Tukey fences Lo = Q1 - 1.5*IQR and Hi = Q3 + 1.5*IQR (quartiles by linear
 // interpolation between order statistics, numpy's default), clip the training values to
 // [Lo, Hi], and take the mean and population standard deviation of the clipped values.
-// Apply then maps v to 500 + 175*(clip(v, Lo, Hi) - Mean)/Std, clipped to [0, 4000], so
-// the clipped training part comes out with mean 500 and standard deviation 175 req/s
-// (before the final [0, 4000] clip, which only bites for points more than 500/175 = 2.86
-// standard deviations below the mean).
+// Apply then maps v to 500 + 175*(v - Mean)/Std, clipped to [0, 4000]: the bulk of the
+// training part comes out with mean 500 and standard deviation 175 req/s, and bursts keep
+// their height up to 4000 req/s (20 standard deviations). The fences serve the fit only;
+// clipping every value to them would flatten every burst to about 2.7 standard deviations.
 //
 // It fails on empty or non-finite input and when the clipped training values are all
 // equal (Std = 0), which no scaling can map to a standard deviation of 175.
@@ -108,7 +110,7 @@ func (n Normalizer) Apply(s Series) Series {
 func (n Normalizer) Value(v float64) float64 {
 	switch n.Kind {
 	case "paper":
-		x := PaperMean + PaperStd*(n.clip(v)-n.Mean)/n.Std
+		x := PaperMean + PaperStd*(v-n.Mean)/n.Std
 		return min(max(x, 0), PaperMax)
 	case "scale-to-mean":
 		return v * n.Factor
