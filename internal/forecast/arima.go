@@ -360,7 +360,7 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 		return Forecast{}, errors.New("arima: Predict before Fit")
 	}
 	warm := arimaWarm + f.P + f.D + f.Q
-	if err := checkHistory("arima", history, m.MinHistory(), warm, h); err != nil {
+	if err := checkHistory("arima", history, m.MinHistory(), history.Len(), h); err != nil {
 		return Forecast{}, err
 	}
 	y := tail(history.Values, warm)

@@ -397,7 +397,7 @@ func (m *HoltWinters) Predict(history series.Series, h int) (Forecast, error) {
 		return Forecast{}, errors.New("holt-winters: Predict before Fit")
 	}
 	warm := max(hwWarmSeasons*max(c.Period, 1), hwMinWarm)
-	if err := checkHistory("holt-winters", history, c.minHistory(), warm, h); err != nil {
+	if err := checkHistory("holt-winters", history, c.minHistory(), history.Len(), h); err != nil {
 		return Forecast{}, err
 	}
 	n := history.Len()

@@ -121,7 +121,7 @@ func (m *SeasonalNaive) Predict(history series.Series, h int) (Forecast, error) 
 		return Forecast{}, fmt.Errorf("%s: Predict before Fit", m.kind)
 	}
 	p := max(m.Period, 1)
-	if err := checkHistory(m.kind, history, p, p, h); err != nil {
+	if err := checkHistory(m.kind, history, p, history.Len(), h); err != nil {
 		return Forecast{}, err
 	}
 	v := history.Values

@@ -1,0 +1,195 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+func TestSeasonalNaiveDetectsDailyPeriodOnHourlyData(t *testing.T) {
+	s := hourlyDaily(24*30, 20, 1)
+	m := mustNew(t, "seasonal-naive", nil).(*SeasonalNaive)
+	if err := m.Fit(s, series.Series{}, FitOptions{Horizon: 24}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Period != 24 {
+		t.Fatalf("period %d, want 24", m.Period)
+	}
+	fc, err := m.Predict(s, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The median forecast for step s copies the value one day earlier (plus the median error).
+	for step := 0; step < 24; step++ {
+		want := s.Values[s.Len()-24+step]
+		if got := fc.Quantile(step, 0.5); math.Abs(got-want) > 15 {
+			t.Errorf("step %d: median %.1f, want about %.1f", step, got, want)
+		}
+	}
+}
+
+func TestSeasonalNaiveFallsBackToNaiveWithoutSeason(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	v := make([]float64, 2000)
+	for i := range v {
+		v[i] = 100 + rng.NormFloat64()
+	}
+	s := series.Series{Start: t0, Step: time.Hour, Values: v}
+	m := mustNew(t, "seasonal-naive", nil).(*SeasonalNaive)
+	if err := m.Fit(s, series.Series{}, FitOptions{Horizon: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Period != 1 {
+		t.Fatalf("period %d on white noise, want 1 (naive)", m.Period)
+	}
+}
+
+func TestHoltWintersForecastsNoiselessSeasonalSeriesAlmostExactly(t *testing.T) {
+	for _, seasonal := range []string{"add", "mul"} {
+		t.Run(seasonal, func(t *testing.T) {
+			full := hourlyDaily(24*40, 0, 1)
+			train := full.Slice(0, 24*30)
+			m := mustNew(t, "holt-winters", map[string]string{"seasonal": seasonal})
+			if err := m.Fit(train, series.Series{}, FitOptions{Horizon: 24}); err != nil {
+				t.Fatal(err)
+			}
+			hist := full.Slice(0, 24*35)
+			fc, err := m.Predict(hist, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for s := 0; s < 24; s++ {
+				want := full.Values[24*35+s]
+				if got := fc.Quantile(s, 0.5); math.Abs(got-want) > 0.01*want {
+					t.Errorf("step %d: %.3f, want %.3f", s, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestARIMARecoversAR1Coefficient(t *testing.T) {
+	for _, phi := range []float64{0.3, 0.7, -0.5} {
+		rng := rand.New(rand.NewPCG(7, uint64(phi*100+100)))
+		v := make([]float64, 3000)
+		for i := 1; i < len(v); i++ {
+			v[i] = phi*v[i-1] + rng.NormFloat64()
+		}
+		for i := range v {
+			v[i] += 50
+		}
+		m := mustNew(t, "arima", map[string]string{"p": "1", "d": "0", "q": "0"}).(*ARIMA)
+		if err := m.Fit(series.Series{Start: t0, Step: time.Minute, Values: v}, series.Series{}, FitOptions{Horizon: 1}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, c, got, _ := m.Order()
+		if math.Abs(got[0]-phi) > 0.05 {
+			t.Errorf("phi %.2f: estimated %.3f", phi, got[0])
+		}
+		if mean := c / (1 - got[0]); math.Abs(mean-50) > 0.5 {
+			t.Errorf("phi %.2f: implied mean %.2f, want 50", phi, mean)
+		}
+	}
+}
+
+func TestARIMARandomWalkIntervalsGrowWithSqrtOfHorizon(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	v := make([]float64, 3000)
+	v[0] = 1000
+	for i := 1; i < len(v); i++ {
+		v[i] = v[i-1] + 2*rng.NormFloat64()
+	}
+	m := mustNew(t, "arima", map[string]string{"p": "0", "d": "1", "q": "0"})
+	s := series.Series{Start: t0, Step: time.Minute, Values: v}
+	if err := m.Fit(s, series.Series{}, FitOptions{Horizon: 16}); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := m.Predict(s, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// For a random walk with innovation sd σ the h-step sd is σ·sqrt(h): width(16) = 4·width(1).
+	w1 := fc.Quantile(0, 0.9) - fc.Quantile(0, 0.1)
+	w16 := fc.Quantile(15, 0.9) - fc.Quantile(15, 0.1)
+	if r := w16 / w1; math.Abs(r-4) > 0.01 {
+		t.Errorf("width ratio %.3f, want 4", r)
+	}
+	if sd := w1 / (2 * 1.2815515655446004); math.Abs(sd-2) > 0.15 {
+		t.Errorf("one-step sd %.3f, want about 2", sd)
+	}
+	if got := fc.Quantile(15, 0.5); got != v[len(v)-1] {
+		t.Errorf("median %v, want the last value %v", got, v[len(v)-1])
+	}
+}
+
+func TestPredictRejectsBadHistory(t *testing.T) {
+	full := hourlyDaily(24*30, 5, 4)
+	for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima"} {
+		t.Run(kind, func(t *testing.T) {
+			m := mustNew(t, kind, nil)
+			if err := m.Fit(full, series.Series{}, FitOptions{Horizon: 24}); err != nil {
+				t.Fatal(err)
+			}
+			short := full.Slice(0, m.MinHistory()-1)
+			if m.MinHistory() > 1 {
+				_, err := m.Predict(short, 24)
+				if err == nil || !strings.Contains(err.Error(), "needs at least") {
+					t.Errorf("short history: err %v, want a 'needs at least' error", err)
+				}
+			}
+			bad := full.Clone()
+			bad.Values[bad.Len()-3] = math.NaN()
+			_, err := m.Predict(bad, 24)
+			if err == nil || !strings.Contains(err.Error(), "index "+strconv.Itoa(bad.Len()-3)) {
+				t.Errorf("NaN history: err %v, want one naming index %d", err, bad.Len()-3)
+			}
+			if _, err := m.Predict(full, 0); err == nil {
+				t.Error("horizon 0 accepted")
+			}
+		})
+	}
+}
+
+func TestFitRejectsNaNAndUnfittedPredict(t *testing.T) {
+	for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima"} {
+		s := hourlyDaily(500, 5, 5)
+		s.Values[17] = math.Inf(1)
+		m := mustNew(t, kind, nil)
+		if err := m.Fit(s, series.Series{}, FitOptions{Horizon: 4}); err == nil || !strings.Contains(err.Error(), "index 17") {
+			t.Errorf("%s: Fit with Inf at 17: err %v", kind, err)
+		}
+		if _, err := mustNew(t, kind, nil).Predict(hourlyDaily(500, 5, 5), 4); err == nil {
+			t.Errorf("%s: Predict before Fit accepted", kind)
+		}
+	}
+}
+
+func TestForecastsAreMonotoneAndNonNegative(t *testing.T) {
+	s := hourlyDaily(24*30, 150, 6) // noisy enough that lower quantiles would dip below 0
+	for i := range s.Values {
+		s.Values[i] = max(s.Values[i]-300, 0)
+	}
+	for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima"} {
+		m := mustNew(t, kind, nil)
+		if err := m.Fit(s, series.Series{}, FitOptions{Horizon: 24}); err != nil {
+			t.Fatal(kind, err)
+		}
+		fc, err := m.Predict(s, 24)
+		if err != nil {
+			t.Fatal(kind, err)
+		}
+		for st, row := range fc.Q {
+			for k := range row {
+				if row[k] < 0 || (k > 0 && row[k] < row[k-1]) {
+					t.Fatalf("%s step %d: quantiles %v not monotone and non-negative", kind, st, row)
+				}
+			}
+		}
+	}
+}
+
