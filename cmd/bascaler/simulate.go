@@ -63,7 +63,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.IntVar(&f.max, "max", 100, "maximum replicas")
 	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
 	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
-	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
+	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
 // loadProfileFile reads a profile CSV; wired to perf's CSV loader.

@@ -17,10 +17,10 @@ import (
 // in every interval must have at least need(t) ready pods in t, so no such policy can be
 // cheaper (up to the start-up pods, which the oracle also pays for).
 type oracle struct {
-	future    []float64
-	capacity  float64
-	lead      int
-	min, max  int
+	future   []float64
+	capacity float64
+	lead     int
+	min, max int
 }
 
 func init() {
