@@ -195,22 +195,26 @@ func Concat(a, b series.Series) series.Series {
 }
 
 // Origins returns forecast origins o (the forecast covers o..o+h-1 and sees points before o)
-// in [from, to-h], every stride steps; when that gives more than maxCount origins the stride
-// grows so that at most maxCount remain, spread over the whole range.
+// in [from, to-h], every stride steps; when that gives more than maxCount origins, maxCount
+// origins spread evenly over the whole range instead.
 func Origins(from, to, h, stride, maxCount int) []int {
 	last := to - h
 	if last < from || maxCount <= 0 {
 		return nil
 	}
 	stride = max(stride, 1)
-	if n := (last-from)/stride + 1; n > maxCount {
-		stride = (last - from + maxCount - 1) / max(maxCount-1, 1)
-		if maxCount == 1 {
-			stride = last - from + 1
-		}
-	}
 	var out []int
-	for o := from; o <= last && len(out) < maxCount; o += stride {
+	if n := (last-from)/stride + 1; n > maxCount {
+		if maxCount == 1 {
+			return []int{last}
+		}
+		// Spread maxCount origins evenly from the first to the last possible one.
+		for i := 0; i < maxCount; i++ {
+			out = append(out, from+i*(last-from)/(maxCount-1))
+		}
+		return out
+	}
+	for o := from; o <= last; o += stride {
 		out = append(out, o)
 	}
 	return out

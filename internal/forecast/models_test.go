@@ -192,4 +192,3 @@ func TestForecastsAreMonotoneAndNonNegative(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,121 @@
+package forecast
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSaveLoadRoundTripGivesIdenticalPredictions(t *testing.T) {
+	s := hourlyDaily(24*40, 25, 9)
+	train, val, test := split3(t, s)
+	for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima", "auto"} {
+		t.Run(kind, func(t *testing.T) {
+			opts := FitOptions{Horizon: 24}
+			var model Forecaster
+			if kind == "auto" {
+				a := mustNew(t, "auto", nil)
+				if err := a.Fit(train, val, opts); err != nil {
+					t.Fatal(err)
+				}
+				model = a
+			} else {
+				c, _, err := FitCalibrated(mustNew(t, kind, nil), train, val, opts, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				model = c
+			}
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := Save(dir, model, Manifest{Training: WindowOf(train)}); err != nil {
+				t.Fatal(err)
+			}
+			loaded, man, err := LoadModel(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if man.Calibration == nil || man.FormatVersion != FormatVersion || man.Training.Points != train.Len() {
+				t.Errorf("manifest %+v lacks calibration, version or window", man)
+			}
+			hist := Concat(Concat(train, val), test.Slice(0, 10))
+			want, err := model.Predict(hist, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := loaded.Predict(hist, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("loaded model predicts %v, saved one %v", got.Q[0], want.Q[0])
+			}
+		})
+	}
+}
+
+func TestLoadModelReportsWhatIsWrong(t *testing.T) {
+	s := hourlyDaily(24*20, 10, 1)
+	m := mustNew(t, "naive", nil)
+	if err := m.Fit(s, s, FitOptions{Horizon: 4}); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "good")
+	if err := Save(good, m, Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(good, ManifestFile))
+	state, _ := os.ReadFile(filepath.Join(good, StateFile))
+	cases := []struct {
+		name     string
+		manifest string // "" = no manifest file
+		state    string
+		want     string
+	}{
+		{"missing manifest", "", string(state), "no manifest.json"},
+		{"corrupted manifest", `{"kind": "naive", "format_`, string(state), "corrupted manifest"},
+		{"version mismatch", strings.Replace(string(manifest), `"format_version": 1`, `"format_version": 99`, 1), string(state), "format_version 99"},
+		{"unknown kind", strings.Replace(string(manifest), `"kind": "naive"`, `"kind": "prophet"`, 1), string(state), `unknown model kind "prophet"`},
+		{"state does not decode", string(manifest), `{"period": 1, "levels": [0.5], "err_q": [[1, 2]]}`, "does not decode"},
+		{"truncated state", string(manifest), string(state[:len(state)/2]), "does not decode"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if c.manifest != "" {
+				os.WriteFile(filepath.Join(dir, ManifestFile), []byte(c.manifest), 0o644)
+			}
+			os.WriteFile(filepath.Join(dir, StateFile), []byte(c.state), 0o644)
+			_, _, err := LoadModel(dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	if _, _, err := LoadModel(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing dir: err %v", err)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	_, err := New("prophet", nil)
+	if err == nil || !strings.Contains(err.Error(), "arima") || !strings.Contains(err.Error(), "holt-winters") {
+		t.Errorf("unknown kind: err %v, want one listing the valid kinds", err)
+	}
+	if _, err := New("arima", map[string]string{"p": "x"}); err == nil || !strings.Contains(err.Error(), "param p") {
+		t.Errorf("bad param: err %v", err)
+	}
+	if _, err := New("naive", map[string]string{"period": "3"}); err == nil || !strings.Contains(err.Error(), "unknown param") {
+		t.Errorf("param of another model: err %v", err)
+	}
+	for _, k := range []string{"naive", "seasonal-naive", "holt-winters", "arima", "auto"} {
+		found := false
+		for _, have := range Kinds() {
+			found = found || have == k
+		}
+		if !found || Help(k) == "" {
+			t.Errorf("kind %s not registered with help", k)
+		}
+	}
+}
