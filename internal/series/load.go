@@ -198,7 +198,12 @@ func (p *parser) timestamp(n int, ts string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, p.errf(n, "timestamp", ts, "not RFC3339 (like 2006-01-02T15:04:05Z) or integer seconds")
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	// An offset can move a time across year 0 or 9999, where Write could not print it.
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, p.errf(n, "timestamp", ts, "outside years 0000-9999 in UTC")
+	}
+	return t, nil
 }
 
 // Integer timestamps are limited to years 0..9999 so that Write can print them as RFC3339.

@@ -1,9 +1,11 @@
 package series
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +105,8 @@ func TestReadRejectsBadInputNamingFileLineAndField(t *testing.T) {
 		{"RFC3339 after integer seconds", h + "0,1\n1970-01-01T00:01:00Z,2\n", 3, "timestamp",
 			`x.csv:3: timestamp "1970-01-01T00:01:00Z": not integer seconds like the first row`},
 		{"integer seconds beyond year 9999", h + "0,1\n99999999999999,2\n", 3, "timestamp", `x.csv:3: timestamp "99999999999999": integer seconds out of range`},
+		{"offset moves the time before year 0", h + "0000-01-01T00:30:00+01:00,1\n0000-01-01T00:31:00+01:00,2\n", 2, "timestamp",
+			`x.csv:2: timestamp "0000-01-01T00:30:00+01:00": outside years 0000-9999 in UTC`},
 		{"duplicate timestamp", h + "0,1\n0,2\n", 3, "timestamp",
 			`x.csv:3: timestamp "0": not after the previous row's 0 (rows must be sorted, strictly increasing)`},
 		{"unsorted rows", h + "2020-01-01T00:00:00Z,1\n2020-01-01T00:01:00Z,1\n2020-01-01T00:00:30Z,1\n", 4, "timestamp",
@@ -231,4 +235,37 @@ func BenchmarkLoadWorldCup(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzRead checks that Read never panics and that whatever it accepts is a valid series
+// which survives a Write/Read round trip unchanged. The seed corpus (valid and malformed
+// files) is in testdata/fuzz/FuzzRead.
+func FuzzRead(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Read(bytes.NewReader(data), "fuzz.csv")
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.File != "fuzz.csv" {
+				t.Fatalf("error %v (%T) is not a ParseError naming the file", err, err)
+			}
+			return
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("Read accepted an invalid series: %v", err)
+		}
+		if s.Len() > bytes.Count(data, []byte{'\n'})+1 {
+			t.Fatalf("%d points from %d lines", s.Len(), bytes.Count(data, []byte{'\n'})+1)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, s); err != nil {
+			t.Fatalf("Write of an accepted series failed: %v", err)
+		}
+		back, err := Read(&buf, "fuzz.csv")
+		if err != nil {
+			t.Fatalf("re-reading written series: %v\n%s", err, buf.String())
+		}
+		if !back.Start.Equal(s.Start) || back.Step != s.Step || !slices.Equal(back.Values, s.Values) {
+			t.Fatalf("round trip changed the series: %v %v %v -> %v %v %v", s.Start, s.Step, s.Values, back.Start, back.Step, back.Values)
+		}
+	})
 }
