@@ -27,8 +27,8 @@ func init() {
 	rootCmd.AddCommand(fc)
 }
 
-// traceFlags are the data options shared by the forecast subcommands.
-type traceFlags struct {
+// fcTraceFlags are the data options shared by the forecast subcommands.
+type fcTraceFlags struct {
 	trace     string
 	normalize string
 	split     string
@@ -36,7 +36,7 @@ type traceFlags struct {
 	horizon   int
 }
 
-func (t *traceFlags) register(cmd *cobra.Command) {
+func (t *fcTraceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.trace, "trace", "", "trace CSV path, or synthetic[:NAME] ("+strings.Join(series.SyntheticNames(), ", ")+")")
 	cmd.Flags().StringVar(&t.normalize, "normalize", "", "none or paper (mean 500, std 175, fitted on train); default paper for files, none for synthetic")
 	cmd.Flags().StringVar(&t.split, "split", "0.6,0.2,0.2", "chronological train,validation,test fractions")
@@ -44,15 +44,15 @@ func (t *traceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&t.horizon, "horizon", 24, "forecast horizon in steps")
 }
 
-// prepared is a loaded, split and normalised trace.
-type prepared struct {
+// fcData is a loaded, split and normalised trace.
+type fcData struct {
 	name             string
 	train, val, test series.Series
 	norm             *series.Normalizer
 }
 
-func (t *traceFlags) load() (prepared, error) {
-	var p prepared
+func (t *fcTraceFlags) load() (fcData, error) {
+	var p fcData
 	if t.trace == "" {
 		return p, errors.New("--trace is required (a CSV path or synthetic[:NAME])")
 	}
@@ -105,8 +105,8 @@ func (t *traceFlags) load() (prepared, error) {
 	return p, nil
 }
 
-// showProgress reports whether a progress bar is wanted: stdout is a terminal and not CI.
-func showProgress(out io.Writer) bool {
+// fcShowProgress reports whether a progress bar is wanted: stdout is a terminal and not CI.
+func fcShowProgress(out io.Writer) bool {
 	if os.Getenv("CI") == "true" {
 		return false
 	}
@@ -118,8 +118,8 @@ func showProgress(out io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newBar(out io.Writer, total int, what string) *progressbar.ProgressBar {
-	if !showProgress(out) {
+func fcBar(out io.Writer, total int, what string) *progressbar.ProgressBar {
+	if !fcShowProgress(out) {
 		return nil
 	}
 	return progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
@@ -127,10 +127,10 @@ func newBar(out io.Writer, total int, what string) *progressbar.ProgressBar {
 		progressbar.OptionShowCount())
 }
 
-// jsonFloat encodes NaN and infinities as null: JSON has no such numbers.
-type jsonFloat float64
+// fcFloat encodes NaN and infinities as null: JSON has no such numbers.
+type fcFloat float64
 
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
+func (f fcFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return []byte("null"), nil
@@ -141,35 +141,35 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 // backtestRow is one model's line of `forecast backtest` output.
 type backtestRow struct {
 	Model       string    `json:"model"`
-	MAE         jsonFloat `json:"mae"`
-	RMSE        jsonFloat `json:"rmse"`
-	SMAPE       jsonFloat `json:"smape"`
-	MASE        jsonFloat `json:"mase"`
-	PinballMean jsonFloat `json:"pinball_mean"`
-	QRisk50     jsonFloat `json:"qrisk_50"`
-	QRisk90     jsonFloat `json:"qrisk_90"`
-	Coverage80  jsonFloat `json:"coverage_80"`
-	Coverage98  jsonFloat `json:"coverage_98"`
-	Width80     jsonFloat `json:"width_80"`
-	Width98     jsonFloat `json:"width_98"`
-	AsymMAE     jsonFloat `json:"asym_mae"`
-	ValScore    jsonFloat `json:"val_pinball"`
-	FitSeconds  jsonFloat `json:"fit_seconds"`
-	PredictMs   jsonFloat `json:"predict_ms"`
+	MAE         fcFloat `json:"mae"`
+	RMSE        fcFloat `json:"rmse"`
+	SMAPE       fcFloat `json:"smape"`
+	MASE        fcFloat `json:"mase"`
+	PinballMean fcFloat `json:"pinball_mean"`
+	QRisk50     fcFloat `json:"qrisk_50"`
+	QRisk90     fcFloat `json:"qrisk_90"`
+	Coverage80  fcFloat `json:"coverage_80"`
+	Coverage98  fcFloat `json:"coverage_98"`
+	Width80     fcFloat `json:"width_80"`
+	Width98     fcFloat `json:"width_98"`
+	AsymMAE     fcFloat `json:"asym_mae"`
+	ValScore    fcFloat `json:"val_pinball"`
+	FitSeconds  fcFloat `json:"fit_seconds"`
+	PredictMs   fcFloat `json:"predict_ms"`
 	Selected    string    `json:"selected,omitempty"`
 	Error       string    `json:"error,omitempty"`
 }
 
 func rowOf(model string, r forecast.Result, val, fit float64) backtestRow {
-	return backtestRow{Model: model, MAE: jsonFloat(r.MAE), RMSE: jsonFloat(r.RMSE), SMAPE: jsonFloat(r.SMAPE),
-		MASE: jsonFloat(r.MASE), PinballMean: jsonFloat(r.PinballMean), QRisk50: jsonFloat(r.QRisk50),
-		QRisk90: jsonFloat(r.QRisk90), Coverage80: jsonFloat(r.Coverage80), Coverage98: jsonFloat(r.Coverage98),
-		Width80: jsonFloat(r.Width80), Width98: jsonFloat(r.Width98), AsymMAE: jsonFloat(r.AsymMAE),
-		ValScore: jsonFloat(val), FitSeconds: jsonFloat(fit), PredictMs: jsonFloat(r.PredictMs)}
+	return backtestRow{Model: model, MAE: fcFloat(r.MAE), RMSE: fcFloat(r.RMSE), SMAPE: fcFloat(r.SMAPE),
+		MASE: fcFloat(r.MASE), PinballMean: fcFloat(r.PinballMean), QRisk50: fcFloat(r.QRisk50),
+		QRisk90: fcFloat(r.QRisk90), Coverage80: fcFloat(r.Coverage80), Coverage98: fcFloat(r.Coverage98),
+		Width80: fcFloat(r.Width80), Width98: fcFloat(r.Width98), AsymMAE: fcFloat(r.AsymMAE),
+		ValScore: fcFloat(val), FitSeconds: fcFloat(fit), PredictMs: fcFloat(r.PredictMs)}
 }
 
 func failedRow(model string, err error) backtestRow {
-	nan := jsonFloat(math.NaN())
+	nan := fcFloat(math.NaN())
 	return backtestRow{Model: model, MAE: nan, RMSE: nan, SMAPE: nan, MASE: nan, PinballMean: nan, QRisk50: nan,
 		QRisk90: nan, Coverage80: nan, Coverage98: nan, Width80: nan, Width98: nan, AsymMAE: nan, ValScore: nan,
 		FitSeconds: nan, PredictMs: nan, Error: err.Error()}
@@ -183,8 +183,8 @@ type backtestReport struct {
 	Results []backtestRow `json:"results"`
 }
 
-// parseModels expands --models into registered kinds (without auto, which is always added).
-func parseModels(list string) ([]string, error) {
+// fcParseModels expands --models into registered kinds (without auto, which is always added).
+func fcParseModels(list string) ([]string, error) {
 	var kinds []string
 	if list == "all" {
 		for _, k := range forecast.Kinds() {
@@ -215,7 +215,7 @@ func parseModels(list string) ([]string, error) {
 }
 
 func newForecastBacktestCmd() *cobra.Command {
-	var tf traceFlags
+	var tf fcTraceFlags
 	var models, format string
 	var maxOrigins, calOrigins int
 	cmd := &cobra.Command{
@@ -230,7 +230,7 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 			if format != "table" && format != "json" {
 				return fmt.Errorf("--format %q: want table or json", format)
 			}
-			kinds, err := parseModels(models)
+			kinds, err := fcParseModels(models)
 			if err != nil {
 				return err
 			}
@@ -253,11 +253,11 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 	return cmd
 }
 
-func runBacktest(p prepared, kinds []string, tf traceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
+func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
 	rep := backtestReport{Trace: p.name, Horizon: tf.horizon}
 	opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
 	bt := forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins}
-	bar := newBar(out, len(kinds), "backtest "+p.name)
+	bar := fcBar(out, len(kinds), "backtest "+p.name)
 	best, bestScore, totalFit := -1, math.Inf(1), 0.0
 	for _, kind := range kinds {
 		row, err := backtestOne(kind, p, opts, bt, calOrigins)
@@ -281,13 +281,13 @@ func runBacktest(p prepared, kinds []string, tf traceFlags, maxOrigins, calOrigi
 		return rep, fmt.Errorf("%s: no model could be fitted; first error: %s", p.name, rep.Results[0].Error)
 	}
 	auto := rep.Results[best]
-	auto.Selected, auto.Model, auto.FitSeconds = auto.Model, "auto", jsonFloat(totalFit)
+	auto.Selected, auto.Model, auto.FitSeconds = auto.Model, "auto", fcFloat(totalFit)
 	rep.Results = append(rep.Results, auto)
 	rep.Origins = len(forecast.Origins(p.train.Len()+p.val.Len(), p.train.Len()+p.val.Len()+p.test.Len(), tf.horizon, 1, bt.MaxOrigins))
 	return rep, nil
 }
 
-func backtestOne(kind string, p prepared, opts forecast.FitOptions, bt forecast.BacktestOptions, calOrigins int) (backtestRow, error) {
+func backtestOne(kind string, p fcData, opts forecast.FitOptions, bt forecast.BacktestOptions, calOrigins int) (backtestRow, error) {
 	base, err := forecast.New(kind, nil)
 	if err != nil {
 		return backtestRow{}, err
@@ -313,7 +313,7 @@ func writeBacktest(w io.Writer, rep backtestReport, format string) error {
 	fmt.Fprintf(w, "trace %s, horizon %d, %d test origins\n", rep.Trace, rep.Horizon, rep.Origins)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "model\tMAE\tRMSE\tSMAPE%\tMASE\tpinball\tqrisk50\tqrisk90\tcov80\tcov98\twidth80\tasymMAE\tfit s\tpredict ms\tselected\t")
-	f := func(v jsonFloat) string {
+	f := func(v fcFloat) string {
 		if math.IsNaN(float64(v)) {
 			return "-"
 		}
@@ -333,7 +333,7 @@ func writeBacktest(w io.Writer, rep backtestReport, format string) error {
 }
 
 func newForecastTrainCmd() *cobra.Command {
-	var tf traceFlags
+	var tf fcTraceFlags
 	var kind, outDir string
 	var params map[string]string
 	cmd := &cobra.Command{
@@ -354,10 +354,10 @@ func newForecastTrainCmd() *cobra.Command {
 			}
 			opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
 			var bar *progressbar.ProgressBar
-			if showProgress(cmd.OutOrStdout()) {
+			if fcShowProgress(cmd.OutOrStdout()) {
 				opts.Progress = func(done, total int) {
 					if bar == nil {
-						bar = newBar(cmd.OutOrStdout(), total, "train "+kind)
+						bar = fcBar(cmd.OutOrStdout(), total, "train "+kind)
 					}
 					_ = bar.Set(done)
 				}
@@ -406,7 +406,7 @@ type predictOutput struct {
 	Origin  time.Time     `json:"origin"` // start of the first forecast interval
 	Step    string        `json:"step"`
 	Levels  []float64     `json:"levels"`
-	Q       [][]jsonFloat `json:"q"`
+	Q       [][]fcFloat `json:"q"`
 	Units   string        `json:"units"`
 	Horizon int           `json:"horizon"`
 }
@@ -436,7 +436,7 @@ the units the model was trained in (normalised req/s when it was trained with --
 			if err != nil {
 				return err
 			}
-			tf := traceFlags{trace: trace, seed: seed, split: "1,0,0", normalize: "none", horizon: horizon}
+			tf := fcTraceFlags{trace: trace, seed: seed, split: "1,0,0", normalize: "none", horizon: horizon}
 			p, err := tf.load()
 			if err != nil {
 				return err
@@ -454,9 +454,9 @@ the units the model was trained in (normalised req/s when it was trained with --
 			out := predictOutput{Model: man.Kind, Trace: p.name, Origin: hist.Time(hist.Len()), Step: hist.Step.String(),
 				Levels: fc.Levels, Units: units, Horizon: horizon}
 			for _, row := range fc.Q {
-				r := make([]jsonFloat, len(row))
+				r := make([]fcFloat, len(row))
 				for k, v := range row {
-					r[k] = jsonFloat(v)
+					r[k] = fcFloat(v)
 				}
 				out.Q = append(out.Q, r)
 			}
