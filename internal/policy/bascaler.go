@@ -1,0 +1,232 @@
+package policy
+
+import (
+	"math"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/perf"
+)
+
+// bascaler is the improved burst-aware policy. Once per control interval:
+//
+//  1. Forecast. The workload model (a trained forecaster, conformally calibrated) predicts the
+//     next lead+1 intervals, lead = ceil(startup/interval): pods created now are ready only
+//     after the start-up delay, so the plan must cover the peak of that whole lead time, not
+//     just the next point. The quantile follows the SLO's strictness: 0.9 for a mean SLO,
+//     0.95 for p95, 0.99 for p99 (param quantile).
+//  2. Burst state. A detector (param detector, see package burst) compares each completed
+//     interval with the forecast that was issued for it. In a burst the plan is the
+//     overestimate of an AR(2) model refitted on the recent workload with a residual block
+//     bootstrap of the next lead+1 steps (99% by default), floored by the forecast's 0.99
+//     quantile. Burst mode is held for hold intervals after the detector lets go, because a
+//     flash crowd's decay is noisy and re-entering costs a start-up delay each time.
+//  3. Capacity. Replicas = ceil(plan / (capacity * headroom)), capacity being the largest
+//     per-pod load whose profile latency meets the SLO.
+//  4. Reactive floor. Whatever the forecast says, the last interval's observed rate must be
+//     served: at least ceil(rate / capacity); and when the last interval violated the SLO
+//     (latency above target or failures), at least one pod more than now.
+//  5. Scale-down stabilisation: the result may not fall below the highest recommendation of
+//     the last down-window intervals (default 3), so one low forecast cannot shed pods that
+//     the next interval needs; scale-up is immediate.
+//  6. Limits last: min/max replicas.
+//
+// Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
+// observed rate ("warming-up").
+type bascaler struct {
+	name      string
+	mem       *workloadMemory
+	model     forecast.Forecaster
+	levels    []float64
+	quantile  float64
+	lead      int
+	capacity  float64
+	headroom  float64
+	slo       SLO
+	min, max  int
+	downWin   int
+	recs      []int // recent raw recommendations, newest last (bounded by downWin)
+	detector  burstDetector
+	hold      int
+	holdLeft  int
+	lastFcast forecast.Forecast
+	haveFcast bool
+}
+
+func init() {
+	Register("bascaler", "burst-aware: calibrated forecast over the start-up lead time, burst detection with AR(2)+bootstrap overestimation, SLO capacity, reactive floor, scale-down stabilisation", false, newBascaler)
+}
+
+func sloQuantile(m perf.LatencyMetric) float64 {
+	switch m {
+	case perf.P95:
+		return 0.95
+	case perf.P99:
+		return 0.99
+	}
+	return 0.9
+}
+
+func newBascaler(env Env) (Policy, error) {
+	ps := newParamSet("bascaler", env.Params)
+	kind := ps.choice("forecaster", "arima", forecast.Kinds()...)
+	modelDir, _ := ps.raw("model")
+	q := ps.float("quantile", sloQuantile(env.SLO.Metric))
+	headroom := ps.float("headroom", 1.0)
+	downWin := ps.integer("down-window", 3)
+	hold := ps.integer("hold", 3)
+	detName := ps.choice("detector", defaultDetector, burstDetectorNames()...)
+	confidence := ps.float("confidence", 0.99)
+	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
+	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
+	ps.check(downWin >= 1, "down-window", downWin, "must be at least 1 interval")
+	ps.check(hold >= 0, "hold", hold, "must not be negative")
+	ps.check(confidence > 0.5 && confidence < 1, "confidence", confidence, "must be in (0.5, 1)")
+	if err := ps.done(); err != nil {
+		return nil, err
+	}
+	capacity, err := env.Profile.CapacityAt(env.SLO.Metric, env.SLO.TargetMS)
+	if err != nil {
+		return nil, err
+	}
+	lead := int(math.Ceil(env.Startup.Seconds() / env.Interval.Seconds()))
+	levels := mergeLevels(forecast.DefaultLevels, q)
+	model, err := fitForecaster(kind, modelDir, nil, env.History, lead+1, levels, env.Seed)
+	if err != nil {
+		return nil, err
+	}
+	det, err := newBurstDetector(detName, env, model, confidence)
+	if err != nil {
+		return nil, err
+	}
+	return &bascaler{
+		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
+		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
+		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
+	}, nil
+}
+
+// window is how many past points Predict receives: what the model needs, with margin for
+// seasonal models, bounded so that a decision costs the same at the end of a long run.
+func window(f forecast.Forecaster) int { return max(2*f.MinHistory(), 512) }
+
+// mergeLevels returns levels with q added (sorted, no duplicates).
+func mergeLevels(levels []float64, q float64) []float64 {
+	out := make([]float64, 0, len(levels)+1)
+	added := false
+	for _, l := range levels {
+		if !added && q <= l {
+			if q != l {
+				out = append(out, q)
+			}
+			added = true
+		}
+		out = append(out, l)
+	}
+	if !added {
+		out = append(out, q)
+	}
+	return out
+}
+
+func (b *bascaler) Name() string          { return b.name }
+func (b *bascaler) Period() time.Duration { return 0 }
+
+func (b *bascaler) Decide(obs *Observation) Decision {
+	b.mem.sync(obs)
+	kv := make([]KV, 0, 5) // kept by the backend with the decision: never reused
+	mode := "normal"
+	reason := "forecast over the start-up lead time"
+	lastRate := b.mem.last()
+	if n := len(obs.History); n > 0 {
+		lastRate = obs.History[n-1].Rate
+	}
+
+	plan := lastRate
+	hist := b.mem.recent(b.mem.window)
+	var fc forecast.Forecast
+	fcOK := false
+	if hist.Len() >= b.model.MinHistory() {
+		if f, err := b.model.Predict(hist, b.lead+1); err == nil {
+			fc, fcOK = f, true
+		}
+	}
+	// The detector first learns how the interval that just ended compared with what was
+	// forecast for it, then says whether we are in a burst now.
+	inBurst := b.detector.step(obs, b.mem, b.lastFcast, b.haveFcast)
+	b.lastFcast, b.haveFcast = fc, fcOK
+
+	if !fcOK {
+		mode, reason = "warming-up", "no forecast yet: last observed rate"
+	} else {
+		plan = 0
+		for s := 0; s <= b.lead; s++ {
+			plan = math.Max(plan, fc.Quantile(s, b.quantile))
+		}
+		kv = append(kv, KV{"forecast_p50", fc.Quantile(0, 0.5)}, KV{"forecast_q", plan})
+	}
+	if inBurst {
+		b.holdLeft = b.hold
+	} else if b.holdLeft > 0 {
+		b.holdLeft--
+	}
+	if inBurst || b.holdLeft > 0 {
+		over := b.detector.overestimate(b.mem, b.lead+1)
+		if fcOK {
+			over = math.Max(over, fc.Quantile(0, 0.99))
+		}
+		kv = append(kv, KV{"overestimate", over})
+		if over > plan {
+			plan = over
+		}
+		mode = "burst"
+		reason = "burst: AR(2)+bootstrap overestimate"
+		if !inBurst {
+			mode, reason = "burst-hold", "burst ended recently: holding the overestimate"
+		}
+	}
+	capacity := b.capacity * b.headroom
+	raw := ceilPods(plan, capacity)
+	kv = append(kv, KV{"capacity", capacity})
+
+	// Reactive floor: serve what was observed; add a pod when the SLO was missed.
+	floor := ceilPods(lastRate, capacity)
+	if n := len(obs.History); n > 0 {
+		last := &obs.History[n-1]
+		if last.Latency(b.slo.Metric) > b.slo.TargetMS || last.Failed > 0 {
+			floor = max(floor, obs.Replicas+1)
+		}
+	}
+	if floor > raw {
+		raw = floor
+		reason = "reactive floor: observed load or SLO miss"
+	}
+
+	// Scale-down stabilisation over the last downWin recommendations.
+	b.recs = append(b.recs, raw)
+	if len(b.recs) > b.downWin {
+		b.recs = b.recs[1:]
+	}
+	want := raw
+	limit := ""
+	for _, r := range b.recs {
+		if r > want {
+			want = r
+			limit = "scale-down stabilisation"
+		}
+	}
+	lo, hi := bounds(obs, b.min, b.max)
+	out, bl := clampExplained(want, lo, hi)
+	if bl != "" {
+		limit = bl
+	}
+	return Decision{Replicas: out, Explanation: Explanation{Mode: mode, Reason: reason, Metric: plan,
+		Target: capacity, Raw: raw, Limit: limit, Values: kv}}
+}
+
+func ceilPods(rate, capacity float64) int {
+	if rate <= 0 {
+		return 0
+	}
+	return int(math.Ceil(rate/capacity - 1e-9))
+}
