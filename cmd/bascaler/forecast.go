@@ -140,7 +140,7 @@ func (f fcFloat) MarshalJSON() ([]byte, error) {
 
 // backtestRow is one model's line of `forecast backtest` output.
 type backtestRow struct {
-	Model       string    `json:"model"`
+	Model       string  `json:"model"`
 	MAE         fcFloat `json:"mae"`
 	RMSE        fcFloat `json:"rmse"`
 	SMAPE       fcFloat `json:"smape"`
@@ -156,8 +156,8 @@ type backtestRow struct {
 	ValScore    fcFloat `json:"val_pinball"`
 	FitSeconds  fcFloat `json:"fit_seconds"`
 	PredictMs   fcFloat `json:"predict_ms"`
-	Selected    string    `json:"selected,omitempty"`
-	Error       string    `json:"error,omitempty"`
+	Selected    string  `json:"selected,omitempty"`
+	Error       string  `json:"error,omitempty"`
 }
 
 func rowOf(model string, r forecast.Result, val, fit float64) backtestRow {
@@ -401,14 +401,14 @@ func newForecastTrainCmd() *cobra.Command {
 
 // predictOutput is the JSON document `forecast predict` prints.
 type predictOutput struct {
-	Model   string        `json:"model"`
-	Trace   string        `json:"trace"`
-	Origin  time.Time     `json:"origin"` // start of the first forecast interval
-	Step    string        `json:"step"`
-	Levels  []float64     `json:"levels"`
+	Model   string      `json:"model"`
+	Trace   string      `json:"trace"`
+	Origin  time.Time   `json:"origin"` // start of the first forecast interval
+	Step    string      `json:"step"`
+	Levels  []float64   `json:"levels"`
 	Q       [][]fcFloat `json:"q"`
-	Units   string        `json:"units"`
-	Horizon int           `json:"horizon"`
+	Units   string      `json:"units"`
+	Horizon int         `json:"horizon"`
 }
 
 func newForecastPredictCmd() *cobra.Command {
