@@ -3,6 +3,7 @@ package series
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -268,4 +269,40 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("round trip changed the series: %v %v %v -> %v %v %v", s.Start, s.Step, s.Values, back.Start, back.Step, back.Values)
 		}
 	})
+}
+
+// The RFC3339 fast path must agree with time.Parse wherever it answers, and hand every
+// string it does not fully understand back to time.Parse.
+func TestRFC3339FastPathAgreesWithTimeParse(t *testing.T) {
+	edge := []string{
+		"1970-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "0000-02-29T12:00:00Z", "9999-12-31T23:59:59Z",
+		"2000-02-29T00:00:00Z", "2024-02-29T23:59:59Z", "1900-02-28T00:00:00Z", "1998-04-30T21:30:00Z",
+		"1969-12-31T23:59:59Z", "0399-03-01T00:00:00Z", "0400-02-29T00:00:00Z",
+	}
+	for _, s := range edge {
+		got, ok := parseRFC3339Z([]byte(s))
+		want, err := time.Parse(time.RFC3339, s)
+		if !ok || err != nil || !got.Equal(want) {
+			t.Errorf("%s: fast path %v (ok %v), time.Parse %v (%v)", s, got, ok, want, err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		want := time.Unix(minUnix+rng.Int64N(maxUnix-minUnix+1), 0).UTC()
+		s := want.Format(time.RFC3339)
+		got, ok := parseRFC3339Z([]byte(s))
+		if !ok || !got.Equal(want) {
+			t.Fatalf("%s: fast path %v (ok %v), want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{
+		"1900-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2023-04-31T00:00:00Z", "2023-13-01T00:00:00Z",
+		"2023-00-10T00:00:00Z", "2023-01-00T00:00:00Z", "2023-01-01T24:00:00Z", "2023-01-01T23:60:00Z",
+		"2023-01-01T23:59:60Z", "2023-01-01t00:00:00Z", "2023-01-01T00:00:00+00:00", "2023-01-01T00:00:00.5Z",
+		"2o23-01-01T00:00:00Z", "+023-01-01T00:00:00Z",
+	} {
+		if got, ok := parseRFC3339Z([]byte(s)); ok {
+			t.Errorf("%s: fast path accepted it as %v; it must defer to time.Parse", s, got)
+		}
+	}
 }
