@@ -120,7 +120,7 @@ func (p *parser) line(n int, b []byte) error {
 		}
 		if f := strings.Split(h, ","); len(f) != 2 || !strings.EqualFold(strings.TrimSpace(f[0]), "timestamp") ||
 			!strings.EqualFold(strings.TrimSpace(f[1]), "value") {
-			return p.errf(n, "header", h, "expected %q", Header)
+			return p.errf(n, "header", clip([]byte(h)), "expected %q", Header)
 		}
 		p.sawHeader = true
 		return nil

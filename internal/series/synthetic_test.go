@@ -2,6 +2,7 @@ package series
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -267,5 +268,45 @@ func BenchmarkSyntheticLong50000(b *testing.B) {
 		if _, err := SyntheticLong("bursty-day", 50000, 1); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Random option sets either fail with an error or give a valid series whose labels lie
+// inside it and do not overlap; none panics.
+func TestSyntheticRandomOptionsGiveValidSeriesOrErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	valid := 0
+	for i := range 300 {
+		o := SyntheticOptions{
+			Points:          2 + rng.IntN(3000),
+			Step:            time.Duration(1+rng.IntN(3600)) * time.Second,
+			Mean:            rng.Float64() * 1000,
+			DailyAmplitude:  rng.Float64(),
+			WeeklyAmplitude: rng.Float64(),
+			Trend:           rng.Float64()*3 - 0.99,
+			Noise:           rng.Float64(),
+			Bursts:          rng.IntN(40),
+			SpikeShare:      rng.Float64(),
+			Seed:            int64(i),
+		}
+		s, err := Synthetic(o)
+		if err != nil {
+			continue
+		}
+		valid++
+		if err := s.Validate(); err != nil {
+			t.Fatalf("options %+v: %v", o, err)
+		}
+		if len(s.Bursts) != o.Bursts {
+			t.Fatalf("options %+v: %d labels", o, len(s.Bursts))
+		}
+		for j := 1; j < len(s.Bursts); j++ {
+			if s.Bursts[j].Start < s.Bursts[j-1].End {
+				t.Fatalf("options %+v: bursts %v and %v overlap", o, s.Bursts[j-1], s.Bursts[j])
+			}
+		}
+	}
+	if valid < 100 {
+		t.Errorf("only %d of 300 random option sets were accepted; the test checks too little", valid)
 	}
 }
