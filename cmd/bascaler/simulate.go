@@ -21,7 +21,7 @@ import (
 
 // simFlags are the options shared by simulate and demo.
 type simFlags struct {
-	traces      []string
+	traces      string
 	policies    string
 	slo         time.Duration
 	sloMetric   string
@@ -44,7 +44,7 @@ type simFlags struct {
 
 func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.traces, "trace", []string{"synthetic"}, "trace CSV path(s), or synthetic[:NAME] ("+strings.Join(series.SyntheticNames(), ", ")+")")
+	fl.StringVar(&f.traces, "trace", "synthetic", "trace CSV path(s), comma-separated, or synthetic[:NAME] ("+strings.Join(series.SyntheticNames(), ", ")+")")
 	fl.StringVar(&f.policies, "policy", defaultPolicies, "comma-separated policies ("+strings.Join(policy.Names(), ", ")+")")
 	fl.DurationVar(&f.slo, "slo", 16*time.Millisecond, "latency SLO")
 	fl.StringVar(&f.sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
@@ -66,11 +66,6 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
-// loadProfileFile reads a profile CSV; wired to perf's CSV loader.
-var loadProfileFile = func(path string) (*perf.Profile, error) {
-	return nil, fmt.Errorf("profile %s: CSV profiles are not supported yet", path)
-}
-
 func loadProfile(name string) (*perf.Profile, error) {
 	if name == "" || name == "fft" {
 		return perf.FFT(), nil
@@ -78,7 +73,7 @@ func loadProfile(name string) (*perf.Profile, error) {
 	if _, err := os.Stat(name); err != nil {
 		return nil, fmt.Errorf("unknown profile %q: not a built-in profile (fft) and not a readable file", name)
 	}
-	return loadProfileFile(name)
+	return perf.LoadProfileCSV(name)
 }
 
 func (f *simFlags) experiment() (sim.Experiment, error) {
@@ -129,7 +124,7 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 	if len(names) == 0 {
 		return e, fmt.Errorf("--policy: no policy given (valid: %s)", strings.Join(policy.Names(), ", "))
 	}
-	for _, t := range f.traces {
+	for _, t := range splitList(f.traces) {
 		w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: t, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
 			Split: split, Eval: f.eval, Seed: f.seed})
 		if err != nil {
