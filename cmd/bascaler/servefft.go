@@ -46,7 +46,7 @@ accepting connections and drains requests in flight for up to --grace.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return svc.Serve(ctx, addr, grace, func(a net.Addr) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "serve-fft: listening on %s\n", a)
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s%s\n", fftsvc.ListeningPrefix, a)
 			})
 		},
 	}

@@ -242,6 +242,11 @@ func (s *Service) Compute(seed uint64) Result {
 	return Result{Seed: seed, PeakBin: best, PeakPower: bestPow}
 }
 
+// ListeningPrefix starts the line Serve's caller prints once the service listens; the
+// replica manager reads the bound address from it (the replica picks a free port itself,
+// so no port is ever guessed and then found taken).
+const ListeningPrefix = "serve-fft: listening on "
+
 // Serve listens on addr and serves until ctx is cancelled, then stops accepting, reports
 // not-ready and waits up to grace for requests in flight. ready, when not nil, receives the
 // bound address once listening (useful with port 0).
