@@ -79,6 +79,7 @@ func gradCases() []gradCase {
 		{"GatherRows with repeats", [][2]int{{4, 3}}, nil, func(tp *Tape, in []*Tensor) *Tensor {
 			return tp.GatherRows(in[0], []int{3, 0, 3, 1, 3})
 		}},
+		{"Reshape", [][2]int{{4, 3}}, nil, func(tp *Tape, in []*Tensor) *Tensor { return tp.Reshape(in[0], 2, 6) }},
 		{"Transpose", [][2]int{{3, 5}}, nil, func(tp *Tape, in []*Tensor) *Tensor { return tp.Transpose(in[0]) }},
 		{"Sum", [][2]int{{3, 4}}, nil, func(tp *Tape, in []*Tensor) *Tensor { return tp.Sum(in[0]) }},
 		{"Mean", [][2]int{{3, 4}}, nil, func(tp *Tape, in []*Tensor) *Tensor { return tp.Mean(in[0]) }},

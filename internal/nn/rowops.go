@@ -356,3 +356,15 @@ func (tp *Tape) PickCols(a *Tensor, idx []int) *Tensor {
 	})
 	return out
 }
+
+// Reshape returns the same values in row-major order as rows×cols (e.g. the B·H×K rows of
+// per-step outputs as B rows of H·K).
+func (tp *Tape) Reshape(a *Tensor, rows, cols int) *Tensor {
+	if rows*cols != a.Len() {
+		panic(fmt.Sprintf("nn: Reshape %s to %dx%d", a.Shape(), rows, cols))
+	}
+	out := tp.result(rows, cols, a)
+	copy(out.Data, a.Data)
+	tp.record(out, func() { accum(a.Grad, out.Grad, 1) })
+	return out
+}

@@ -1,0 +1,78 @@
+package forecast
+
+import (
+	"flag"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+// wikipediaSplits loads the hourly Wikipedia trace and splits it 60/20/20.
+func wikipediaSplits(tb testing.TB) (train, val series.Series) {
+	tb.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "traces", "wikipedia_all_projects_hourly_2010-12_to_2013-10.csv")
+	s, err := series.Load(path)
+	if err != nil {
+		tb.Skipf("trace not available: %v", err)
+	}
+	a, b := s.Len()*6/10, s.Len()*8/10
+	return s.Slice(0, a), s.Slice(a, b)
+}
+
+// selectedExplicitly reports whether -test.bench names this benchmark family, so the
+// minute-long fit benchmarks do not run under a plain -bench=. sweep.
+func selectedExplicitly(name string) bool {
+	f := flag.Lookup("test.bench")
+	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+// validationMAE scores the median forecast over non-overlapping origins in val, each with
+// the full preceding history, and the seasonal-naive (lag 24) forecast on the same points.
+func validationMAE(tb testing.TB, m Forecaster, train, val series.Series, h int) (mae, dailyMAE float64) {
+	tb.Helper()
+	all := series.Series{Name: train.Name, Start: train.Start, Step: train.Step,
+		Values: append(append([]float64(nil), train.Values...), val.Values...)}
+	n := 0
+	for o := train.Len(); o+h <= all.Len(); o += h {
+		fc, err := m.Predict(all.Slice(0, o), h)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for s := 0; s < h; s++ {
+			y := all.Values[o+s]
+			mae += math.Abs(fc.Quantile(s, 0.5) - y)
+			dailyMAE += math.Abs(all.Values[o+s-24] - y) // seasonal naive, one day back
+			n++
+		}
+	}
+	return mae / float64(n), dailyMAE / float64(n)
+}
+
+func benchFitWikipedia(b *testing.B, kind string) {
+	if !selectedExplicitly("FitWikipedia") {
+		b.Skip("long: run with -bench FitWikipedia")
+	}
+	train, val := wikipediaSplits(b)
+	for b.Loop() {
+		m, err := New(kind, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := m.Fit(train, val, FitOptions{Horizon: 24, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+		fit := time.Since(start).Seconds()
+		mae, daily := validationMAE(b, m, train, val, 24)
+		b.ReportMetric(fit, "fit-s")
+		b.ReportMetric(mae, "val-MAE")
+		b.ReportMetric(daily, "snaive24-MAE")
+	}
+}
+
+func BenchmarkFitWikipediaMLP(b *testing.B) { benchFitWikipedia(b, "mlp") }
+func BenchmarkFitWikipediaGRU(b *testing.B) { benchFitWikipedia(b, "gru") }
