@@ -51,6 +51,7 @@ type bascaler struct {
 	holdLeft  int
 	lastFcast forecast.Forecast
 	haveFcast bool
+	corrector Corrector // nil unless an RL model is configured
 }
 
 func init() {
@@ -77,6 +78,7 @@ func newBascaler(env Env) (Policy, error) {
 	hold := ps.integer("hold", 3)
 	detName := ps.choice("detector", defaultDetector, burstDetectorNames()...)
 	confidence := ps.float("confidence", 0.99)
+	rlModel, _ := ps.raw("rl-model")
 	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
 	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
 	ps.check(downWin >= 1, "down-window", downWin, "must be at least 1 interval")
@@ -99,10 +101,15 @@ func newBascaler(env Env) (Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	corr, err := correctorFor("bascaler", env, rlModel)
+	if err != nil {
+		return nil, err
+	}
 	return &bascaler{
 		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
+		corrector: corr,
 	}, nil
 }
 
@@ -200,6 +207,19 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	if floor > raw {
 		raw = floor
 		reason = "reactive floor: observed load or SLO miss"
+	}
+	// The RL correction applies outside bursts only, as in BAScaler: during a burst the
+	// overestimate rules.
+	if b.corrector != nil && mode != "burst" && mode != "burst-hold" {
+		n := min(b.mem.len(), 64)
+		corrected, ckv := b.corrector.Correct(CorrectionInput{Obs: obs, Estimate: raw, Forecast: fc, HaveForecast: fcOK,
+			Lead: b.lead, Capacity: capacity, Workload: b.mem.values[b.mem.len()-n:]})
+		kv = append(kv, ckv...)
+		if corrected != raw {
+			kv = append(kv, KV{"rl_delta", float64(corrected - raw)})
+			raw = max(corrected, 0)
+			reason = "RL-corrected estimate"
+		}
 	}
 
 	// Scale-down stabilisation over the last downWin recommendations.

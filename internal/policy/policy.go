@@ -40,6 +40,9 @@ type Env struct {
 	Future []float64
 	// Params are policy-specific options from the command line or the CRD, "key=value".
 	Params map[string]string
+	// Corrector, when set, is used by the burst-aware policies to correct their estimate
+	// outside bursts (a trainer injects its learning agent here); see Corrector.
+	Corrector Corrector
 }
 
 // Factory builds a fresh policy for one run.
