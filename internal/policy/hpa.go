@@ -36,9 +36,15 @@
 //     max(9, 10) = 10. With policy-period=60s the second sync would still see the +4 event,
 //     periodStart = 1 and the limit stays 5 until the event is 60 s old.
 //  4. Bounds: the result is kept within [min, max]; a current count outside them is moved to
-//     the bound directly, without rate limits (the HPA does the same before computing).
+//     the bound directly, without rate limits (the HPA does the same before computing, and
+//     records the move as a scale event).
 //     A current count of 0 means "autoscaling disabled": the HPA holds at 0. With min >= 1
 //     our backends never set 0.
+//
+// Parameters (key=value; durations as "15s" or plain seconds): target (0.7 or 70%, a whole
+// percentage), tolerance (0.1), period (15s), window (scale-down stabilisation, 300s),
+// up-window (0s), policy-period (15s), up-pods (4), up-percent (100), down-pods (0 = none),
+// down-percent (100), select (max | min | disabled, for both directions).
 //
 // Approximations (what our Observation exposes versus the real controller):
 //   - The HPA reads metrics-server samples (a 15-30 s window per pod, scraped
@@ -52,6 +58,8 @@
 //   - Timestamps are exact multiples of the period, so "strictly younger than the window"
 //     matters: a recommendation made exactly 300 s ago no longer counts.
 //   - If no pod is ready the HPA cannot compute (no metrics) and holds; so do we.
+//   - Like a freshly started controller, a new policy has no recommendation history: its
+//     first recommendation is not held back by the scale-down window.
 
 package policy
 

@@ -34,6 +34,11 @@
 // 0.7 * capacity req/s with mean latency W (the profile's mean at that load) holds
 // 0.7 * capacity * W requests in flight on average; that is the concurrency target.
 //
+// Parameters (Knative's names where it has one): period (2s), stable-window (60s),
+// panic-window-percentage (10), panic-threshold-percentage (200), max-scale-up-rate (1000),
+// max-scale-down-rate (2), target-utilization-percentage (70), metric (rps | concurrency),
+// target-rps or target-concurrency (per pod; override the SLO-derived target).
+//
 // Approximations:
 //   - Knative's collector scrapes the queue-proxies every second and keeps 1 s buckets; we
 //     average the backend's 2 s ticks (obs.Recent). When Recent covers less than a window

@@ -220,3 +220,20 @@ func TestKPABadMetricHolds(t *testing.T) {
 		t.Errorf("NaN rate: got %d (%s), want hold at 5", d.Replicas, d.Explanation)
 	}
 }
+
+func BenchmarkKPADecide(b *testing.B) {
+	p := mustNew(b, "kpa", testEnv())
+	f := newFeed(2*time.Second, 1, 100)
+	for range 64 {
+		f.step(10, 10, 0, 500)
+	}
+	o := f.obs(10, 10)
+	rates := []float64{300, 500, 900, 1500, 700, 200, 400, 1100}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		o.Now = t0.Add(time.Duration(i) * 2 * time.Second)
+		o.Recent[i%len(o.Recent)].Rate = rates[i%len(rates)]
+		d := p.Decide(o)
+		o.Replicas, o.Ready = d.Replicas, d.Replicas
+	}
+}

@@ -5,6 +5,8 @@
 //	else if its mean CPU utilisation is below cpu-low (50%)  -> remove step-down pods (1)
 //	else                                                     -> hold
 //
+// Parameters: step-up (1), step-down (1), cpu-low (0.5).
+//
 // Example: 4 pods, last interval's mean latency 18 ms against a 16 ms SLO -> 5 pods; next
 // interval 12 ms at 40% CPU -> 4 pods; then 14 ms at 60% CPU -> hold at 4.
 //
