@@ -21,15 +21,28 @@ import (
 const (
 	arimaFitWindow = 3000
 	arimaWarm      = 200
+	// arimaSeasons is K, the number of past seasons averaged into the seasonal baseline.
+	arimaSeasons = 3
+	// arimaMaxPeriod bounds the season the baseline may use (a day of per-minute data).
+	arimaMaxPeriod = 1500
 )
 
 func init() {
-	Register("arima", "ARIMA(p,d,q), d in {0,1}, fitted by conditional sum of squares, order by AIC over p<=3, q<=2; Gaussian intervals from the psi-weights; params: p=auto|N d=auto|0|1 q=auto|N",
+	Register("arima", "ARIMA(p,d,q), d in {0,1}, fitted by conditional sum of squares, order by AIC over p<=3, q<=2, optionally on the deviation from a 3-season average; Gaussian intervals from the psi-weights; params: p=auto|N d=auto|0|1 q=auto|N season=auto|none|N",
 		func(params map[string]string) (Forecaster, error) {
-			if err := onlyParams(params, "p", "d", "q"); err != nil {
+			if err := onlyParams(params, "p", "d", "q", "season"); err != nil {
 				return nil, err
 			}
-			m := &ARIMA{P: -1, D: -1, Q: -1}
+			m := &ARIMA{P: -1, D: -1, Q: -1, Season: -1}
+			if s, ok := params["season"]; ok && s != "auto" {
+				if s == "none" {
+					m.Season = 0
+				} else if n, err := strconv.Atoi(s); err == nil && n >= 2 {
+					m.Season = n
+				} else {
+					return nil, fmt.Errorf("param season=%q: want auto, none or an integer >= 2", s)
+				}
+			}
 			for name, dst := range map[string]*int{"p": &m.P, "d": &m.D, "q": &m.Q} {
 				s, ok := params[name]
 				if !ok || s == "auto" {
@@ -54,13 +67,23 @@ func init() {
 // pure AR models are fitted by least squares (the exact CSS minimiser), others by Nelder-Mead
 // on the conditional sum of squares, rejecting non-stationary AR and non-invertible MA parts.
 // Intervals are Gaussian with the h-step variance σ²·Σψ_j² of the MA(∞) representation.
+//
+// Seasonal series (period m from the autocorrelation, or Season) get a second candidate
+// structure: the ARIMA models x_t = y_t - A_t, the deviation from the seasonal baseline
+// A_t = (1/K)·Σ_{j=1..K} y_{t-j·m} (K = 3 past seasons), and the forecast adds A back.
+// This is a cheap stand-in for seasonal ARIMA: the baseline carries the daily shape, the
+// ARMA part the current deviation from it (a busy day stays busy). Both structures are
+// scored by AIC on the same one-step errors of y.
 type ARIMA struct {
 	P, D, Q int // -1: choose by AIC
+	Season  int // -1: detect; 0: none; m: use period m
 
 	fit arimaFit
 }
 
 type arimaFit struct {
+	Period int       `json:"period,omitempty"` // seasonal baseline period (0: none)
+	K      int       `json:"k,omitempty"`      // seasons averaged into the baseline
 	P      int       `json:"p"`
 	D      int       `json:"d"`
 	Q      int       `json:"q"`
@@ -76,8 +99,24 @@ type arimaFit struct {
 // Kind returns "arima".
 func (m *ARIMA) Kind() string { return "arima" }
 
-// MinHistory is p + d + 1 points.
-func (m *ARIMA) MinHistory() int { return m.fit.P + m.fit.D + 1 }
+// MinHistory is p + d + 1 points, plus K seasons with a seasonal baseline.
+func (m *ARIMA) MinHistory() int { return m.fit.K*m.fit.Period + m.fit.P + m.fit.D + 1 }
+
+// baseline returns x_t = y_t - A_t for t >= K·m (the first K·m points have no baseline).
+func baseline(y []float64, m, k int) []float64 {
+	x := make([]float64, len(y)-k*m)
+	for t := k * m; t < len(y); t++ {
+		a := 0.0
+		for j := 1; j <= k; j++ {
+			a += y[t-j*m]
+		}
+		x[t-k*m] = y[t] - a/float64(k)
+	}
+	return x
+}
+
+// Period returns the seasonal baseline's period (0 without one).
+func (m *ARIMA) Period() int { return m.fit.Period }
 
 // Order returns the fitted (p, d, q) and coefficients, for reports and tests.
 func (m *ARIMA) Order() (p, d, q int, c float64, phi, theta []float64) {
@@ -105,7 +144,10 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 	if err := checkTrain("arima", train, 20); err != nil {
 		return err
 	}
-	y := tail(train.Values, arimaFitWindow)
+	period := m.Season
+	if period < 0 {
+		period = detectPeriod(train.Values, train.Step, arimaMaxPeriod)
+	}
 	ps, ds, qs := orders(m.P, 0, 3), orders(m.D, 0, 1), orders(m.Q, 0, 2)
 	maxLag := 0
 	for _, p := range ps {
@@ -113,9 +155,53 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 			maxLag = max(maxLag, p+d)
 		}
 	}
-	if len(y) < maxLag+20 {
-		return fmt.Errorf("arima: training series has %d points, needs at least %d", len(y), maxLag+20)
+	// Both structures are scored on the same points: the last len(y) - K·m of the window.
+	skip := 0
+	if period > 0 {
+		skip = arimaSeasons * period
+		if train.Len() < skip+maxLag+20 {
+			if m.Season > 0 {
+				return fmt.Errorf("arima: season=%d needs %d training points, have %d", period, skip+maxLag+20, train.Len())
+			}
+			period, skip = 0, 0
+		}
 	}
+	y := tail(train.Values, arimaFitWindow+skip)
+	if len(y)-skip < maxLag+20 {
+		return fmt.Errorf("arima: training series has %d points, needs at least %d", len(y), skip+maxLag+20)
+	}
+	variants := []int{0}
+	switch {
+	case period > 0 && m.Season > 0:
+		variants = []int{period}
+	case period > 0:
+		variants = []int{0, period}
+	}
+	best := arimaFit{AIC: math.Inf(1)}
+	for _, per := range variants {
+		data := y[skip:]
+		if per > 0 {
+			data = baseline(y, per, arimaSeasons)
+		}
+		f, ok := fitARIMAGrid(data, ps, ds, qs, maxLag)
+		if !ok || f.AIC >= best.AIC {
+			continue
+		}
+		if per > 0 {
+			f.Period, f.K = per, arimaSeasons
+		}
+		best = f
+	}
+	if math.IsInf(best.AIC, 1) {
+		return errors.New("arima: no order in the grid gave a stationary, invertible fit")
+	}
+	best.Levels, best.Nonneg = levels, nonNegative(train.Values)
+	m.fit = best
+	return nil
+}
+
+// fitARIMAGrid fits every order of the grid to y and returns the lowest-AIC fit, on y's scale.
+func fitARIMAGrid(y []float64, ps, ds, qs []int, maxLag int) (arimaFit, bool) {
 	// Standardise so the optimiser's step sizes mean the same on any trace's scale.
 	mean, sd := meanStd(y)
 	if sd == 0 {
@@ -147,11 +233,13 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 		}
 	}
 	if math.IsInf(best.AIC, 1) {
-		return errors.New("arima: no order in the grid gave a stationary, invertible fit")
+		return best, false
 	}
 	// Back to the data's scale: w scales by sd; for d = 0 the mean enters the intercept.
+	// AIC shifts by 2n·ln(sd), so fits of differently scaled series stay comparable.
 	best.Sigma2 *= sd * sd
 	best.C *= sd
+	best.AIC += float64(len(y)-maxLag) * math.Log(sd*sd)
 	if best.D == 0 {
 		sumPhi := 0.0
 		for _, p := range best.Phi {
@@ -159,9 +247,7 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 		}
 		best.C += mean * (1 - sumPhi)
 	}
-	best.Levels, best.Nonneg = levels, nonNegative(train.Values)
-	m.fit = best
-	return nil
+	return best, true
 }
 
 func meanStd(v []float64) (float64, float64) {
@@ -359,11 +445,15 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 	if f.Levels == nil {
 		return Forecast{}, errors.New("arima: Predict before Fit")
 	}
-	warm := arimaWarm + f.P + f.D + f.Q
+	warm := arimaWarm + f.P + f.D + f.Q + f.K*f.Period
 	if err := checkHistory("arima", history, m.MinHistory(), history.Len(), h); err != nil {
 		return Forecast{}, err
 	}
-	y := tail(history.Values, warm)
+	yAll := tail(history.Values, warm)
+	y := yAll
+	if f.Period > 0 {
+		y = baseline(yAll, f.Period, f.K)
+	}
 	w := y
 	if f.D == 1 {
 		w = diff(y)
@@ -391,11 +481,22 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 		z[k] = distuv.UnitNormal.Quantile(q)
 	}
 	level, acc := y[len(y)-1], 0.0
+	n := len(yAll)
 	for s := 0; s < h; s++ {
 		point := wf[len(w)+s]
 		if f.D == 1 {
 			level += point
 			point = level
+		}
+		if f.Period > 0 {
+			// Add the baseline back; beyond one season ahead, the K seasons before the
+			// latest observed one stand in for it.
+			shift := s / f.Period
+			a := 0.0
+			for j := 1; j <= f.K; j++ {
+				a += yAll[n+s-(j+shift)*f.Period]
+			}
+			point += a / float64(f.K)
 		}
 		acc += psi[s] * psi[s]
 		sd := math.Sqrt(f.Sigma2 * acc)
@@ -423,6 +524,8 @@ func (m *ARIMA) UnmarshalState(b []byte) error {
 	switch {
 	case f.P != len(f.Phi) || f.Q != len(f.Theta) || f.D < 0 || f.D > 1:
 		return fmt.Errorf("arima state: order (%d,%d,%d) with %d AR and %d MA coefficients", f.P, f.D, f.Q, len(f.Phi), len(f.Theta))
+	case f.Period < 0 || f.K < 0 || (f.Period > 0) != (f.K > 0):
+		return fmt.Errorf("arima state: seasonal baseline period %d over %d seasons", f.Period, f.K)
 	case !(f.Sigma2 >= 0) || checkLevels(f.Levels) != nil:
 		return fmt.Errorf("arima state: sigma2 %v, levels %v", f.Sigma2, f.Levels)
 	}

@@ -68,9 +68,10 @@ func Backtest(f Forecaster, train, val, test series.Series, opts BacktestOptions
 }
 
 // FitCalibrated fits base on train, calibrates it on val and returns the calibrated model
-// with its validation score: the mean pinball loss of calibrated forecasts on the second half
-// of the validation origins, calibrated on the first half only (so the score is honest about
-// the intervals too). The returned model's calibration uses all validation origins.
+// with its validation score: the mean pinball loss of calibrated rolling-origin forecasts over
+// val, each scored with a calibration fitted on the other half of the origins (two-fold
+// cross-fitting, so the score is honest about the calibrated intervals too). The returned
+// model's calibration uses all validation origins.
 func FitCalibrated(base Forecaster, train, val series.Series, opts FitOptions, maxOrigins int) (*Calibrated, float64, error) {
 	if err := base.Fit(train, val, opts); err != nil {
 		return nil, math.NaN(), err
@@ -92,16 +93,24 @@ func FitCalibrated(base Forecaster, train, val series.Series, opts FitOptions, m
 		}
 		fcs[i] = fc
 	}
+	// Two-fold cross-fitting: calibrate on one half of the origins, score the other half,
+	// and the other way round, so every validation forecast is scored once and never with a
+	// calibration that saw it.
+	scaleWindow := DefaultScaleWindow
 	half := len(origins) / 2
-	calA, err := conformal(fcs[:half], origins[:half], all.Values, h)
-	if err != nil {
-		return nil, math.NaN(), err
-	}
+	folds := [2][2]int{{0, half}, {half, len(origins)}}
 	var acc Accumulator
-	for i := half; i < len(fcs); i++ {
-		acc.Add(calA.Apply(cloneForecast(fcs[i])), all.Values[origins[i]:origins[i]+h])
+	for f, fold := range folds {
+		other := folds[1-f]
+		calX, err := conformal(fcs[other[0]:other[1]], origins[other[0]:other[1]], all.Values, h, scaleWindow)
+		if err != nil {
+			return nil, math.NaN(), err
+		}
+		for i := fold[0]; i < fold[1]; i++ {
+			acc.Add(calX.Apply(cloneForecast(fcs[i]), all.Values[:origins[i]]), all.Values[origins[i]:origins[i]+h])
+		}
 	}
-	cal, err := conformal(fcs, origins, all.Values, h)
+	cal, err := conformal(fcs, origins, all.Values, h, scaleWindow)
 	if err != nil {
 		return nil, math.NaN(), err
 	}

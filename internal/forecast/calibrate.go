@@ -27,15 +27,48 @@ type ConformalBand struct {
 
 // Calibration is the result of split-conformal calibration of one model on one validation
 // split (conformalised quantile regression, Romano, Patterson & Candès 2019).
+//
+// With ScaleWindow > 0 the conformity scores are divided by the local volatility of the
+// history at each origin (mean |Δy| over the last ScaleWindow points; locally weighted
+// conformal, Lei et al. 2018), and a band moves by Q[s] times the volatility at prediction
+// time. Workload traces change level and noise between validation and test (a busier week,
+// a tournament starting); absolute scores then give bands fitted to the wrong regime, while
+// scaled ones follow the regime the forecast is made in.
 type Calibration struct {
-	Bands   []ConformalBand `json:"bands"`
-	Origins int             `json:"origins"` // validation forecasts the scores came from
+	Bands       []ConformalBand `json:"bands"`
+	Origins     int             `json:"origins"` // validation forecasts the scores came from
+	ScaleWindow int             `json:"scale_window,omitempty"`
+}
+
+// DefaultScaleWindow is the volatility window of locally scaled calibration (points).
+const DefaultScaleWindow = 60
+
+// localScale is the mean absolute one-step change over the last window points of v, floored
+// at 1e-3 of their mean level so that a flat stretch does not divide by zero.
+func localScale(v []float64, window int) float64 {
+	if window <= 0 {
+		return 1
+	}
+	v = tail(v, window+1)
+	var sum, level float64
+	for i := 1; i < len(v); i++ {
+		sum += math.Abs(v[i] - v[i-1])
+		level += math.Abs(v[i])
+	}
+	if len(v) < 2 {
+		return 1
+	}
+	n := float64(len(v) - 1)
+	return max(sum/n, 1e-3*level/n, 1e-9)
 }
 
 func (c Calibration) validate() error {
 	for i, b := range c.Bands {
 		if !(b.Lo > 0 && b.Lo < b.Hi && b.Hi < 1) {
 			return fmt.Errorf("band %d: levels (%v, %v) are not a central interval", i, b.Lo, b.Hi)
+		}
+		if c.ScaleWindow < 0 {
+			return fmt.Errorf("scale window %d", c.ScaleWindow)
 		}
 		if len(b.Q) == 0 {
 			return fmt.Errorf("band %d: no per-step adjustments", i)
@@ -49,18 +82,20 @@ func (c Calibration) validate() error {
 	return nil
 }
 
-// Apply widens or narrows the calibrated bands of fc in place and returns it. Steps beyond the
+// Apply widens or narrows the calibrated bands of fc (made from history) in place and returns
+// it. Steps beyond the
 // calibrated horizon reuse the last step's adjustment. Bands whose levels fc does not carry
 // are left alone. Each row is sorted afterwards, so quantiles stay non-decreasing even where
 // an adjusted inner band would cross an outer one (monotone rearrangement).
-func (c Calibration) Apply(fc Forecast) Forecast {
+func (c Calibration) Apply(fc Forecast, history []float64) Forecast {
+	scale := localScale(history, c.ScaleWindow)
 	for _, b := range c.Bands {
 		lo, hi := levelIndex(fc.Levels, b.Lo), levelIndex(fc.Levels, b.Hi)
 		if lo < 0 || hi < 0 {
 			continue
 		}
 		for s := range fc.Q {
-			q := b.Q[min(s, len(b.Q)-1)]
+			q := scale * b.Q[min(s, len(b.Q)-1)]
 			fc.Q[s][lo] -= q
 			fc.Q[s][hi] += q
 		}
@@ -116,7 +151,7 @@ func (c *Calibrated) Predict(history series.Series, h int) (Forecast, error) {
 	if err != nil {
 		return fc, err
 	}
-	return c.Cal.Apply(fc), nil
+	return c.Cal.Apply(fc, history.Values), nil
 }
 
 // Calibrate computes the conformal adjustments of a fitted model from rolling-origin forecasts
@@ -140,15 +175,20 @@ func Calibrate(f Forecaster, train, val series.Series, h, maxOrigins int) (Calib
 		}
 		fcs[i] = fc
 	}
-	return conformal(fcs, origins, all.Values, h)
+	return conformal(fcs, origins, all.Values, h, DefaultScaleWindow)
 }
 
-// conformal turns forecasts made at origins over values into per-step band adjustments.
-func conformal(fcs []Forecast, origins []int, values []float64, h int) (Calibration, error) {
+// conformal turns forecasts made at origins over values into per-step band adjustments,
+// with scores scaled by the local volatility over scaleWindow points (0: unscaled).
+func conformal(fcs []Forecast, origins []int, values []float64, h, scaleWindow int) (Calibration, error) {
 	if len(fcs) == 0 {
 		return Calibration{}, errors.New("no forecasts to calibrate on")
 	}
-	cal := Calibration{Origins: len(fcs)}
+	cal := Calibration{Origins: len(fcs), ScaleWindow: scaleWindow}
+	scales := make([]float64, len(origins))
+	for i, o := range origins {
+		scales[i] = localScale(values[:o], scaleWindow)
+	}
 	levels := fcs[0].Levels
 	scores := make([]float64, len(fcs))
 	for _, iv := range CentralIntervals {
@@ -161,7 +201,7 @@ func conformal(fcs []Forecast, origins []int, values []float64, h int) (Calibrat
 		for s := 0; s < h; s++ {
 			for i, fc := range fcs {
 				y := values[origins[i]+s]
-				scores[i] = max(fc.Q[s][lo]-y, y-fc.Q[s][hi])
+				scores[i] = max(fc.Q[s][lo]-y, y-fc.Q[s][hi]) / scales[i]
 			}
 			band.Q[s] = conformalQuantile(scores, alpha)
 		}

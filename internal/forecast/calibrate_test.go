@@ -101,3 +101,30 @@ func TestOriginsAreBoundedAndSpread(t *testing.T) {
 		}
 	}
 }
+
+func TestLocallyScaledCalibrationFollowsAChangeOfNoiseLevel(t *testing.T) {
+	// Validation noise has sd 1, test noise sd 4: bands calibrated in absolute units would
+	// cover far less than 80 % in test; scaled by the local volatility they keep up.
+	rng := rand.New(rand.NewPCG(21, 22))
+	v := make([]float64, 7000)
+	for i := range v {
+		sd := 1.0
+		if i >= 3000 {
+			sd = 4
+		}
+		v[i] = sd * rng.NormFloat64()
+	}
+	s := series.Series{Start: t0, Step: time.Minute, Values: v}
+	train, val, test := s.Slice(0, 1000), s.Slice(1000, 3000), s.Slice(3000, 7000)
+	m, _, err := FitCalibrated(narrowModel{Spread: 0.1}, train, val, FitOptions{Horizon: 2}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Backtest(m, train, val, test, BacktestOptions{Horizon: 2, MaxOrigins: 2000, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.Coverage80-0.8) > 0.04 {
+		t.Errorf("test coverage %.3f after the noise level changed, want about 0.8", r.Coverage80)
+	}
+}

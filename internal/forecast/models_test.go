@@ -192,3 +192,34 @@ func TestForecastsAreMonotoneAndNonNegative(t *testing.T) {
 		}
 	}
 }
+
+func TestARIMAUsesSeasonalBaselineOnDailyPattern(t *testing.T) {
+	// A daily shape plus a persistent AR(1) deviation from it: plain ARIMA cannot carry the
+	// shape over 24 steps, the baseline variant can, and AIC should say so.
+	rng := rand.New(rand.NewPCG(5, 6))
+	s := hourlyDaily(24*60, 0, 1)
+	dev := 0.0
+	for i := range s.Values {
+		dev = 0.8*dev + 10*rng.NormFloat64()
+		s.Values[i] += dev
+	}
+	train := s.Slice(0, 24*50)
+	m := mustNew(t, "arima", nil).(*ARIMA)
+	if err := m.Fit(train, series.Series{}, FitOptions{Horizon: 24}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Period() != 24 {
+		t.Fatalf("baseline period %d, want 24", m.Period())
+	}
+	fc, err := m.Predict(train, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Far ahead the deviation has decayed: the forecast is the shape itself (noise-free part).
+	clean := hourlyDaily(24*60, 0, 1)
+	for step := 12; step < 24; step++ {
+		if got, want := fc.Quantile(step, 0.5), clean.Values[24*50+step]; math.Abs(got-want) > 25 {
+			t.Errorf("step %d: %.1f, want about %.1f", step, got, want)
+		}
+	}
+}
