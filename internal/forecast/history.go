@@ -28,9 +28,20 @@ func checkHistory(kind string, history series.Series, need, reads, h int) error 
 	if history.Len() < need {
 		return fmt.Errorf("%s: history has %d points, needs at least %d", kind, history.Len(), need)
 	}
-	for i := max(history.Len()-reads, 0); i < history.Len(); i++ {
-		if x := history.Values[i]; math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("%s: history value at index %d is %v", kind, i, x)
+	v := history.Values[max(len(history.Values)-reads, 0):]
+	// x - x is 0 for every finite x and NaN for NaN and ±Inf, so the sum is NaN exactly when
+	// a value is not finite: a branch-free pass (about 1 ns a point), then a search for the
+	// index only on failure.
+	acc := 0.0
+	for _, x := range v {
+		acc += x - x
+	}
+	if acc != 0 {
+		off := len(history.Values) - len(v)
+		for i, x := range v {
+			if x-x != 0 {
+				return fmt.Errorf("%s: history value at index %d is %v", kind, off+i, x)
+			}
 		}
 	}
 	return nil
