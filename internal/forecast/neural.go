@@ -190,7 +190,7 @@ func newBatch(n, l, h int, withTargets bool) *batch {
 	b := &batch{n: n, L: l, H: h,
 		x: make([]float64, n*l), tfPast: make([]float64, n*l*numTimeFeatures),
 		tfFut: make([]float64, n*h*numTimeFeatures),
-		mu: make([]float64, n), sd: make([]float64, n)}
+		mu:    make([]float64, n), sd: make([]float64, n)}
 	if withTargets {
 		b.y = make([]float64, n*h)
 	}
