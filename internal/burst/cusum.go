@@ -1,0 +1,170 @@
+package burst
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bascaler/bascaler/internal/forecast"
+)
+
+// CUSUMOptions configure the cusum detector. Zero fields take the defaults in brackets.
+type CUSUMOptions struct {
+	// Upper is the quantile level whose distance from the median normalises a surprise
+	// [0.99].
+	Upper float64
+	// K is the drift allowance subtracted from each standardised score [1]: rises smaller
+	// than K robust standard deviations per interval never accumulate.
+	K float64
+	// H is the alarm threshold on the statistic [4].
+	H float64
+	// Hold is how many consecutive intervals the statistic must sit at zero before a burst
+	// ends [3].
+	Hold int
+	// Max caps the statistic [2·H], so that the evidence of a long burst drains within
+	// about Max/K + Hold intervals once the surprise is gone.
+	Max float64
+}
+
+func (o CUSUMOptions) withDefaults() CUSUMOptions {
+	if o.Upper == 0 {
+		o.Upper = 0.99
+	}
+	if o.K == 0 {
+		o.K = 1
+	}
+	if o.H == 0 {
+		o.H = 4
+	}
+	if o.Hold == 0 {
+		o.Hold = 3
+	}
+	if o.Max == 0 {
+		o.Max = 2 * o.H
+	}
+	return o
+}
+
+// CUSUM is a burst detector of our design: a one-sided CUSUM over conformally standardised
+// one-step-ahead forecast errors, with an exit hysteresis.
+//
+// Score. After interval t is observed, its surprise is judged against the forecast issued at
+// t-1, the newest one that covers it (older forecasts know less; the paper's rule spends
+// its evidence on them). The raw score z = (y - q50)/(q_Upper - q50) measures the error in
+// units of the forecast's own upper half-width, so a model that widens its band where it is
+// unsure is trusted to do so. Calibrate then standardises z by the median and
+// interquartile range of the training scores (split-conformal: x = (z - med)/(IQR/1.349)),
+// so an over- or under-confident forecaster gives the same false-alarm rate; the IQR ignores
+// the bursts that training data contain (up to a quarter of the points), which a mean/sd
+// or a 99% quantile would not. Uncalibrated, x = z·Φ⁻¹(Upper), i.e. the band is trusted.
+//
+// Accumulation. S_t = max(0, S_{t-1} + x_t - K); a burst starts when S_t > H. A single huge
+// surprise (a spike, x > H+K) alarms at once, a ramp of moderate surprises within a few
+// intervals, while noise rarely builds up: for Gaussian scores, K=1 and H=4 give an
+// in-control run length of about 15,000 intervals (Siegmund's approximation). The CUSUM is
+// one-sided: only rises cost an SLO, so a drop in load is not a burst (the paper's rule
+// flags both directions, which spends false alarms on dips).
+//
+// Exit. A forecaster that adapts (ARIMA, naive) soon follows a plateau, and the
+// statistic drains by K per interval. The burst ends only after S has been zero for Hold
+// consecutive intervals, so a noisy plateau does not flip the mode from one interval to
+// the next. S is capped at Max: uncapped, the evidence of a 5x flash crowd (S in the
+// hundreds, and still growing on the plateau, where the noise is 5x larger than the
+// forecaster's band) kept the detector in burst mode long after the load had returned, so
+// it missed the next burst.
+type CUSUM struct {
+	o          CUSUMOptions
+	n          int
+	prevMed    float64 // forecast for interval n issued after interval n-1
+	prevHi     float64
+	havePrev   bool
+	loc, scale float64
+	s          float64
+	quiet      int
+	burst      bool
+	state      State
+}
+
+// NewCUSUM builds the cusum detector.
+func NewCUSUM(o CUSUMOptions) *CUSUM {
+	o = o.withDefaults()
+	return &CUSUM{o: o, loc: 0, scale: 1 / normalQuantile(o.Upper), state: State{Threshold: o.H, Reason: "no data yet"}}
+}
+
+// Name returns "cusum".
+func (d *CUSUM) Name() string { return "cusum" }
+
+// State is the verdict for the interval after the last observed one.
+func (d *CUSUM) State() State { return d.state }
+
+// rawScore is the one-step error of y in units of the forecast's upper half-width. The
+// width is floored at 0.1% of the median (and 1e-9) so a degenerate band cannot divide by 0.
+func rawScore(y, med, hi float64) float64 {
+	w := math.Max(hi-med, math.Max(1e-3*math.Abs(med), 1e-9))
+	return (y - med) / w
+}
+
+// Calibrate sets the location and scale of the scores from the one-step errors of the
+// training trace. It needs at least 30 of them.
+func (d *CUSUM) Calibrate(train Trace) error {
+	if err := train.check(); err != nil {
+		return err
+	}
+	var z []float64
+	for i := 1; i < len(train.Values); i++ {
+		f := train.Forecasts[i-1]
+		if len(f.Q) == 0 {
+			continue
+		}
+		z = append(z, rawScore(train.Values[i], f.Quantile(0, 0.5), f.Quantile(0, d.o.Upper)))
+	}
+	if len(z) < 30 {
+		return fmt.Errorf("cusum detector: calibration needs at least 30 one-step forecasts, got %d", len(z))
+	}
+	s := sortedCopy(z)
+	iqr := quantileOf(s, 0.75) - quantileOf(s, 0.25)
+	if !(iqr > 0) {
+		return fmt.Errorf("cusum detector: the %d training scores have no spread (interquartile range %g)", len(z), iqr)
+	}
+	d.loc, d.scale = quantileOf(s, 0.5), iqr/1.349
+	return nil
+}
+
+// Observe feeds the next interval's actual value and the forecast issued after it.
+func (d *CUSUM) Observe(actual float64, next forecast.Forecast) error {
+	if err := checkObservation(actual, next); err != nil {
+		return fmt.Errorf("cusum detector: %w", err)
+	}
+	t := d.n
+	d.n++
+	x := 0.0 // no forecast, no evidence: the statistic only drains
+	if d.havePrev {
+		x = (rawScore(actual, d.prevMed, d.prevHi) - d.loc) / d.scale
+	}
+	d.s = math.Min(math.Max(0, d.s+x-d.o.K), d.o.Max)
+	reason := "normal"
+	switch {
+	case !d.burst && d.s > d.o.H:
+		d.burst, d.quiet = true, 0
+		reason = "accumulated forecast surprise above threshold"
+	case d.burst:
+		if d.s == 0 {
+			d.quiet++
+		} else {
+			d.quiet = 0
+		}
+		reason = "burst continues"
+		if d.quiet >= d.o.Hold {
+			d.burst = false
+			reason = "surprise gone for the hold period"
+		}
+	}
+	d.state = State{Interval: t + 1, Burst: d.burst, Score: d.s, Threshold: d.o.H, Reason: reason}
+	d.havePrev = len(next.Q) > 0
+	if d.havePrev {
+		d.prevMed, d.prevHi = next.Quantile(0, 0.5), next.Quantile(0, d.o.Upper)
+	}
+	return nil
+}
+
+// normalQuantile is Φ⁻¹(p) for the standard normal, by the inverse error function.
+func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }

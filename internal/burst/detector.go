@@ -1,0 +1,179 @@
+package burst
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/bascaler/bascaler/internal/forecast"
+)
+
+// State is a detector's verdict for one control interval.
+type State struct {
+	// Interval is the index of the interval the state governs: the one right after the last
+	// observed interval (0 before any observation).
+	Interval int
+	// Burst reports burst mode for that interval.
+	Burst bool
+	// Score is the detector's evidence, comparable to Threshold (paper: the number of stored
+	// forecasts that flag; cusum: the CUSUM statistic).
+	Score, Threshold float64
+	// Reason is a constant phrase saying why the state is what it is.
+	Reason string
+}
+
+// Detector is a burst detector: a deterministic state machine advanced once per completed
+// interval.
+//
+// Causality by construction: Observe takes the actual value of the next interval in order
+// (the detector counts them; it is never told an index it could look ahead with), and State
+// answers for the interval after the last observed one. So the state that governs interval t
+// is fixed before the value of t exists for the detector, and nothing else enters it.
+type Detector interface {
+	// Name is the registry name ("paper", "cusum").
+	Name() string
+	// Calibrate learns the detector's thresholds from a training trace. It does not change
+	// the running state. Detectors work uncalibrated too, with documented defaults.
+	Calibrate(train Trace) error
+	// Observe feeds the actual value (req/s) of the next interval and the forecast issued
+	// once that value is known: next.Q[0] is the forecast of the interval after it. A
+	// forecast with no rows means "no forecast this time". The detector copies what it keeps
+	// from next. A non-finite or negative actual, or a malformed forecast, is an error and
+	// leaves the state unchanged.
+	Observe(actual float64, next forecast.Forecast) error
+	// State is the verdict for the interval after the last observed one.
+	State() State
+}
+
+// Trace is a stretch of workload with the forecasts issued along it: Forecasts[i] was issued
+// once Values[i] was known (it saw Values[:i+1] and nothing later) and covers i+1, i+2, ...
+// An entry with no rows means no forecast was issued then (e.g. before the model's minimum
+// history).
+type Trace struct {
+	Values    []float64
+	Forecasts []forecast.Forecast
+}
+
+func (tr Trace) check() error {
+	if len(tr.Values) != len(tr.Forecasts) {
+		return fmt.Errorf("trace: %d values but %d forecasts", len(tr.Values), len(tr.Forecasts))
+	}
+	return nil
+}
+
+// Run feeds a trace through d and returns the state that governed each interval:
+// states[t] was taken from d before Values[t] was observed.
+func Run(d Detector, tr Trace) ([]State, error) {
+	if err := tr.check(); err != nil {
+		return nil, err
+	}
+	states := make([]State, len(tr.Values))
+	for t, v := range tr.Values {
+		states[t] = d.State()
+		if err := d.Observe(v, tr.Forecasts[t]); err != nil {
+			return nil, fmt.Errorf("%s at interval %d: %w", d.Name(), t, err)
+		}
+	}
+	return states, nil
+}
+
+// Names lists the detectors New knows.
+func Names() []string { return []string{"paper", "cusum"} }
+
+// New builds a detector with default options by name.
+func New(name string) (Detector, error) {
+	switch name {
+	case "paper":
+		return NewPaper(PaperOptions{}), nil
+	case "cusum":
+		return NewCUSUM(CUSUMOptions{}), nil
+	}
+	return nil, fmt.Errorf("unknown burst detector %q (valid: %s)", name, strings.Join(Names(), ", "))
+}
+
+// band is the part of one forecast a detector keeps: per step, the lower, median and upper
+// quantiles.
+type band struct {
+	issued int // index of the observed interval after which the forecast was issued
+	lo     []float64
+	med    []float64
+	hi     []float64
+}
+
+// covers reports whether the band has a step for interval t.
+func (b *band) covers(t int) bool { return t > b.issued && t-b.issued <= len(b.lo) }
+
+// at returns the step of the band for interval t (covers(t) must hold).
+func (b *band) at(t int) (lo, med, hi float64) {
+	s := t - b.issued - 1
+	return b.lo[s], b.med[s], b.hi[s]
+}
+
+// fill copies the lower, median and upper quantiles of f into b, reusing b's storage.
+func (b *band) fill(issued int, f forecast.Forecast, lower, upper float64) {
+	b.issued = issued
+	h := len(f.Q)
+	b.lo, b.med, b.hi = resize(b.lo, h), resize(b.med, h), resize(b.hi, h)
+	for s := 0; s < h; s++ {
+		b.lo[s] = f.Quantile(s, lower)
+		b.med[s] = f.Quantile(s, 0.5)
+		b.hi[s] = f.Quantile(s, upper)
+	}
+}
+
+func resize(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+// checkObservation validates the inputs of Observe.
+func checkObservation(actual float64, f forecast.Forecast) error {
+	if math.IsNaN(actual) || math.IsInf(actual, 0) || actual < 0 {
+		return fmt.Errorf("observed workload %g: must be finite and non-negative", actual)
+	}
+	if len(f.Q) == 0 {
+		return nil
+	}
+	if len(f.Levels) == 0 {
+		return fmt.Errorf("forecast has %d steps but no quantile levels", len(f.Q))
+	}
+	for s, row := range f.Q {
+		if len(row) != len(f.Levels) {
+			return fmt.Errorf("forecast step %d has %d quantiles for %d levels", s, len(row), len(f.Levels))
+		}
+		for _, v := range row {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("forecast step %d holds %g", s, v)
+			}
+		}
+	}
+	return nil
+}
+
+// quantileOf returns the q-quantile of sorted v by linear interpolation between order
+// statistics (type 7).
+func quantileOf(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(n-1)
+	i := int(math.Floor(pos))
+	if i >= n-1 {
+		return sorted[n-1]
+	}
+	if i < 0 {
+		return sorted[0]
+	}
+	w := pos - float64(i)
+	return sorted[i] + w*(sorted[i+1]-sorted[i])
+}
+
+func sortedCopy(v []float64) []float64 {
+	c := append([]float64(nil), v...)
+	sort.Float64s(c)
+	return c
+}
