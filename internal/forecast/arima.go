@@ -66,7 +66,10 @@ func init() {
 // Orders left at -1 are chosen by AIC = n·ln(SSE/n) + 2k over p in 0..3, d in {0,1}, q in 0..2;
 // pure AR models are fitted by least squares (the exact CSS minimiser), others by Nelder-Mead
 // on the conditional sum of squares, rejecting non-stationary AR and non-invertible MA parts.
-// Intervals are Gaussian with the h-step variance σ²·Σψ_j² of the MA(∞) representation.
+// Intervals have the h-step variance σ²·Σψ_j² of the MA(∞) representation; their shape is
+// that of the standardised in-sample innovations (empirical quantiles), which keeps the skew
+// of bursty workloads that a Gaussian would smooth away (the median then sits below the
+// mean, where it belongs). With fewer than 50 innovations they are Gaussian.
 //
 // Seasonal series (period m from the autocorrelation, or Season) get a second candidate
 // structure: the ARIMA models x_t = y_t - A_t, the deviation from the seasonal baseline
@@ -93,7 +96,31 @@ type arimaFit struct {
 	Sigma2 float64   `json:"sigma2"`
 	AIC    float64   `json:"aic"`
 	Levels []float64 `json:"levels"`
+	// Z are the levels' quantiles of the standardised in-sample innovations e/σ: the
+	// interval shape (skew, heavy tails) the Gaussian would miss. Empty: Gaussian.
+	Z      []float64 `json:"z,omitempty"`
 	Nonneg bool      `json:"nonneg"`
+}
+
+// innovationQuantiles returns the levels' quantiles of f's standardised one-step innovations
+// on data (the series the model was fitted to), from index maxLag on.
+func innovationQuantiles(f arimaFit, data []float64, maxLag int, levels []float64) []float64 {
+	w := data
+	if f.D == 1 {
+		w = diff(data)
+	}
+	t0 := maxLag - f.D
+	resid := make([]float64, len(w))
+	f.css(w, t0, resid)
+	sd := math.Sqrt(f.Sigma2)
+	if sd == 0 || len(w)-t0 < 50 {
+		return nil // too few innovations for tail quantiles: stay Gaussian
+	}
+	e := resid[t0:]
+	for i := range e {
+		e[i] /= sd
+	}
+	return empiricalQuantiles(e, levels)
 }
 
 // Kind returns "arima".
@@ -178,6 +205,7 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 		variants = []int{0, period}
 	}
 	best := arimaFit{AIC: math.Inf(1)}
+	var bestData []float64
 	for _, per := range variants {
 		data := y[skip:]
 		if per > 0 {
@@ -190,12 +218,13 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 		if per > 0 {
 			f.Period, f.K = per, arimaSeasons
 		}
-		best = f
+		best, bestData = f, data
 	}
 	if math.IsInf(best.AIC, 1) {
 		return errors.New("arima: no order in the grid gave a stationary, invertible fit")
 	}
 	best.Levels, best.Nonneg = levels, nonNegative(train.Values)
+	best.Z = innovationQuantiles(best, bestData, maxLag, levels)
 	m.fit = best
 	return nil
 }
@@ -479,6 +508,9 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 	z := make([]float64, len(f.Levels))
 	for k, q := range f.Levels {
 		z[k] = distuv.UnitNormal.Quantile(q)
+		if len(f.Z) == len(f.Levels) {
+			z[k] = f.Z[k]
+		}
 	}
 	level, acc := y[len(y)-1], 0.0
 	n := len(yAll)
