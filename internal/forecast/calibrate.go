@@ -43,24 +43,6 @@ type Calibration struct {
 // DefaultScaleWindow is the volatility window of locally scaled calibration (points).
 const DefaultScaleWindow = 60
 
-// localScale is the mean absolute one-step change over the last window points of v, floored
-// at 1e-3 of their mean level so that a flat stretch does not divide by zero.
-func localScale(v []float64, window int) float64 {
-	if window <= 0 {
-		return 1
-	}
-	v = tail(v, window+1)
-	var sum, level float64
-	for i := 1; i < len(v); i++ {
-		sum += math.Abs(v[i] - v[i-1])
-		level += math.Abs(v[i])
-	}
-	if len(v) < 2 {
-		return 1
-	}
-	n := float64(len(v) - 1)
-	return max(sum/n, 1e-3*level/n, 1e-9)
-}
 
 func (c Calibration) validate() error {
 	for i, b := range c.Bands {

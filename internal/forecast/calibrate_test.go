@@ -128,3 +128,19 @@ func TestLocallyScaledCalibrationFollowsAChangeOfNoiseLevel(t *testing.T) {
 		t.Errorf("test coverage %.3f after the noise level changed, want about 0.8", r.Coverage80)
 	}
 }
+
+func TestRollingScalesMatchLocalScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 9))
+	v := make([]float64, 300)
+	for i := range v {
+		v[i] = 100 + 10*rng.NormFloat64()
+	}
+	for _, w := range []int{1, 5, 60} {
+		rs := rollingScales(v, w)
+		for o := 0; o <= len(v); o++ {
+			if want := localScale(v[:o], w); math.Abs(rs[o]-want) > 1e-9*want {
+				t.Fatalf("window %d origin %d: rolling %v, direct %v", w, o, rs[o], want)
+			}
+		}
+	}
+}

@@ -59,7 +59,8 @@ func init() {
 // Practice", ch. 8). The smoothing parameters are fitted by Nelder-Mead on the one-step SSE;
 // with Seasonal or Trend "auto", every combination is fitted and the lowest AIC
 // (n·ln(SSE/n) + 2k) wins. Quantiles add the empirical h-step errors of the fitted model over
-// the training window to the point forecast.
+// the training window to the point forecast, in units of the local volatility (as in
+// SeasonalNaive).
 type HoltWinters struct {
 	Seasonal    string // auto, add, mul, none
 	Trend       string // auto, none, damped, linear ("auto" tries none and damped)
@@ -83,7 +84,7 @@ type hwFit struct {
 	Config hwConfig    `json:"config"`
 	AIC    float64     `json:"aic"`
 	Levels []float64   `json:"levels"`
-	ErrQ   [][]float64 `json:"err_q"`
+	ErrQ   [][]float64 `json:"err_q"` // in units of the local scale
 	Nonneg bool        `json:"nonneg"`
 }
 
@@ -370,12 +371,13 @@ func (c hwConfig) errorQuantiles(v []float64, h int, levels []float64) [][]float
 	stride := max(1, (last-burn)/hwMaxOrigins)
 	errs := make([][]float64, h)
 	st := newHWState(c)
+	scales := rollingScales(v, DefaultScaleWindow)
 	c.run(v, st, func(t int) {
 		if t < burn || t > last || (t-burn)%stride != 0 {
 			return
 		}
 		for s := 0; s < h; s++ {
-			errs[s] = append(errs[s], v[t+s]-c.point(st, t, s+1))
+			errs[s] = append(errs[s], (v[t+s]-c.point(st, t, s+1))/scales[t])
 		}
 	})
 	out := make([][]float64, h)
@@ -413,11 +415,12 @@ func (m *HoltWinters) Predict(history series.Series, h int) (Forecast, error) {
 		return Forecast{}, fmt.Errorf("holt-winters: the filter diverged on the history ending at index %d", n-1)
 	}
 	fc := newForecast(m.fit.Levels, h)
+	scale := localScale(v, DefaultScaleWindow)
 	for s := 0; s < h; s++ {
 		point := c.point(st, len(v), s+1)
 		eq := m.fit.ErrQ[min(s, len(m.fit.ErrQ)-1)]
 		for k := range eq {
-			fc.Q[s][k] = point + eq[k]
+			fc.Q[s][k] = point + scale*eq[k]
 		}
 	}
 	return finish(fc, m.fit.Nonneg), nil

@@ -55,7 +55,10 @@ func onlyParams(p map[string]string, allowed ...string) error {
 // point t is y[t+s+1-m*k] with k the smallest whole number of seasons that lands in the
 // history. With Period 1 it is the naive forecast (last value). Its quantiles add to that
 // point the empirical quantiles of the same forecast's errors over the training window, one
-// distribution per horizon step.
+// distribution per horizon step. The errors are measured in units of the local volatility at
+// their forecast origin (mean |Δy| over the last DefaultScaleWindow points) and rescaled by
+// the volatility of the history at Predict time, so the band widens in a busy, noisy regime
+// and narrows in a calm one instead of keeping the training period's average width.
 type SeasonalNaive struct {
 	kind string
 	// Period is the season in steps (1 = no seasonality). Detected by Fit unless fixed.
@@ -70,15 +73,15 @@ type SeasonalNaive struct {
 type seasonalNaiveState struct {
 	Period int         `json:"period"`
 	Levels []float64   `json:"levels"`
-	ErrQ   [][]float64 `json:"err_q"`
+	ErrQ   [][]float64 `json:"err_q"` // in units of the local scale
 	Nonneg bool        `json:"nonneg"`
 }
 
 // Kind returns "naive" or "seasonal-naive".
 func (m *SeasonalNaive) Kind() string { return m.kind }
 
-// MinHistory is one season.
-func (m *SeasonalNaive) MinHistory() int { return max(m.Period, 1) }
+// MinHistory is one season, and at least two points (one change, for the local scale).
+func (m *SeasonalNaive) MinHistory() int { return max(m.Period, 2) }
 
 // Fit detects the period (seasonal-naive) and the error quantiles.
 func (m *SeasonalNaive) Fit(train, _ series.Series, opts FitOptions) error {
@@ -100,11 +103,12 @@ func (m *SeasonalNaive) Fit(train, _ series.Series, opts FitOptions) error {
 	m.levels, m.nonneg = levels, nonNegative(train.Values)
 	m.errQ = make([][]float64, h)
 	errs := make([]float64, 0, len(v))
+	scales := rollingScales(v, DefaultScaleWindow)
 	for s := 0; s < h; s++ {
 		back := m.Period * (s/m.Period + 1) // distance from target to the value it copies
 		errs = errs[:0]
-		for t := back; t < len(v); t++ {
-			errs = append(errs, v[t]-v[t-back])
+		for t := max(back, s+2); t < len(v); t++ {
+			errs = append(errs, (v[t]-v[t-back])/scales[t-s]) // scaled at the forecast origin
 		}
 		if len(errs) == 0 && s > 0 {
 			m.errQ[s] = m.errQ[s-1]
@@ -121,18 +125,19 @@ func (m *SeasonalNaive) Predict(history series.Series, h int) (Forecast, error) 
 		return Forecast{}, fmt.Errorf("%s: Predict before Fit", m.kind)
 	}
 	p := max(m.Period, 1)
-	if err := checkHistory(m.kind, history, p, history.Len(), h); err != nil {
+	if err := checkHistory(m.kind, history, m.MinHistory(), history.Len(), h); err != nil {
 		return Forecast{}, err
 	}
 	v := history.Values
 	n := len(v)
 	fc := newForecast(m.levels, h)
+	scale := localScale(v, DefaultScaleWindow)
 	for s := 0; s < h; s++ {
 		back := p * (s/p + 1)
 		point := v[n+s-back]
 		eq := m.errQ[min(s, len(m.errQ)-1)]
 		for k := range m.levels {
-			fc.Q[s][k] = point + eq[k]
+			fc.Q[s][k] = point + scale*eq[k]
 		}
 	}
 	return finish(fc, m.nonneg), nil
