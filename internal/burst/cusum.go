@@ -15,6 +15,9 @@ type CUSUMOptions struct {
 	// K is the drift allowance subtracted from each standardised score [1]: rises smaller
 	// than K robust standard deviations per interval never accumulate.
 	K float64
+	// Band scores surprises in units of the forecast's upper half-width instead of relative
+	// to the forecast median (see the CUSUM doc comment for why relative is the default).
+	Band bool
 	// H is the alarm threshold on the statistic [4].
 	H float64
 	// Hold is how many consecutive intervals the statistic must sit at zero before a burst
@@ -49,13 +52,18 @@ func (o CUSUMOptions) withDefaults() CUSUMOptions {
 //
 // Score. After interval t is observed, its surprise is judged against the forecast issued at
 // t-1, the newest one that covers it (older forecasts know less; the paper's rule spends
-// its evidence on them). The raw score z = (y - q50)/(q_Upper - q50) measures the error in
-// units of the forecast's own upper half-width, so a model that widens its band where it is
-// unsure is trusted to do so. Calibrate then standardises z by the median and
-// interquartile range of the training scores (split-conformal: x = (z - med)/(IQR/1.349)),
-// so an over- or under-confident forecaster gives the same false-alarm rate; the IQR ignores
-// the bursts that training data contain (up to a quarter of the points), which a mean/sd
-// or a 99% quantile would not. Uncalibrated, x = z·Φ⁻¹(Upper), i.e. the band is trusted.
+// its evidence on them). The raw score is the relative error z = (y - q50)/q50. Calibrate
+// standardises it by the median and interquartile range of the training scores
+// (split-conformal: x = (z - med)/(IQR/1.349)), so an over- or under-confident forecaster
+// gives the same false-alarm rate; the IQR ignores the bursts that training data contain
+// (up to a quarter of the points), which a mean/sd or a 99% quantile would not.
+// Why relative: request-rate noise grows with the level (more users, more variance), while
+// classic forecasters (ARIMA, seasonal naive) give bands of constant width. Scored in band
+// units, the afternoon peak of a daily cycle or the plateau of a 5x flash crowd looked like a
+// burst after calibration on a calmer training part; with relative errors (multiplicative
+// noise) the scale is the same at every level. Band=true scores in units of the forecast's
+// own upper half-width instead, for forecasters whose bands do follow the level.
+// Uncalibrated, the band is trusted: x = (y - q50)/(q_Upper - q50)·Φ⁻¹(Upper).
 //
 // Accumulation. S_t = max(0, S_{t-1} + x_t - K); a burst starts when S_t > H. A single huge
 // surprise (a spike, x > H+K) alarms at once, a ramp of moderate surprises within a few
@@ -78,6 +86,7 @@ type CUSUM struct {
 	prevHi     float64
 	havePrev   bool
 	loc, scale float64
+	calibrated bool
 	s          float64
 	quiet      int
 	burst      bool
@@ -87,7 +96,7 @@ type CUSUM struct {
 // NewCUSUM builds the cusum detector.
 func NewCUSUM(o CUSUMOptions) *CUSUM {
 	o = o.withDefaults()
-	return &CUSUM{o: o, loc: 0, scale: 1 / normalQuantile(o.Upper), state: State{Threshold: o.H, Reason: "no data yet"}}
+	return &CUSUM{o: o, state: State{Threshold: o.H, Reason: "no data yet"}}
 }
 
 // Name returns "cusum".
@@ -96,11 +105,28 @@ func (d *CUSUM) Name() string { return "cusum" }
 // State is the verdict for the interval after the last observed one.
 func (d *CUSUM) State() State { return d.state }
 
-// rawScore is the one-step error of y in units of the forecast's upper half-width. The
-// width is floored at 0.1% of the median (and 1e-9) so a degenerate band cannot divide by 0.
-func rawScore(y, med, hi float64) float64 {
+// rawScore is the one-step error of y relative to the forecast median, or with Band in
+// units of the forecast's upper half-width.
+func (d *CUSUM) rawScore(y, med, hi float64) float64 {
+	if !d.o.Band {
+		return (y - med) / math.Max(math.Abs(med), 1e-9)
+	}
+	return bandScore(y, med, hi)
+}
+
+// bandScore is the one-step error in units of the upper half-width, floored at 0.1% of the
+// median (and 1e-9) so a degenerate band cannot divide by zero.
+func bandScore(y, med, hi float64) float64 {
 	w := math.Max(hi-med, math.Max(1e-3*math.Abs(med), 1e-9))
 	return (y - med) / w
+}
+
+// standardised is the score x that enters the CUSUM.
+func (d *CUSUM) standardised(y, med, hi float64) float64 {
+	if !d.calibrated {
+		return bandScore(y, med, hi) * normalQuantile(d.o.Upper)
+	}
+	return (d.rawScore(y, med, hi) - d.loc) / d.scale
 }
 
 // Calibrate sets the location and scale of the scores from the one-step errors of the
@@ -115,7 +141,7 @@ func (d *CUSUM) Calibrate(train Trace) error {
 		if len(f.Q) == 0 {
 			continue
 		}
-		z = append(z, rawScore(train.Values[i], f.Quantile(0, 0.5), f.Quantile(0, d.o.Upper)))
+		z = append(z, d.rawScore(train.Values[i], f.Quantile(0, 0.5), f.Quantile(0, d.o.Upper)))
 	}
 	if len(z) < 30 {
 		return fmt.Errorf("cusum detector: calibration needs at least 30 one-step forecasts, got %d", len(z))
@@ -125,7 +151,7 @@ func (d *CUSUM) Calibrate(train Trace) error {
 	if !(iqr > 0) {
 		return fmt.Errorf("cusum detector: the %d training scores have no spread (interquartile range %g)", len(z), iqr)
 	}
-	d.loc, d.scale = quantileOf(s, 0.5), iqr/1.349
+	d.loc, d.scale, d.calibrated = quantileOf(s, 0.5), iqr/1.349, true
 	return nil
 }
 
@@ -138,7 +164,7 @@ func (d *CUSUM) Observe(actual float64, next forecast.Forecast) error {
 	d.n++
 	x := 0.0 // no forecast, no evidence: the statistic only drains
 	if d.havePrev {
-		x = (rawScore(actual, d.prevMed, d.prevHi) - d.loc) / d.scale
+		x = d.standardised(actual, d.prevMed, d.prevHi)
 	}
 	d.s = math.Min(math.Max(0, d.s+x-d.o.K), d.o.Max)
 	reason := "normal"

@@ -10,14 +10,15 @@ import (
 
 // IssueForecasts runs a fitted forecaster along s: entry i-from of the result is the h-step
 // forecast issued once interval i was observed (from the history s[:i+1]), for i in
-// [from, to). Where the history is shorter than the model's MinHistory the entry is empty.
-func IssueForecasts(f forecast.Forecaster, s series.Series, from, to, h int) ([]forecast.Forecast, error) {
+// [from, to). Where the history is shorter than the model's MinHistory, or than minHistory,
+// the entry is empty.
+func IssueForecasts(f forecast.Forecaster, s series.Series, from, to, h, minHistory int) ([]forecast.Forecast, error) {
 	if from < 0 || to > s.Len() || from > to {
 		return nil, fmt.Errorf("issue forecasts: range [%d, %d) outside a series of %d points", from, to, s.Len())
 	}
 	out := make([]forecast.Forecast, to-from)
 	for i := from; i < to; i++ {
-		if i+1 < f.MinHistory() {
+		if i+1 < f.MinHistory() || i+1 < minHistory {
 			continue
 		}
 		fc, err := f.Predict(s.Slice(0, i+1), h)
@@ -45,6 +46,9 @@ type EvalOptions struct {
 	TrainShare float64
 	// Detectors to compare [all of Names()].
 	Detectors []string
+	// Warmup is the history a forecast needs at least [24 points]: a model's first
+	// forecasts from a handful of points are noise, not evidence.
+	Warmup int
 }
 
 // DefaultEvalWorkloads are the synthetic presets that carry labelled bursts.
@@ -68,6 +72,9 @@ func (o EvalOptions) withDefaults() EvalOptions {
 	}
 	if len(o.Detectors) == 0 {
 		o.Detectors = Names()
+	}
+	if o.Warmup == 0 {
+		o.Warmup = 24
 	}
 	return o
 }
@@ -133,7 +140,7 @@ func evalSeries(s series.Series, o EvalOptions, seed int64) ([]Score, error) {
 	if err := f.Fit(s.Slice(0, nFit), s.Slice(nFit, n0), forecast.FitOptions{Horizon: o.Horizon, Seed: seed}); err != nil {
 		return nil, fmt.Errorf("fit %s: %w", o.Forecaster, err)
 	}
-	fcs, err := IssueForecasts(f, s, 0, n, o.Horizon)
+	fcs, err := IssueForecasts(f, s, 0, n, o.Horizon, o.Warmup)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func noisySeries(n int, seed uint64, bursts ...series.Burst) series.Series {
 
 // traceOf issues the test forecaster's forecasts along s.
 func traceOf(s series.Series, h int) Trace {
-	fcs, err := IssueForecasts(rolling{}, s, 0, s.Len(), h)
+	fcs, err := IssueForecasts(rolling{}, s, 0, s.Len(), h, 0)
 	if err != nil {
 		panic(err)
 	}
