@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/bascaler/bascaler/internal/nn"
 	"github.com/bascaler/bascaler/internal/series"
@@ -241,6 +242,8 @@ type Neural struct {
 	sc     scaler
 	nonneg bool
 	net    network
+	// tapes recycles inference arenas between Predict calls (safe for concurrent use).
+	tapes sync.Pool
 	// valLoss is the validation score after each epoch of the last Fit (for tests and
 	// diagnostics; not saved).
 	valLoss []float64
@@ -359,12 +362,14 @@ func (m *Neural) scaledLoss(src source, ts []int) float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const chunk = 64
 	total, n := 0.0, 0
+	tp := nn.NewInferenceTape()
 	for from := 0; from < len(ts); from += chunk {
 		part := ts[from:min(from+chunk, len(ts))]
 		b := newBatch(len(part), m.dims.L, m.dims.H, true)
 		b.fill(src, part, m.sc)
-		q := m.net.forward(nil, b, rng)
-		l := (*nn.Tape)(nil).Pinball(q, nn.NewConst(b.n, b.H, b.y), m.levels)
+		tp.Reset()
+		q := m.net.forward(tp, b, rng)
+		l := tp.Pinball(q, tp.Const(b.n, b.H, b.y), m.levels)
 		total += l.Data[0] * float64(len(part))
 		n += len(part)
 	}
@@ -420,7 +425,13 @@ func (m *Neural) Predict(history series.Series, h int) (Forecast, error) {
 	timeFeatures(history, n, m.dims.H, b.tfFut)
 	mu, sd := b.standardise(0, history.Values[n-l:], m.sc)
 	rng := rand.New(rand.NewPCG(1, 2))
-	q := m.net.forward(nil, b, rng)
+	tp, _ := m.tapes.Get().(*nn.Tape)
+	if tp == nil {
+		tp = nn.NewInferenceTape()
+	}
+	defer m.tapes.Put(tp)
+	tp.Reset()
+	q := m.net.forward(tp, b, rng)
 	fc := newForecast(m.levels, h)
 	k := len(m.levels)
 	for s := 0; s < h; s++ {

@@ -74,5 +74,30 @@ func benchFitWikipedia(b *testing.B, kind string) {
 	}
 }
 
-func BenchmarkFitWikipediaMLP(b *testing.B) { benchFitWikipedia(b, "mlp") }
-func BenchmarkFitWikipediaGRU(b *testing.B) { benchFitWikipedia(b, "gru") }
+func BenchmarkFitWikipediaMLP(b *testing.B)      { benchFitWikipedia(b, "mlp") }
+func BenchmarkFitWikipediaGRU(b *testing.B)      { benchFitWikipedia(b, "gru") }
+func BenchmarkFitWikipediaInformer(b *testing.B) { benchFitWikipedia(b, "informer") }
+
+// benchPredictNeural measures one Predict (one history, H=24) of the default architecture.
+// Latency does not depend on how long the weights were trained, so a single optimiser step
+// on a synthetic series stands in for a full fit.
+func benchPredictNeural(b *testing.B, kind string) {
+	all := sineTrend(3000)
+	m, err := New(kind, map[string]string{"epochs": "1", "steps": "1", "val_windows": "1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Fit(all.Slice(0, 2000), all.Slice(2000, 2500), FitOptions{Horizon: 24, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	hist := all.Slice(0, 2500)
+	for b.Loop() {
+		if _, err := m.Predict(hist, 24); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPredictMLP(b *testing.B)      { benchPredictNeural(b, "mlp") }
+func BenchmarkPredictGRU(b *testing.B)      { benchPredictNeural(b, "gru") }
+func BenchmarkPredictInformer(b *testing.B) { benchPredictNeural(b, "informer") }

@@ -164,7 +164,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 }
 
-func TestNilTapeComputesSameValuesAsRecordingTape(t *testing.T) {
+func TestNonRecordingTapesComputeSameValuesAsRecordingTape(t *testing.T) {
 	for _, c := range gradCases() {
 		rng := rand.New(rand.NewPCG(3, 4))
 		in := make([]*Tensor, len(c.shapes))
@@ -174,15 +174,19 @@ func TestNilTapeComputesSameValuesAsRecordingTape(t *testing.T) {
 				in[i].Data[j] = 3*rng.Float64() - 1.5
 			}
 		}
-		a, b := c.op(NewTape(), in), c.op(nil, in)
-		for i := range a.Data {
-			if a.Data[i] != b.Data[i] {
-				t.Errorf("%s: element %d differs: %v vs %v", c.name, i, a.Data[i], b.Data[i])
-				break
+		a, b, inf := c.op(NewTape(), in), c.op(nil, in), NewInferenceTape()
+		for range 2 { // the second pass reuses a dirty arena
+			inf.Reset()
+			d := c.op(inf, in)
+			for i := range a.Data {
+				if a.Data[i] != b.Data[i] || a.Data[i] != d.Data[i] {
+					t.Errorf("%s: element %d differs: %v vs %v vs %v", c.name, i, a.Data[i], b.Data[i], d.Data[i])
+					break
+				}
 			}
-		}
-		if b.Grad != nil {
-			t.Errorf("%s: nil tape allocated a gradient", c.name)
+			if b.Grad != nil || d.Grad != nil || len(inf.backs) != 0 {
+				t.Errorf("%s: a non-recording tape allocated a gradient or recorded an op", c.name)
+			}
 		}
 	}
 }
@@ -220,6 +224,9 @@ func TestBackwardRejectsNonScalarAndConstantLoss(t *testing.T) {
 	var nilTape *Tape
 	if err := nilTape.Backward(tp.Sum(w)); err == nil {
 		t.Error("Backward on a nil tape did not fail")
+	}
+	if err := NewInferenceTape().Backward(tp.Sum(w)); err == nil {
+		t.Error("Backward on an inference tape did not fail")
 	}
 }
 

@@ -17,6 +17,10 @@ func (tp *Tape) SoftmaxRows(a *Tensor) *Tensor {
 		}
 		s := 0.0
 		for j, v := range x {
+			if v-m < -745 { // masked entries: e^(v−m) underflows to 0, skip the call
+				y[j] = 0
+				continue
+			}
 			y[j] = math.Exp(v - m)
 			s += y[j]
 		}

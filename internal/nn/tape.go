@@ -10,6 +10,7 @@ import "fmt"
 // it produced is invalid. Reusing the arena between training steps removes almost all
 // garbage: a training step otherwise allocates thousands of short-lived matrices.
 type Tape struct {
+	infer  bool // arena only: record nothing, allocate no gradients
 	backs  []func()
 	chunks [][]float64
 	chunk  int // index of the chunk being filled
@@ -18,6 +19,11 @@ type Tape struct {
 
 // NewTape returns an empty recording tape.
 func NewTape() *Tape { return &Tape{} }
+
+// NewInferenceTape returns a tape that records nothing and only lends its arena: a forward
+// pass through it allocates nothing once the arena has grown, which is what a
+// latency-bound Predict wants. Backward on it is an error.
+func NewInferenceTape() *Tape { return &Tape{infer: true} }
 
 // Reset forgets the recorded ops and recycles the arena.
 func (tp *Tape) Reset() {
@@ -67,7 +73,7 @@ func (tp *Tape) Const(rows, cols int, data []float64) *Tensor {
 // and any input needs a gradient.
 func (tp *Tape) result(rows, cols int, inputs ...*Tensor) *Tensor {
 	out := &Tensor{Rows: rows, Cols: cols, Data: tp.alloc(rows * cols)}
-	if tp != nil {
+	if tp != nil && !tp.infer {
 		for _, in := range inputs {
 			if in.needsGrad() {
 				out.Grad = tp.alloc(rows * cols)
@@ -88,8 +94,8 @@ func (tp *Tape) record(out *Tensor, back func()) {
 // Backward seeds d(loss)/d(loss) = 1 and runs the recorded backward steps in reverse,
 // accumulating gradients into every parameter that contributed to loss.
 func (tp *Tape) Backward(loss *Tensor) error {
-	if tp == nil {
-		return fmt.Errorf("nn: Backward on a nil tape")
+	if tp == nil || tp.infer {
+		return fmt.Errorf("nn: Backward on a tape that does not record")
 	}
 	if loss.Rows != 1 || loss.Cols != 1 {
 		return fmt.Errorf("nn: Backward needs a 1x1 loss, got %s", loss.Shape())
