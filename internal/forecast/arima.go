@@ -66,10 +66,12 @@ func init() {
 // Orders left at -1 are chosen by AIC = n·ln(SSE/n) + 2k over p in 0..3, d in {0,1}, q in 0..2;
 // pure AR models are fitted by least squares (the exact CSS minimiser), others by Nelder-Mead
 // on the conditional sum of squares, rejecting non-stationary AR and non-invertible MA parts.
-// Intervals have the h-step variance σ²·Σψ_j² of the MA(∞) representation; their shape is
-// that of the standardised in-sample innovations (empirical quantiles), which keeps the skew
-// of bursty workloads that a Gaussian would smooth away (the median then sits below the
-// mean, where it belongs). With fewer than 50 innovations they are Gaussian.
+// Intervals have the h-step variance σ_t²·Σψ_j² of the MA(∞) representation, where the
+// innovation sd σ_t is measured in units of the local volatility (mean |Δy| over the last
+// DefaultScaleWindow points) and rescaled at Predict time, so bands follow a calmer or busier
+// regime. Their shape is that of the standardised in-sample innovations (empirical
+// quantiles), which keeps the skew of bursty workloads that a Gaussian would smooth away.
+// With fewer than 50 innovations they are Gaussian with the in-sample σ.
 //
 // Seasonal series (period m from the autocorrelation, or Season) get a second candidate
 // structure: the ARIMA models x_t = y_t - A_t, the deviation from the seasonal baseline
@@ -96,31 +98,44 @@ type arimaFit struct {
 	Sigma2 float64   `json:"sigma2"`
 	AIC    float64   `json:"aic"`
 	Levels []float64 `json:"levels"`
-	// Z are the levels' quantiles of the standardised in-sample innovations e/σ: the
-	// interval shape (skew, heavy tails) the Gaussian would miss. Empty: Gaussian.
-	Z      []float64 `json:"z,omitempty"`
+	// ScaledSD is the standard deviation of the innovations in units of the local
+	// volatility, and Z the levels' quantiles of innovation/(ScaledSD·volatility): the
+	// interval shape (skew, heavy tails) a Gaussian would miss. Empty: Gaussian with Sigma2.
+	ScaledSD float64   `json:"scaled_sd,omitempty"`
+	Z        []float64 `json:"z,omitempty"`
 	Nonneg bool      `json:"nonneg"`
 }
 
-// innovationQuantiles returns the levels' quantiles of f's standardised one-step innovations
-// on data (the series the model was fitted to), from index maxLag on.
-func innovationQuantiles(f arimaFit, data []float64, maxLag int, levels []float64) []float64 {
+// innovationQuantiles standardises f's one-step innovations on data (the series the model
+// was fitted to, data[i] belonging to y[i+skip]) by the local volatility of y at each
+// innovation's origin, and returns their standard deviation and the levels' quantiles of
+// innovation/(sd·scale). With fewer than 50 innovations it returns 0, nil: Gaussian, unscaled.
+func innovationQuantiles(f arimaFit, y []float64, skip int, data []float64, maxLag int, levels []float64) (float64, []float64) {
 	w := data
 	if f.D == 1 {
 		w = diff(data)
 	}
 	t0 := maxLag - f.D
+	if len(w)-t0 < 50 {
+		return 0, nil
+	}
 	resid := make([]float64, len(w))
 	f.css(w, t0, resid)
-	sd := math.Sqrt(f.Sigma2)
-	if sd == 0 || len(w)-t0 < 50 {
-		return nil // too few innovations for tail quantiles: stay Gaussian
-	}
+	scales := rollingScales(y, DefaultScaleWindow)
 	e := resid[t0:]
+	ss := 0.0
+	for i := range e {
+		e[i] /= scales[t0+i+f.D+skip] // w[t] is y[t+d+skip]
+		ss += e[i] * e[i]
+	}
+	sd := math.Sqrt(ss / float64(len(e)))
+	if sd == 0 {
+		return 0, nil
+	}
 	for i := range e {
 		e[i] /= sd
 	}
-	return empiricalQuantiles(e, levels)
+	return sd, empiricalQuantiles(e, levels)
 }
 
 // Kind returns "arima".
@@ -224,7 +239,7 @@ func (m *ARIMA) Fit(train, _ series.Series, opts FitOptions) error {
 		return errors.New("arima: no order in the grid gave a stationary, invertible fit")
 	}
 	best.Levels, best.Nonneg = levels, nonNegative(train.Values)
-	best.Z = innovationQuantiles(best, bestData, maxLag, levels)
+	best.ScaledSD, best.Z = innovationQuantiles(best, y, skip, bestData, maxLag, levels)
 	m.fit = best
 	return nil
 }
@@ -508,9 +523,13 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 	z := make([]float64, len(f.Levels))
 	for k, q := range f.Levels {
 		z[k] = distuv.UnitNormal.Quantile(q)
-		if len(f.Z) == len(f.Levels) {
+		if len(f.Z) == len(f.Levels) && f.ScaledSD > 0 {
 			z[k] = f.Z[k]
 		}
+	}
+	innovSD := math.Sqrt(f.Sigma2)
+	if len(f.Z) == len(f.Levels) && f.ScaledSD > 0 {
+		innovSD = f.ScaledSD * localScale(yAll, DefaultScaleWindow)
 	}
 	level, acc := y[len(y)-1], 0.0
 	n := len(yAll)
@@ -531,7 +550,7 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 			point += a / float64(f.K)
 		}
 		acc += psi[s] * psi[s]
-		sd := math.Sqrt(f.Sigma2 * acc)
+		sd := innovSD * math.Sqrt(acc)
 		for k := range z {
 			fc.Q[s][k] = point + z[k]*sd
 		}

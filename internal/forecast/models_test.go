@@ -119,7 +119,9 @@ func TestARIMARandomWalkIntervalsGrowWithSqrtOfHorizon(t *testing.T) {
 	if r := w16 / w1; math.Abs(r-4) > 0.01 {
 		t.Errorf("width ratio %.3f, want 4", r)
 	}
-	if sd := w1 / (2 * 1.2815515655446004); math.Abs(sd-2) > 0.15 {
+	// The innovation sd is rescaled by the volatility of the last 60 changes, an estimate
+	// with about 8 % relative error.
+	if sd := w1 / (2 * 1.2815515655446004); math.Abs(sd-2) > 0.4 {
 		t.Errorf("one-step sd %.3f, want about 2", sd)
 	}
 	// The point forecast is the last value; the median sits there up to the sampling error
