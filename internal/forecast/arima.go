@@ -103,7 +103,7 @@ type arimaFit struct {
 	// interval shape (skew, heavy tails) a Gaussian would miss. Empty: Gaussian with Sigma2.
 	ScaledSD float64   `json:"scaled_sd,omitempty"`
 	Z        []float64 `json:"z,omitempty"`
-	Nonneg bool      `json:"nonneg"`
+	Nonneg   bool      `json:"nonneg"`
 }
 
 // innovationQuantiles standardises f's one-step innovations on data (the series the model

@@ -43,7 +43,6 @@ type Calibration struct {
 // DefaultScaleWindow is the volatility window of locally scaled calibration (points).
 const DefaultScaleWindow = 60
 
-
 func (c Calibration) validate() error {
 	for i, b := range c.Bands {
 		if !(b.Lo > 0 && b.Lo < b.Hi && b.Hi < 1) {
