@@ -260,6 +260,9 @@ func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigi
 	bar := fcBar(out, len(kinds), "backtest "+p.name)
 	best, bestScore, totalFit := -1, math.Inf(1), 0.0
 	for _, kind := range kinds {
+		if bar != nil {
+			bar.Describe("backtest " + p.name + ": " + kind)
+		}
 		row, err := backtestOne(kind, p, opts, bt, calOrigins)
 		if err != nil {
 			row = failedRow(kind, err)
