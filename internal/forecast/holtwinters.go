@@ -96,7 +96,7 @@ func (m *HoltWinters) Kind() string { return "holt-winters" }
 func (m *HoltWinters) MinHistory() int { return m.fit.Config.minHistory() }
 
 func (c hwConfig) minHistory() int {
-	if c.Mode == "none" {
+	if c.Mode != "add" && c.Mode != "mul" {
 		return 3
 	}
 	return 2 * c.Period

@@ -119,3 +119,17 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoPrefersASeasonalModelOnADailyPattern(t *testing.T) {
+	train, val, _ := split3(t, hourlyDaily(24*40, 15, 3))
+	a := mustNew(t, "auto", nil).(*Auto)
+	if err := a.Fit(train, val, FitOptions{Horizon: 24}); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Scores) != len(DefaultAutoCandidates) {
+		t.Errorf("scores for %d candidates, want %d", len(a.Scores), len(DefaultAutoCandidates))
+	}
+	if a.Selected == "naive" || a.Scores[a.Selected] > a.Scores["naive"] {
+		t.Errorf("selected %s (scores %v): the naive forecast cannot follow a daily cycle", a.Selected, a.Scores)
+	}
+}
