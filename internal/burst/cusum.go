@@ -3,6 +3,7 @@ package burst
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/bascaler/bascaler/internal/forecast"
 )
@@ -26,7 +27,14 @@ type CUSUMOptions struct {
 	// Max caps the statistic [2·H], so that the evidence of a long burst drains within
 	// about Max/K + Hold intervals once the surprise is gone.
 	Max float64
+	// Window is the number of recent raw scores whose median centres the next one [60];
+	// -1 centres on the training median only.
+	Window int
 }
+
+// minCentre is the number of recent scores the rolling median needs before it replaces the
+// training median.
+const minCentre = 10
 
 func (o CUSUMOptions) withDefaults() CUSUMOptions {
 	if o.Upper == 0 {
@@ -43,6 +51,9 @@ func (o CUSUMOptions) withDefaults() CUSUMOptions {
 	}
 	if o.Max == 0 {
 		o.Max = 2 * o.H
+	}
+	if o.Window == 0 {
+		o.Window = 60
 	}
 	return o
 }
@@ -64,6 +75,13 @@ func (o CUSUMOptions) withDefaults() CUSUMOptions {
 // noise) the scale is the same at every level. Band=true scores in units of the forecast's
 // own upper half-width instead, for forecasters whose bands do follow the level.
 // Uncalibrated, the band is trusted: x = (y - q50)/(q_Upper - q50)·Φ⁻¹(Upper).
+//
+// Centring. A forecaster can be biased for long stretches (an ARIMA that mean-reverts
+// under-predicts the whole upswing of a daily cycle by 20%); the CUSUM would add that bias
+// up and sit in burst mode for hours. The score is therefore centred on the median of the
+// last Window raw scores (before the training median until minCentre are known): slow bias
+// is removed, while a burst, sudden and shorter than half the window, barely moves the
+// median. The scale stays the training one, measured on scores centred the same way.
 //
 // Accumulation. S_t = max(0, S_{t-1} + x_t - K); a burst starts when S_t > H. A single huge
 // surprise (a spike, x > H+K) alarms at once, a ramp of moderate surprises within a few
@@ -87,6 +105,9 @@ type CUSUM struct {
 	havePrev   bool
 	loc, scale float64
 	calibrated bool
+	recent     []float64 // ring of the last Window raw scores
+	nRecent    int
+	scratch    []float64
 	s          float64
 	quiet      int
 	burst      bool
@@ -96,7 +117,11 @@ type CUSUM struct {
 // NewCUSUM builds the cusum detector.
 func NewCUSUM(o CUSUMOptions) *CUSUM {
 	o = o.withDefaults()
-	return &CUSUM{o: o, state: State{Threshold: o.H, Reason: "no data yet"}}
+	d := &CUSUM{o: o, scale: 1, state: State{Threshold: o.H, Reason: "no data yet"}}
+	if o.Window > 0 {
+		d.recent, d.scratch = make([]float64, o.Window), make([]float64, o.Window)
+	}
+	return d
 }
 
 // Name returns "cusum".
@@ -105,13 +130,17 @@ func (d *CUSUM) Name() string { return "cusum" }
 // State is the verdict for the interval after the last observed one.
 func (d *CUSUM) State() State { return d.state }
 
-// rawScore is the one-step error of y relative to the forecast median, or with Band in
-// units of the forecast's upper half-width.
-func (d *CUSUM) rawScore(y, med, hi float64) float64 {
-	if !d.o.Band {
-		return (y - med) / math.Max(math.Abs(med), 1e-9)
+// rawScore is the one-step error of y: relative to the forecast median once calibrated (or
+// with Band in units of the upper half-width); uncalibrated, in units of the half-width
+// times Φ⁻¹(Upper), i.e. standard deviations if the band is a true Gaussian interval.
+func (d *CUSUM) rawScore(y, med, hi float64, calibrated bool) float64 {
+	switch {
+	case !calibrated:
+		return bandScore(y, med, hi) * normalQuantile(d.o.Upper)
+	case d.o.Band:
+		return bandScore(y, med, hi)
 	}
-	return bandScore(y, med, hi)
+	return (y - med) / math.Max(math.Abs(med), 1e-9)
 }
 
 // bandScore is the one-step error in units of the upper half-width, floored at 0.1% of the
@@ -121,16 +150,30 @@ func bandScore(y, med, hi float64) float64 {
 	return (y - med) / w
 }
 
-// standardised is the score x that enters the CUSUM.
-func (d *CUSUM) standardised(y, med, hi float64) float64 {
-	if !d.calibrated {
-		return bandScore(y, med, hi) * normalQuantile(d.o.Upper)
+// centre is the location the next raw score is measured from: the rolling median of the
+// recent scores, or the training median while too few are known.
+func (d *CUSUM) centre() float64 {
+	n := min(d.nRecent, len(d.recent))
+	if n < minCentre {
+		return d.loc
 	}
-	return (d.rawScore(y, med, hi) - d.loc) / d.scale
+	w := d.scratch[:n]
+	copy(w, d.recent[:n])
+	slices.Sort(w)
+	return quantileOf(w, 0.5)
 }
 
-// Calibrate sets the location and scale of the scores from the one-step errors of the
-// training trace. It needs at least 30 of them.
+func (d *CUSUM) remember(raw float64) {
+	if len(d.recent) == 0 {
+		return
+	}
+	d.recent[d.nRecent%len(d.recent)] = raw
+	d.nRecent++
+}
+
+// Calibrate learns the location (the median score) and the scale (IQR/1.349 of the scores
+// centred as Observe centres them) from the one-step errors of the training trace. It needs
+// at least 30 of them. The running state is left alone.
 func (d *CUSUM) Calibrate(train Trace) error {
 	if err := train.check(); err != nil {
 		return err
@@ -141,17 +184,26 @@ func (d *CUSUM) Calibrate(train Trace) error {
 		if len(f.Q) == 0 {
 			continue
 		}
-		z = append(z, d.rawScore(train.Values[i], f.Quantile(0, 0.5), f.Quantile(0, d.o.Upper)))
+		z = append(z, d.rawScore(train.Values[i], f.Quantile(0, 0.5), f.Quantile(0, d.o.Upper), true))
 	}
 	if len(z) < 30 {
 		return fmt.Errorf("cusum detector: calibration needs at least 30 one-step forecasts, got %d", len(z))
 	}
-	s := sortedCopy(z)
+	loc := quantileOf(sortedCopy(z), 0.5)
+	// Replay the centring on a scratch detector so the scale is measured as it will be used.
+	replay := NewCUSUM(d.o)
+	replay.loc = loc
+	dev := make([]float64, len(z))
+	for i, v := range z {
+		dev[i] = v - replay.centre()
+		replay.remember(v)
+	}
+	s := sortedCopy(dev)
 	iqr := quantileOf(s, 0.75) - quantileOf(s, 0.25)
 	if !(iqr > 0) {
 		return fmt.Errorf("cusum detector: the %d training scores have no spread (interquartile range %g)", len(z), iqr)
 	}
-	d.loc, d.scale, d.calibrated = quantileOf(s, 0.5), iqr/1.349, true
+	d.loc, d.scale, d.calibrated = loc, iqr/1.349, true
 	return nil
 }
 
@@ -164,7 +216,9 @@ func (d *CUSUM) Observe(actual float64, next forecast.Forecast) error {
 	d.n++
 	x := 0.0 // no forecast, no evidence: the statistic only drains
 	if d.havePrev {
-		x = d.standardised(actual, d.prevMed, d.prevHi)
+		raw := d.rawScore(actual, d.prevMed, d.prevHi, d.calibrated)
+		x = (raw - d.centre()) / d.scale
+		d.remember(raw)
 	}
 	d.s = math.Min(math.Max(0, d.s+x-d.o.K), d.o.Max)
 	reason := "normal"
