@@ -77,21 +77,9 @@ func FitCalibrated(base Forecaster, train, val series.Series, opts FitOptions, m
 		return nil, math.NaN(), err
 	}
 	h := max(opts.Horizon, 1)
-	if maxOrigins <= 0 {
-		maxOrigins = DefaultCalibrationOrigins
-	}
-	all := Concat(train, val)
-	origins := Origins(max(train.Len(), base.MinHistory()), all.Len(), h, 1, maxOrigins)
-	if len(origins) < 4 {
-		return nil, math.NaN(), fmt.Errorf("%s: validation split of %d points leaves %d forecast origins for horizon %d; need at least 4", base.Kind(), val.Len(), len(origins), h)
-	}
-	fcs := make([]Forecast, len(origins))
-	for i, o := range origins {
-		fc, err := base.Predict(all.Slice(0, o), h)
-		if err != nil {
-			return nil, math.NaN(), fmt.Errorf("%s at validation origin %d: %w", base.Kind(), o-train.Len(), err)
-		}
-		fcs[i] = fc
+	fcs, origins, all, err := validationForecasts(base, train, val, h, maxOrigins, 4)
+	if err != nil {
+		return nil, math.NaN(), err
 	}
 	// Two-fold cross-fitting: calibrate on one half of the origins, score the other half,
 	// and the other way round, so every validation forecast is scored once and never with a

@@ -18,7 +18,8 @@ var CentralIntervals = [][2]float64{{0.1, 0.9}, {0.01, 0.99}, {0.05, 0.95}}
 const DefaultCalibrationOrigins = 400
 
 // ConformalBand is the calibration of one central interval: the band [q_Lo, q_Hi] at horizon
-// step s becomes [q_Lo - Q[s], q_Hi + Q[s]]. A negative Q narrows a band that was too wide.
+// step s becomes [q_Lo - σ·Q[s], q_Hi + σ·Q[s]], σ the local volatility of the history (1 when
+// the calibration is unscaled). A negative Q narrows a band that was too wide.
 type ConformalBand struct {
 	Lo float64   `json:"lo"`
 	Hi float64   `json:"hi"`
@@ -40,16 +41,18 @@ type Calibration struct {
 	ScaleWindow int             `json:"scale_window,omitempty"`
 }
 
-// DefaultScaleWindow is the volatility window of locally scaled calibration (points).
+// DefaultScaleWindow is the window, in points, of the local volatility that scales conformal
+// scores and the classic models' error quantiles: an hour of per-minute data, 2.5 days of
+// hourly data; long enough for a stable mean, short enough to follow a change of regime.
 const DefaultScaleWindow = 60
 
 func (c Calibration) validate() error {
+	if c.ScaleWindow < 0 {
+		return fmt.Errorf("scale window %d", c.ScaleWindow)
+	}
 	for i, b := range c.Bands {
 		if !(b.Lo > 0 && b.Lo < b.Hi && b.Hi < 1) {
 			return fmt.Errorf("band %d: levels (%v, %v) are not a central interval", i, b.Lo, b.Hi)
-		}
-		if c.ScaleWindow < 0 {
-			return fmt.Errorf("scale window %d", c.ScaleWindow)
 		}
 		if len(b.Q) == 0 {
 			return fmt.Errorf("band %d: no per-step adjustments", i)
@@ -64,9 +67,8 @@ func (c Calibration) validate() error {
 }
 
 // Apply widens or narrows the calibrated bands of fc (made from history) in place and returns
-// it. Steps beyond the
-// calibrated horizon reuse the last step's adjustment. Bands whose levels fc does not carry
-// are left alone. Each row is sorted afterwards, so quantiles stay non-decreasing even where
+// it. Steps beyond the calibrated horizon reuse the last step's adjustment. Bands whose levels
+// fc does not carry are left alone. Each row is sorted afterwards, so quantiles stay non-decreasing even where
 // an adjusted inner band would cross an outer one (monotone rearrangement).
 func (c Calibration) Apply(fc Forecast, history []float64) Forecast {
 	scale := localScale(history, c.ScaleWindow)
@@ -98,8 +100,9 @@ func levelIndex(levels []float64, q float64) int {
 
 // Calibrated wraps any Forecaster with split-conformal interval calibration. Fit fits Base on
 // train and then computes conformity scores max(lo - y, y - hi) of rolling-origin forecasts
-// on val; Predict shifts each band by the finite-sample (1-alpha) quantile of its scores, so
-// on exchangeable data the band covers with probability at least its nominal level.
+// on val; Predict shifts each band by the finite-sample (1-alpha) quantile of its scores
+// (scores and shift in units of the local volatility, see Calibration), so on exchangeable
+// data the band covers with probability at least its nominal level.
 type Calibrated struct {
 	Base Forecaster
 	Cal  Calibration
@@ -139,24 +142,34 @@ func (c *Calibrated) Predict(history series.Series, h int) (Forecast, error) {
 // over val (each forecast sees train and val up to its origin only). maxOrigins <= 0 means
 // DefaultCalibrationOrigins.
 func Calibrate(f Forecaster, train, val series.Series, h, maxOrigins int) (Calibration, error) {
+	fcs, origins, all, err := validationForecasts(f, train, val, h, maxOrigins, 2)
+	if err != nil {
+		return Calibration{}, err
+	}
+	return conformal(fcs, origins, all.Values, h, DefaultScaleWindow)
+}
+
+// validationForecasts runs a fitted model at up to maxOrigins (<= 0: the default) rolling
+// origins over val, each seeing train and val before the origin only. Fewer than minOrigins
+// origins is an error.
+func validationForecasts(f Forecaster, train, val series.Series, h, maxOrigins, minOrigins int) ([]Forecast, []int, series.Series, error) {
 	if maxOrigins <= 0 {
 		maxOrigins = DefaultCalibrationOrigins
 	}
 	all := Concat(train, val)
-	from := max(train.Len(), f.MinHistory())
-	origins := Origins(from, all.Len(), h, 1, maxOrigins)
-	if len(origins) < 2 {
-		return Calibration{}, fmt.Errorf("calibrate %s: validation split of %d points leaves %d forecast origins for horizon %d; need at least 2", f.Kind(), val.Len(), len(origins), h)
+	origins := Origins(max(train.Len(), f.MinHistory()), all.Len(), h, 1, maxOrigins)
+	if len(origins) < minOrigins {
+		return nil, nil, all, fmt.Errorf("calibrate %s: validation split of %d points leaves %d forecast origins for horizon %d; need at least %d", f.Kind(), val.Len(), len(origins), h, minOrigins)
 	}
 	fcs := make([]Forecast, len(origins))
 	for i, o := range origins {
 		fc, err := f.Predict(all.Slice(0, o), h)
 		if err != nil {
-			return Calibration{}, fmt.Errorf("calibrate %s at validation origin %d: %w", f.Kind(), o-train.Len(), err)
+			return nil, nil, all, fmt.Errorf("calibrate %s at validation origin %d: %w", f.Kind(), o-train.Len(), err)
 		}
 		fcs[i] = fc
 	}
-	return conformal(fcs, origins, all.Values, h, DefaultScaleWindow)
+	return fcs, origins, all, nil
 }
 
 // conformal turns forecasts made at origins over values into per-step band adjustments,
