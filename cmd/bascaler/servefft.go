@@ -23,7 +23,8 @@ func init() {
 		Use:   "serve-fft",
 		Short: "Serve the CPU-bound FFT service the testbed scales (one replica)",
 		Long: `serve-fft runs one replica of the testbed's workload: every request to /fft (or any
-path other than the ones below) computes --rounds FFTs of --fft-size samples.
+path other than the ones below) computes --rounds FFTs of --fft-size samples, at most
+--workers at a time; waiting requests queue (503 beyond --queue-limit).
 /metrics exports http_requests_total, http_request_duration_seconds, the Istio names
 istio_requests_total and istio_request_duration_milliseconds, and process CPU;
 /healthz answers at once, /readyz only after --startup-delay. SIGTERM or SIGINT stops
@@ -55,6 +56,8 @@ accepting connections and drains requests in flight for up to --grace.`,
 	cmd.Flags().IntVar(&opts.Rounds, "rounds", 32, "FFTs computed per request")
 	cmd.Flags().DurationVar(&opts.StartupDelay, "startup-delay", 0, "time before /readyz reports ready")
 	cmd.Flags().StringVar(&opts.Name, "name", "fft", "workload name in the Istio labels")
+	cmd.Flags().IntVar(&opts.Workers, "workers", 1, "requests computed at once (the rest wait in a queue without using CPU)")
+	cmd.Flags().IntVar(&opts.QueueLimit, "queue-limit", 512, "requests that may wait for a worker; beyond, 503")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long to drain requests in flight on SIGTERM")
 	rootCmd.AddCommand(cmd)
 }

@@ -25,6 +25,8 @@ func Main(args []string, stderr io.Writer) int {
 	fs.IntVar(&o.Rounds, "rounds", 0, "FFTs per request")
 	fs.DurationVar(&o.StartupDelay, "startup-delay", 0, "time before ready")
 	fs.StringVar(&o.Name, "name", "", "workload name")
+	fs.IntVar(&o.Workers, "workers", 0, "requests computed at once")
+	fs.IntVar(&o.QueueLimit, "queue-limit", 0, "requests waiting for a worker")
 	grace := fs.Duration("grace", 10*time.Second, "drain time")
 	if err := fs.Parse(args); err != nil {
 		return 2

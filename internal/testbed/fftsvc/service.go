@@ -34,6 +34,15 @@ type Options struct {
 	StartupDelay time.Duration
 	// Name is the workload name put into the Istio labels (default "fft").
 	Name string
+	// Workers is how many requests compute at once (default 1: a replica runs with
+	// GOMAXPROCS=1). Others wait in a queue without using CPU, so that /metrics and
+	// /readyz still answer promptly on an overloaded replica: with hundreds of runnable
+	// goroutines sharing a small CPU quota, a scrape would otherwise time out exactly
+	// when the autoscaler needs it.
+	Workers int
+	// QueueLimit bounds requests waiting for a worker (default 512); beyond it the
+	// service answers 503 at once, as a server with a full accept queue would fail.
+	QueueLimit int
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -45,6 +54,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Name == "" {
 		o.Name = "fft"
+	}
+	if o.Workers == 0 {
+		o.Workers = 1
+	}
+	if o.QueueLimit == 0 {
+		o.QueueLimit = 512
+	}
+	if o.Workers < 1 || o.Workers > 1024 || o.QueueLimit < 1 || o.QueueLimit > 1<<20 {
+		return o, fmt.Errorf("workers %d and queue limit %d must be in [1, 1024] and [1, 1048576]", o.Workers, o.QueueLimit)
 	}
 	if o.FFTSize < 16 || o.FFTSize > 1<<20 {
 		return o, fmt.Errorf("fft size %d out of range [16, 1048576]", o.FFTSize)
@@ -76,6 +94,8 @@ type Service struct {
 	closing atomic.Bool
 	seq     atomic.Uint64
 	pool    sync.Pool
+	slots   chan struct{} // one per worker
+	waiting atomic.Int64  // requests queued for a worker
 
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -99,7 +119,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{opts: o, started: time.Now(), reg: prometheus.NewRegistry()}
+	s := &Service{opts: o, started: time.Now(), reg: prometheus.NewRegistry(), slots: make(chan struct{}, o.Workers)}
 	s.pool.New = func() any {
 		return &workspace{
 			fft:    fourier.NewFFT(o.FFTSize),
@@ -197,15 +217,36 @@ func (s *Service) serveFFT(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if code == http.StatusOK {
-			res := s.Compute(seed)
-			body, _ = json.Marshal(res)
-			body = append(body, '\n')
+			code, body = s.work(r, seed)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 	s.observe(r.Method, code, time.Since(start))
+}
+
+// statusClientClosed is nginx's code for a request the client gave up on while it waited.
+const statusClientClosed = 499
+
+// work waits for a worker (or gives up when the queue is full or the client left) and
+// computes the request.
+func (s *Service) work(r *http.Request, seed uint64) (int, []byte) {
+	if s.waiting.Add(1) > int64(s.opts.QueueLimit) {
+		s.waiting.Add(-1)
+		return http.StatusServiceUnavailable, []byte("{\"error\":\"queue full\"}\n")
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.waiting.Add(-1)
+	case <-r.Context().Done():
+		s.waiting.Add(-1)
+		return statusClientClosed, []byte("{\"error\":\"client closed request\"}\n")
+	}
+	res := s.Compute(seed)
+	<-s.slots
+	body, _ := json.Marshal(res)
+	return http.StatusOK, append(body, '\n')
 }
 
 func (s *Service) observe(method string, code int, d time.Duration) {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/testbed"
+)
+
+func init() {
+	var (
+		tracePath, policies, format, sloMetric string
+		duration                               time.Duration
+		start                                  int
+		params                                 []string
+		quiet                                  bool
+		cfg                                    testbed.Config
+	)
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Run policies on real replicas under real load, scraped by a real Prometheus",
+		Long: `testbed run replays a trace window against serve-fft replicas on this machine and lets
+each policy scale them, one policy after the other on the same window.
+
+Set-up: Prometheus must be installed (Debian/Ubuntu: apt-get install -y prometheus).
+Replicas get a cgroup CPU quota of --cpu-share cores when a cgroup cpu controller is
+writable (run as root); otherwise they run with GOMAXPROCS=1 and share the machine's cores.
+
+Steps: (1) calibrate one replica: CPU per request and unloaded latency from spaced single
+requests, then a 5-point load profile; the SLO defaults to twice the unloaded latency;
+(2) map the trace window's maximum to --peak-fraction of the usable capacity (the smaller
+of --max-replicas replicas and 75% of the machine); (3) per policy: start --min-replicas
+replicas, replay the window with an open-loop load generator, and every decision period
+read Prometheus through the http metric preset, call the policy and start or stop replicas.
+
+Output: the simulator's JSON shape (trace, intervals, results[]) plus slo_ms and the
+calibration; with --out, per-interval and per-decision CSVs, the profiling CSV and replica
+logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Interval <= 0 {
+				return fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
+			}
+			if duration < 2*cfg.Interval {
+				return fmt.Errorf("--duration %s must cover at least two intervals of %s", duration, cfg.Interval)
+			}
+			n := int(duration / cfg.Interval)
+			switch tracePath {
+			case "synthetic":
+				cfg.TraceName = "synthetic:testbed-burst"
+				cfg.Shape = testbed.Synthetic(n)
+			case "":
+				return fmt.Errorf("--trace is required: a CSV path (timestamp,value) or \"synthetic\"")
+			default:
+				s, err := series.Load(tracePath)
+				if err != nil {
+					return err
+				}
+				if start < 0 || start+n > s.Len() {
+					return fmt.Errorf("trace %s has %d points; the window [%d, %d) (--start, --duration/--interval) does not fit", tracePath, s.Len(), start, start+n)
+				}
+				cfg.TraceName = s.Name
+				cfg.Shape = append([]float64(nil), s.Values[start:start+n]...)
+			}
+			m, err := perf.ParseLatencyMetric(sloMetric)
+			if err != nil {
+				return err
+			}
+			cfg.SLOMetric = m
+			cfg.Policies = testbedPolicyList(policies)
+			cfg.Params = map[string]string{}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--param %q: want key=value or policy.key=value", p)
+				}
+				cfg.Params[k] = v
+			}
+			if format != "json" && format != "table" {
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			if !quiet {
+				cfg.Log = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := testbed.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			return printTestbedTable(cmd.OutOrStdout(), rep)
+		},
+	}
+	f := run.Flags()
+	f.StringVar(&tracePath, "trace", "", `trace CSV (timestamp,value), or "synthetic" for a quiet-burst-quiet window`)
+	f.IntVar(&start, "start", 0, "index of the trace point the window starts at")
+	f.StringVar(&policies, "policy", "hpa", "comma-separated policies to run in turn")
+	f.DurationVar(&duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
+	f.DurationVar(&cfg.Interval, "interval", 15*time.Second, "control interval")
+	f.IntVar(&cfg.Min, "min-replicas", 1, "minimum replicas")
+	f.IntVar(&cfg.Max, "max-replicas", 8, "maximum replicas")
+	f.DurationVar(&cfg.StartupDelay, "startup-delay", 10*time.Second, "replica start-up delay before ready")
+	f.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
+	f.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
+	f.Float64Var(&cfg.SLOMS, "slo", 0, "latency SLO in ms (0: twice the measured unloaded latency)")
+	f.StringVar(&sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
+	f.Float64Var(&cfg.PeakFraction, "peak-fraction", 0.8, "trace maximum as a fraction of the usable capacity")
+	f.IntVar(&cfg.FFTSize, "fft-size", 0, "samples per FFT in the replicas (0: serve-fft default)")
+	f.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")
+	f.DurationVar(&cfg.ScrapeInterval, "scrape-interval", time.Second, "Prometheus scrape interval")
+	f.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
+	f.StringArrayVar(&params, "param", nil, "policy parameter key=value or policy.key=value (repeatable)")
+	f.StringVar(&format, "format", "table", "output format: table or json")
+	f.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
+	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+
+	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
+	tb.AddCommand(run)
+	rootCmd.AddCommand(tb)
+}
+
+func testbedPolicyList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func printTestbedTable(w io.Writer, rep *testbed.Report) error {
+	fmt.Fprintf(w, "trace %s, %d intervals of %gs, SLO %s %.1f ms, replica capacity %.1f req/s, peak %.1f req/s, cpu limit %s\n",
+		rep.Trace, rep.Intervals, rep.IntervalS, rep.SLOMetric, rep.SLOMS, rep.Calibration.ReplicaCapacity, rep.Calibration.PeakRate, rep.Calibration.Limiter)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tviolations\treq>SLO\tfailed\tnot sent\tpod-hours\tmean pods\tactions\tmean ms\t")
+	for _, s := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.0f\t%.0f\t%.4f\t%.2f\t%d\t%.1f\t\n", s.Policy, 100*s.SLOViolationRate,
+			100*s.RequestsOverSLO, s.FailedRequests, s.RequestsNotSent, s.CostPodHours, s.MeanReplicas, s.ScalingActions, s.MeanLatencyMS)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,198 @@
+package testbed
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/testbed/loadgen"
+)
+
+// Calibration is what the testbed measured on one replica before the policy runs. It sets
+// the SLO (when none is given), the load scale and the profile policies plan with.
+type Calibration struct {
+	// Limiter says how replicas are held to their CPU share.
+	Limiter string `json:"cpu_limiter"`
+	// CPUShare is each replica's CPU share, cores (1 under the gomaxprocs fallback).
+	CPUShare float64 `json:"cpu_share_cores"`
+	// CPUPerRequestMS is the replica's CPU time per request, from process_cpu_seconds_total
+	// over spaced single requests.
+	CPUPerRequestMS float64 `json:"cpu_per_request_ms"`
+	// UnloadedMeanMS is the mean client-side latency of those spaced single requests.
+	UnloadedMeanMS float64 `json:"unloaded_mean_ms"`
+	// ReplicaCapacity is CPUShare / CPU per request: the most requests per second one
+	// replica can serve at all (its saturation throughput).
+	ReplicaCapacity float64 `json:"replica_capacity_rps"`
+	// ReplicaCapacityAtSLO is the highest per-replica load at which the measured profile
+	// meets the SLO (linear between profiled points).
+	ReplicaCapacityAtSLO float64 `json:"replica_capacity_at_slo_rps"`
+	// MachineCapacity is NumCPU / CPU per request: the whole machine's throughput were it
+	// free of everything else.
+	MachineCapacity float64 `json:"machine_capacity_rps"`
+	// PeakRate is the rate the trace's maximum is mapped to: PeakFraction of the smaller
+	// of Max replicas' capacity at the SLO and 75% of the machine's capacity.
+	PeakRate float64 `json:"peak_rate_rps"`
+	// Profile are the measured operating points of one replica (load in req/s).
+	Profile []perf.ProfilingSample `json:"profile"`
+}
+
+// scrapeCPU reads process_cpu_seconds_total from a replica's /metrics.
+func scrapeCPU(ctx context.Context, addr string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("scrape %s: no process_cpu_seconds_total", addr)
+}
+
+// probeSingle sends n requests one at a time through url, spaced so that the replica's
+// CPU share is never the bottleneck, and returns the mean latency (ms) and the replica's
+// CPU seconds per request.
+func probeSingle(ctx context.Context, url, replicaAddr string, n int, share float64) (meanMS, cpuPerReq float64, err error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func() (time.Duration, error) {
+		start := time.Now()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("calibration request answered %s", resp.Status)
+		}
+		return time.Since(start), nil
+	}
+	// Warm-up: connections, page faults, the Go runtime's first GC cycles.
+	for range 5 {
+		if _, err := get(); err != nil {
+			return 0, 0, err
+		}
+	}
+	cpu0, err := scrapeCPU(ctx, replicaAddr)
+	if err != nil {
+		return 0, 0, err
+	}
+	var total time.Duration
+	for range n {
+		d, err := get()
+		if err != nil {
+			return 0, 0, err
+		}
+		total += d
+		// Idle long enough to keep the replica's use at a fifth of its share: the quota
+		// (or the core) is then never exhausted, so no request waits for CPU.
+		pause := time.Duration(float64(d) * 4 / share)
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(max(pause, 10*time.Millisecond)):
+		}
+	}
+	cpu1, err := scrapeCPU(ctx, replicaAddr)
+	if err != nil {
+		return 0, 0, err
+	}
+	meanMS = float64(total) / float64(n) / float64(time.Millisecond)
+	cpuPerReq = (cpu1 - cpu0) / float64(n)
+	if !(cpuPerReq > 0) {
+		return 0, 0, fmt.Errorf("calibration: replica %s used no measurable CPU over %d requests (process_cpu_seconds_total %g -> %g)", replicaAddr, n, cpu0, cpu1)
+	}
+	return meanMS, cpuPerReq, nil
+}
+
+// profileLoads are the per-replica loads, as fractions of the replica's saturation
+// throughput, at which a single replica is profiled.
+var profileLoads = []float64{0.1, 0.3, 0.5, 0.7, 0.9}
+
+// profileReplica drives one replica at each of profileLoads for step and measures latency
+// (client side), errors and CPU (from the replica).
+func profileReplica(ctx context.Context, url, replicaAddr string, capacity, share float64, step time.Duration) ([]perf.ProfilingSample, error) {
+	var out []perf.ProfilingSample
+	for _, f := range profileLoads {
+		rate := f * capacity
+		sched, err := loadgen.NewSchedule([]float64{rate}, step)
+		if err != nil {
+			return nil, err
+		}
+		cpu0, err := scrapeCPU(ctx, replicaAddr)
+		if err != nil {
+			return nil, err
+		}
+		run, err := loadgen.Generate(ctx, loadgen.Options{Target: url, Schedule: sched, Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		if run.Cancelled {
+			return nil, ctx.Err()
+		}
+		cpu1, err := scrapeCPU(ctx, replicaAddr)
+		if err != nil {
+			return nil, err
+		}
+		elapsed := step.Seconds()
+		if n := len(run.Records); n > 0 {
+			last := run.Records[n-1]
+			elapsed = math.Max(elapsed, (last.Sent + last.Latency).Seconds())
+		}
+		st := run.Summarize(math.Inf(1))[0]
+		if st.OK == 0 {
+			return nil, fmt.Errorf("profiling at %.1f req/s: no request succeeded (%d failed, %d not sent)", rate, st.Failed, st.NotSent)
+		}
+		out = append(out, perf.ProfilingSample{
+			LoadPerPod: float64(st.OK) / step.Seconds(),
+			Replicas:   1,
+			CPUPct:     100 * (cpu1 - cpu0) / elapsed / share,
+			MeanMS:     st.MeanMS,
+			P95MS:      st.P95MS,
+			P99MS:      st.P99MS,
+			ErrorRate:  float64(st.Failed) / float64(max(st.Sent, 1)),
+		})
+	}
+	return out, nil
+}
+
+// profileOf turns the measured points into a Profile (piecewise linear between them; the
+// heaviest measured load is taken as saturation, which errs on the safe side).
+func profileOf(samples []perf.ProfilingSample) (*perf.Profile, error) {
+	pts := make([]perf.Point, 0, len(samples))
+	for _, s := range samples {
+		pts = append(pts, perf.Point{Load: s.LoadPerPod, MeanMS: s.MeanMS, P95MS: max(s.P95MS, s.MeanMS/2), P99MS: max(s.P99MS, s.P95MS), CPU: s.CPUPct / 100})
+	}
+	// Measured loads can coincide when the replica could not keep up; keep the first.
+	seen := map[float64]bool{}
+	uniq := pts[:0]
+	for _, p := range pts {
+		if !seen[p.Load] {
+			seen[p.Load] = true
+			uniq = append(uniq, p)
+		}
+	}
+	return perf.NewProfile("testbed", uniq, 0)
+}
+
+// machineCPUs is the number of cores the machine offers (a variable for tests).
+var machineCPUs = runtime.NumCPU

@@ -1,0 +1,194 @@
+package testbed
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
+)
+
+// Hard caps on a testbed run, whatever the flags say: the machine is shared.
+const (
+	MaxDurationPerPolicy = time.Hour
+	MaxReplicasCap       = 32
+	minInterval          = 2 * time.Second
+)
+
+// Config describes a testbed run. Zero fields take the defaults documented on each.
+type Config struct {
+	// TraceName labels the workload in the report; Shape is its values, one per interval,
+	// in any unit: the testbed maps Shape's maximum to the calibrated peak rate.
+	TraceName string
+	Shape     []float64
+	// Interval is the control interval (default 15 s): one trace point per interval.
+	Interval time.Duration
+	// Policies run in turn, each on a fresh set of Min replicas.
+	Policies []string
+	// Params are policy parameters, "key=value" for all or "policy.key=value" for one.
+	Params map[string]string
+	// Min and Max bound replicas (defaults 1 and 8).
+	Min, Max int
+	// StartupDelay is each replica's time to ready (default 10 s).
+	StartupDelay time.Duration
+	// CPUShare (cores, default 0.25) and CFSPeriod (default 100 ms, the kernel's and
+	// Kubernetes' default) set each replica's cgroup quota.
+	CPUShare  float64
+	CFSPeriod time.Duration
+	// FFTSize and Rounds set the per-request work (serve-fft defaults when 0).
+	FFTSize, Rounds int
+	// SLOMS is the latency objective; 0 means twice the measured unloaded mean latency.
+	SLOMS     float64
+	SLOMetric perf.LatencyMetric
+	// PeakFraction maps the trace maximum to this fraction of the usable capacity
+	// (default 0.8). Usable capacity is the smaller of Max replicas' throughput and 75% of
+	// the machine's (the rest is left to the load balancer, load generator and Prometheus).
+	PeakFraction float64
+	// CalibrationRequests is the number of spaced single requests that measure CPU per
+	// request and unloaded latency (default 40); ProfileStep is the length of each
+	// profiling load step (default 4 s).
+	CalibrationRequests int
+	ProfileStep         time.Duration
+	// ScrapeInterval is Prometheus' scrape interval (default 1 s).
+	ScrapeInterval time.Duration
+	// Prometheus is the prometheus binary (default: "prometheus" from PATH).
+	Prometheus string
+	// ReplicaBinary and ReplicaArgs run replicas (default: this executable, "serve-fft").
+	ReplicaBinary string
+	ReplicaArgs   []string
+	// OutDir receives per-interval CSVs, the decision log and the profiling CSV ("" = none).
+	OutDir string
+	// Log receives progress lines (nil = discard).
+	Log io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.Interval == 0 {
+		c.Interval = 15 * time.Second
+	}
+	if c.Min == 0 {
+		c.Min = 1
+	}
+	if c.Max == 0 {
+		c.Max = 8
+	}
+	if c.StartupDelay == 0 {
+		c.StartupDelay = 10 * time.Second
+	}
+	if c.CPUShare == 0 {
+		c.CPUShare = 0.25
+	}
+	if c.CFSPeriod == 0 {
+		c.CFSPeriod = 100 * time.Millisecond
+	}
+	if c.PeakFraction == 0 {
+		c.PeakFraction = 0.8
+	}
+	if c.CalibrationRequests == 0 {
+		c.CalibrationRequests = 40
+	}
+	if c.ProfileStep == 0 {
+		c.ProfileStep = 4 * time.Second
+	}
+	if c.ScrapeInterval == 0 {
+		c.ScrapeInterval = time.Second
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if c.TraceName == "" {
+		c.TraceName = "custom"
+	}
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if len(c.Shape) < 2 {
+		bad("trace window has %d points, need at least 2", len(c.Shape))
+	}
+	peak := 0.0
+	for i, v := range c.Shape {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			bad("trace point %d: %g is not a finite non-negative number", i, v)
+			break
+		}
+		peak = math.Max(peak, v)
+	}
+	if len(c.Shape) >= 2 && peak == 0 {
+		bad("trace window is all zero: nothing to replay")
+	}
+	if c.Interval < minInterval {
+		bad("interval %s is below the minimum %s (Prometheus needs a few scrapes per interval)", c.Interval, minInterval)
+	}
+	if c.ScrapeInterval < 100*time.Millisecond || c.ScrapeInterval*2 > c.Interval {
+		bad("scrape interval %s must be at least 100ms and at most half the interval %s", c.ScrapeInterval, c.Interval)
+	}
+	if d := time.Duration(len(c.Shape)) * c.Interval; d > MaxDurationPerPolicy {
+		bad("one policy's run would last %s, above the cap of %s", d, MaxDurationPerPolicy)
+	}
+	if len(c.Policies) == 0 {
+		bad("no policy given")
+	}
+	if c.Min < 1 || c.Max < c.Min || c.Max > MaxReplicasCap {
+		bad("replica bounds must satisfy 1 <= min <= max <= %d (got min %d, max %d)", MaxReplicasCap, c.Min, c.Max)
+	}
+	if c.StartupDelay < 0 || c.StartupDelay > 10*time.Minute {
+		bad("start-up delay %s out of range [0, 10m]", c.StartupDelay)
+	}
+	if !(c.CPUShare > 0) || c.CPUShare > 4 {
+		bad("cpu share %g out of range (0, 4] cores", c.CPUShare)
+	}
+	if !(c.PeakFraction > 0) || c.PeakFraction > 2 {
+		bad("peak fraction %g out of range (0, 2]", c.PeakFraction)
+	}
+	if c.SLOMS < 0 || math.IsNaN(c.SLOMS) || math.IsInf(c.SLOMS, 0) {
+		bad("SLO %g ms must be a finite non-negative number (0 = calibrate)", c.SLOMS)
+	}
+	if c.CalibrationRequests < 5 || c.CalibrationRequests > 1000 {
+		bad("calibration requests %d out of range [5, 1000]", c.CalibrationRequests)
+	}
+	if c.ProfileStep < 500*time.Millisecond || c.ProfileStep > time.Minute {
+		bad("profile step %s out of range [500ms, 1m]", c.ProfileStep)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("testbed config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// paramsFor returns the parameters that apply to policy name: unscoped keys and the keys
+// scoped "name.key" (or "base.key" for "base:arg" names), with the scope removed.
+func paramsFor(name string, all map[string]string) map[string]string {
+	base, _, _ := strings.Cut(name, ":")
+	out := map[string]string{}
+	for k, v := range all {
+		scope, key, scoped := strings.Cut(k, ".")
+		switch {
+		case !scoped:
+			out[k] = v
+		case scope == base:
+			out[key] = v
+		}
+	}
+	return out
+}
+
+// Synthetic returns the testbed's synthetic workload of n points: a quiet level at 20% of
+// the peak, a flash crowd that ramps up over one interval to the peak in the second
+// quarter, holds it for a quarter of the window, and drops back, then the quiet level
+// again until the end. It is deterministic: the testbed measures policies, not noise.
+func Synthetic(n int) []float64 {
+	out := make([]float64, n)
+	up, down := n/4, n/4+max(n/4, 1)+1
+	for i := range out {
+		switch {
+		case i == up:
+			out[i] = 0.6
+		case i > up && i < down:
+			out[i] = 1
+		default:
+			out[i] = 0.2
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package testbed
+
+import (
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/metrics"
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/testbed/loadgen"
+)
+
+// Summary is one policy's measured result, with the field names and meanings of the
+// simulator's summary (internal/sim), computed from measured latencies:
+//   - an interval violates the SLO when the SLO statistic of the latencies the load
+//     generator measured for requests sent in it exceeds the target, or a request failed;
+//   - requests_over_slo is (requests slower than the SLO + failed) / requests sent;
+//   - cost counts every allocated replica (starting or ready), sampled every 100 ms;
+//   - need (for over/under-provisioning) is ceil(scheduled rate / per-replica capacity at
+//     the SLO), the capacity read from the single-replica profile measured at calibration.
+//
+// The testbed adds requests_not_sent: requests the load generator could not send on time
+// (it fell behind); they are neither served nor failed, and a run with many is suspect.
+type Summary struct {
+	Policy                 string  `json:"policy"`
+	Intervals              int     `json:"intervals"`
+	SLOViolationRate       float64 `json:"slo_violation_rate"`
+	RequestsOverSLO        float64 `json:"requests_over_slo"`
+	FailedRequests         float64 `json:"failed_requests"`
+	FailedRate             float64 `json:"failed_rate"`
+	CostPodHours           float64 `json:"cost_pod_hours"`
+	MeanReplicas           float64 `json:"mean_replicas"`
+	ScalingActions         int     `json:"scaling_actions"`
+	OverProvisionPodHours  float64 `json:"over_provision_pod_hours"`
+	UnderProvisionPodHours float64 `json:"under_provision_pod_hours"`
+	Requests               float64 `json:"requests"`
+	MeanLatencyMS          float64 `json:"mean_latency_ms"`
+	Decisions              int     `json:"decisions"`
+	RequestsNotSent        float64 `json:"requests_not_sent"`
+}
+
+// Decision is one pass of the autoscaler loop.
+type Decision struct {
+	At            time.Duration // from the run's start
+	Index         int           // completed intervals at the time
+	Before, Ready int
+	After         int
+	Decided       bool   // false: held because metrics could not be read
+	Explanation   string // the policy's explanation
+	Err           string // the metric read error when not decided
+	// What the policy saw of the last completed interval.
+	SeenRate, SeenLatencyMS, SeenCPU float64
+}
+
+// IntervalRecord is one interval of a run: what was asked, what was measured at the
+// client, what Prometheus reported, and the replicas.
+type IntervalRecord struct {
+	loadgen.IntervalStats
+	Rate              float64 // scheduled, req/s
+	LatencyMS         float64 // the SLO statistic of the measured latencies
+	Violated          bool
+	Replicas, Ready   float64 // time-averaged
+	Need              int
+	PromRate          float64 // what Prometheus reported for the interval (NaN if unknown)
+	PromMeanMS        float64
+	PromCPU           float64
+	AllocatedAtTheEnd int
+}
+
+// PolicyRun is one policy's full run.
+type PolicyRun struct {
+	Policy    string
+	Interval  time.Duration
+	SLO       policy.SLO
+	Summary   Summary
+	Records   []IntervalRecord
+	Decisions []Decision
+	PromError string // set when the after-run Prometheus read failed
+
+	rates    []float64
+	capAtSLO float64
+}
+
+func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) {
+	stats := run.Summarize(pr.SLO.TargetMS)
+	hours := pr.Interval.Hours()
+	sum := Summary{Policy: pr.Policy, Intervals: len(stats), Decisions: len(pr.Decisions)}
+	for _, d := range pr.Decisions {
+		if d.Decided && d.After != d.Before {
+			sum.ScalingActions++
+		}
+	}
+	var violated int
+	var over, ok, latSum, alloc float64
+	for k, st := range stats {
+		rec := IntervalRecord{IntervalStats: st, Rate: pr.rates[k], PromRate: math.NaN(), PromMeanMS: math.NaN(), PromCPU: math.NaN()}
+		switch pr.SLO.Metric {
+		case perf.P95:
+			rec.LatencyMS = st.P95MS
+		case perf.P99:
+			rec.LatencyMS = st.P99MS
+		default:
+			rec.LatencyMS = st.MeanMS
+		}
+		rec.Violated = rec.LatencyMS > pr.SLO.TargetMS || st.Failed > 0
+		s.mu.Lock()
+		if s.seconds[k] > 0 {
+			rec.Replicas = s.alloc[k] / s.seconds[k]
+			rec.Ready = s.ready[k] / s.seconds[k]
+		}
+		rec.AllocatedAtTheEnd = s.endAlloc[k]
+		s.mu.Unlock()
+		if pr.rates[k] > 0 {
+			rec.Need = int(math.Ceil(pr.rates[k]/pr.capAtSLO - 1e-9))
+		}
+		if k < len(seen) {
+			rec.PromRate, rec.PromMeanMS, rec.PromCPU = seen[k].Rate, seen[k].LatencyMeanMS, seen[k].CPU
+		}
+		if rec.Violated {
+			violated++
+		}
+		sum.Requests += float64(st.Sent)
+		sum.FailedRequests += float64(st.Failed)
+		sum.RequestsNotSent += float64(st.NotSent)
+		over += float64(st.OverSLO)
+		ok += float64(st.OK)
+		latSum += st.MeanMS * float64(st.OK)
+		alloc += rec.Replicas
+		sum.OverProvisionPodHours += math.Max(0, rec.Replicas-float64(rec.Need)) * hours
+		sum.UnderProvisionPodHours += math.Max(0, float64(rec.Need)-rec.Ready) * hours
+		pr.Records = append(pr.Records, rec)
+	}
+	if n := len(stats); n > 0 {
+		sum.SLOViolationRate = float64(violated) / float64(n)
+		sum.MeanReplicas = alloc / float64(n)
+	}
+	sum.CostPodHours = alloc * hours
+	if sum.Requests > 0 {
+		sum.RequestsOverSLO = (over + sum.FailedRequests) / sum.Requests
+		sum.FailedRate = sum.FailedRequests / sum.Requests
+	}
+	if ok > 0 {
+		sum.MeanLatencyMS = latSum / ok
+	}
+	pr.Summary = sum
+}
+
+// WriteCSVs writes <policy>-intervals.csv and <policy>-decisions.csv under dir.
+func (pr *PolicyRun) WriteCSVs(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output folder: %w", err)
+	}
+	base := filepath.Join(dir, strings.NewReplacer(":", "_", "/", "_").Replace(pr.Policy))
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	rows := [][]string{{"interval", "start_s", "rate_scheduled", "scheduled", "sent", "not_sent", "ok", "failed",
+		"latency_mean_ms", "latency_p95_ms", "latency_p99_ms", "over_slo", "violated", "replicas", "ready", "need",
+		"allocated_at_end", "prom_rate", "prom_latency_mean_ms", "prom_cpu"}}
+	for _, r := range pr.Records {
+		rows = append(rows, []string{strconv.Itoa(r.Index), f((time.Duration(r.Index) * pr.Interval).Seconds()), f(r.Rate),
+			u(r.Scheduled), u(r.Sent), u(r.NotSent), u(r.OK), u(r.Failed), f(r.MeanMS), f(r.P95MS), f(r.P99MS), u(r.IntervalStats.OverSLO),
+			strconv.FormatBool(r.Violated), f(r.Replicas), f(r.Ready), strconv.Itoa(r.Need), strconv.Itoa(r.AllocatedAtTheEnd),
+			f(r.PromRate), f(r.PromMeanMS), f(r.PromCPU)})
+	}
+	if err := writeCSV(base+"-intervals.csv", rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"at_s", "completed_intervals", "replicas_before", "ready", "replicas_after", "decided", "seen_rate", "seen_latency_ms", "seen_cpu", "explanation", "error"}}
+	for _, d := range pr.Decisions {
+		rows = append(rows, []string{f(d.At.Seconds()), strconv.Itoa(d.Index), strconv.Itoa(d.Before), strconv.Itoa(d.Ready),
+			strconv.Itoa(d.After), strconv.FormatBool(d.Decided), f(d.SeenRate), f(d.SeenLatencyMS), f(d.SeenCPU), d.Explanation, d.Err})
+	}
+	return writeCSV(base+"-decisions.csv", rows)
+}
+
+func writeCSV(path string, rows [][]string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(fh)
+	if err := w.WriteAll(rows); err != nil {
+		fh.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return fh.Close()
+}
+
+func writeProfiling(path string, samples []perf.ProfilingSample) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := perf.WriteProfilingCSV(fh, samples); err != nil {
+		fh.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return fh.Close()
+}
