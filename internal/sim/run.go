@@ -70,6 +70,7 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 
 	c := &cluster{cfg: &cfg, mu: cfg.Profile.MaxLoad, sat: cfg.Profile.At(cfg.Profile.MaxLoad),
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
+	c.buildOverTable()
 	initial := cfg.Initial
 	if initial == 0 {
 		// Sized for the intervals no decision can reach: pods created at the first decision
