@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/burst"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/perf"
 )
@@ -49,8 +50,7 @@ type bascaler struct {
 	detector  burstDetector
 	hold      int
 	holdLeft  int
-	lastFcast forecast.Forecast
-	haveFcast bool
+	inBurst   bool
 	corrector Corrector // nil unless an RL model is configured
 }
 
@@ -76,7 +76,7 @@ func newBascaler(env Env) (Policy, error) {
 	headroom := ps.float("headroom", 1.0)
 	downWin := ps.integer("down-window", 3)
 	hold := ps.integer("hold", 3)
-	detName := ps.choice("detector", defaultDetector, burstDetectorNames()...)
+	detName := ps.choice("detector", "cusum", burstDetectorNames()...)
 	confidence := ps.float("confidence", 0.99)
 	rlModel, _ := ps.raw("rl-model")
 	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
@@ -97,7 +97,7 @@ func newBascaler(env Env) (Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	det, err := newBurstDetector(detName, env, model, confidence)
+	det, err := newBurstDetector(detName, env, model, confidence, burst.Bootstrap)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (b *bascaler) Name() string          { return b.name }
 func (b *bascaler) Period() time.Duration { return 0 }
 
 func (b *bascaler) Decide(obs *Observation) Decision {
-	b.mem.sync(obs)
+	added := b.mem.sync(obs)
 	kv := make([]KV, 0, 5) // kept by the backend with the decision: never reused
 	mode := "normal"
 	reason := "forecast over the start-up lead time"
@@ -158,11 +158,15 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 			fc, fcOK = f, true
 		}
 	}
-	// The detector first learns how the interval that just ended compared with what was
-	// forecast for it, then says whether we are in a burst now.
-	inBurst := b.detector.step(obs, b.mem, b.lastFcast, b.haveFcast)
-	b.lastFcast, b.haveFcast = fc, fcOK
-
+	// The detector learns how the interval that just ended compared with what was forecast
+	// for it, and says whether the interval starting now is a burst.
+	if added > 0 {
+		var err error
+		if b.inBurst, err = b.detector.observe(b.mem.last(), fc, fcOK); err != nil {
+			kv = append(kv, KV{"detector_error", 1})
+		}
+	}
+	inBurst := b.inBurst
 	if !fcOK {
 		mode, reason = "warming-up", "no forecast yet: last observed rate"
 	} else {
@@ -178,7 +182,10 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		b.holdLeft--
 	}
 	if inBurst || b.holdLeft > 0 {
-		over := b.detector.overestimate(b.mem, b.lead+1)
+		over, err := b.detector.overestimate(b.mem.recent(336).Values, b.lead+1)
+		if err != nil {
+			over = lastRate
+		}
 		if fcOK {
 			over = math.Max(over, fc.Quantile(0, 0.99))
 		}

@@ -32,8 +32,8 @@ func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloa
 	return &workloadMemory{values: vals, start: start, step: step, window: window}
 }
 
-// sync appends the observation's newly completed intervals.
-func (m *workloadMemory) sync(obs *Observation) {
+// sync appends the observation's newly completed intervals and returns how many.
+func (m *workloadMemory) sync(obs *Observation) int {
 	if len(m.values) == 0 && len(obs.History) > 0 {
 		m.start = obs.History[0].Start
 	}
@@ -43,10 +43,12 @@ func (m *workloadMemory) sync(obs *Observation) {
 	if m.seen > len(obs.History) { // a backend restarted its history: start over
 		m.seen = 0
 	}
+	added := len(obs.History) - m.seen
 	for _, iv := range obs.History[m.seen:] {
 		m.values = append(m.values, iv.Rate)
 	}
 	m.seen = len(obs.History)
+	return added
 }
 
 // recent returns the last n points as a series (all of them if fewer).
