@@ -27,6 +27,7 @@ func burstEvalCmd() *cobra.Command {
 	var (
 		workload, forecaster, detectors, format string
 		seeds, horizon                          int
+		peak                                    []float64
 		seed                                    int64
 		trainShare                              float64
 	)
@@ -61,6 +62,13 @@ that overlap a labelled burst.`,
 				}
 			}
 			o.Detectors = splitList(detectors)
+			switch len(peak) {
+			case 0:
+			case 2:
+				o.Peak = [2]float64{peak[0], peak[1]}
+			default:
+				return fmt.Errorf("--peak wants two numbers low,high, got %v", peak)
+			}
 			for i := range seeds {
 				o.Seeds = append(o.Seeds, seed+int64(i))
 			}
@@ -82,6 +90,7 @@ that overlap a labelled burst.`,
 	fl.IntVar(&horizon, "horizon", 3, "steps per forecast (the paper rule needs 3)")
 	fl.Float64Var(&trainShare, "train-share", 0.4, "leading share of each series used to fit the forecaster and calibrate the detectors")
 	fl.StringVar(&detectors, "detectors", strings.Join(burst.Names(), ","), "comma-separated detectors")
+	fl.Float64SliceVar(&peak, "peak", nil, "low,high: replace the presets' burst peak multipliers (2-5x) with this range")
 	fl.StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
@@ -128,20 +137,32 @@ func writeBurstJSON(w io.Writer, res burst.EvalResult) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
-		Workloads  []string   `json:"workloads"`
-		Seeds      []int64    `json:"seeds"`
-		Series     int        `json:"series"`
-		Forecaster string     `json:"forecaster"`
-		Horizon    int        `json:"horizon"`
-		TrainShare float64    `json:"train_share"`
-		Detectors  []burstRow `json:"detectors"`
-	}{o.Workloads, o.Seeds, res.Series, o.Forecaster, o.Horizon, o.TrainShare, burstRows(res)})
+		Workloads  []string    `json:"workloads"`
+		Seeds      []int64     `json:"seeds"`
+		Series     int         `json:"series"`
+		Forecaster string      `json:"forecaster"`
+		Horizon    int         `json:"horizon"`
+		TrainShare float64     `json:"train_share"`
+		Peak       *[2]float64 `json:"peak,omitempty"`
+		Detectors  []burstRow  `json:"detectors"`
+	}{o.Workloads, o.Seeds, res.Series, o.Forecaster, o.Horizon, o.TrainShare, peakOf(o), burstRows(res)})
+}
+
+func peakOf(o burst.EvalOptions) *[2]float64 {
+	if o.Peak == [2]float64{} {
+		return nil
+	}
+	return &o.Peak
 }
 
 func writeBurstTable(w io.Writer, res burst.EvalResult) error {
 	o := res.Options
-	fmt.Fprintf(w, "%d series (%s; seeds %d..%d), forecaster %s, horizon %d, scored on the last %.0f%% of each\n\n",
-		res.Series, strings.Join(o.Workloads, ", "), o.Seeds[0], o.Seeds[len(o.Seeds)-1], o.Forecaster, o.Horizon, 100*(1-o.TrainShare))
+	peak := ""
+	if o.Peak != [2]float64{} {
+		peak = fmt.Sprintf(", burst peaks %g-%gx", o.Peak[0], o.Peak[1])
+	}
+	fmt.Fprintf(w, "%d series (%s; seeds %d..%d%s), forecaster %s, horizon %d, scored on the last %.0f%% of each\n\n",
+		res.Series, strings.Join(o.Workloads, ", "), o.Seeds[0], o.Seeds[len(o.Seeds)-1], peak, o.Forecaster, o.Horizon, 100*(1-o.TrainShare))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "detector\tlabels\tdetected\trecall\tprecision\tdelay p50\tdelay p90\tfalse alarms/1000\tepisodes\t")
 	f := func(p *float64, prec int) string {

@@ -32,6 +32,20 @@ type CUSUMOptions struct {
 	Window int
 }
 
+func (o CUSUMOptions) validate() error {
+	switch {
+	case !(o.Upper > 0.5 && o.Upper < 1):
+		return fmt.Errorf("upper level %g must be in (0.5, 1)", o.Upper)
+	case !(o.K >= 0) || !(o.H > 0) || !(o.Max >= o.H) || math.IsInf(o.Max, 0):
+		return fmt.Errorf("need k >= 0, h > 0 and h <= max < inf (k %g, h %g, max %g)", o.K, o.H, o.Max)
+	case o.Hold < 1:
+		return fmt.Errorf("hold %d must be >= 1", o.Hold)
+	case o.Window < -1 || (o.Window > 0 && o.Window < minCentre):
+		return fmt.Errorf("window %d must be -1 or at least %d", o.Window, minCentre)
+	}
+	return nil
+}
+
 // minCentre is the number of recent scores the rolling median needs before it replaces the
 // training median.
 const minCentre = 10

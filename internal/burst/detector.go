@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bascaler/bascaler/internal/forecast"
@@ -81,15 +82,80 @@ func Run(d Detector, tr Trace) ([]State, error) {
 // Names lists the detectors New knows.
 func Names() []string { return []string{"paper", "cusum"} }
 
-// New builds a detector with default options by name.
+// New builds a detector by name. A name may carry options after colons, as
+// "cusum:h=3:k=0.5" or "paper:sigmas=2"; the keys are the lower-cased option field names
+// (paper: lower, upper, points, min-outside, min-excess, sigmas, forecasts; cusum: upper, k,
+// h, hold, max, window, band). Unknown keys and malformed values are errors.
 func New(name string) (Detector, error) {
-	switch name {
-	case "paper":
-		return NewPaper(PaperOptions{}), nil
-	case "cusum":
-		return NewCUSUM(CUSUMOptions{}), nil
+	base, spec, _ := strings.Cut(name, ":")
+	params := map[string]string{}
+	if spec != "" {
+		for _, kv := range strings.Split(spec, ":") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, fmt.Errorf("burst detector %q: option %q is not key=value", name, kv)
+			}
+			params[k] = v
+		}
 	}
-	return nil, fmt.Errorf("unknown burst detector %q (valid: %s)", name, strings.Join(Names(), ", "))
+	var err error
+	switch base {
+	case "paper":
+		var o PaperOptions
+		err = setOptions(params, map[string]any{"lower": &o.Lower, "upper": &o.Upper, "points": &o.Points,
+			"min-outside": &o.MinOutside, "min-excess": &o.MinExcess, "sigmas": &o.Sigmas, "forecasts": &o.Forecasts})
+		if err == nil {
+			err = o.withDefaults().validate()
+		}
+		if err == nil {
+			return NewPaper(o), nil
+		}
+	case "cusum":
+		var o CUSUMOptions
+		err = setOptions(params, map[string]any{"upper": &o.Upper, "k": &o.K, "h": &o.H, "hold": &o.Hold,
+			"max": &o.Max, "window": &o.Window, "band": &o.Band})
+		if err == nil {
+			err = o.withDefaults().validate()
+		}
+		if err == nil {
+			return NewCUSUM(o), nil
+		}
+	default:
+		return nil, fmt.Errorf("unknown burst detector %q (valid: %s)", base, strings.Join(Names(), ", "))
+	}
+	return nil, fmt.Errorf("burst detector %q: %w", name, err)
+}
+
+// setOptions parses params into the option fields named by dst.
+func setOptions(params map[string]string, dst map[string]any) error {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := params[k]
+		var err error
+		switch p := dst[k].(type) {
+		case *float64:
+			*p, err = strconv.ParseFloat(v, 64)
+		case *int:
+			*p, err = strconv.Atoi(v)
+		case *bool:
+			*p, err = strconv.ParseBool(v)
+		default:
+			valid := make([]string, 0, len(dst))
+			for name := range dst {
+				valid = append(valid, name)
+			}
+			sort.Strings(valid)
+			return fmt.Errorf("unknown option %q (valid: %s)", k, strings.Join(valid, ", "))
+		}
+		if err != nil {
+			return fmt.Errorf("option %s: %q is not a valid value", k, v)
+		}
+	}
+	return nil
 }
 
 // band is the part of one forecast a detector keeps: per step, the lower, median and upper

@@ -125,3 +125,33 @@ func TestRunRejectsATraceWithoutAForecastPerValue(t *testing.T) {
 		t.Error("accepted 2 values with 0 forecasts")
 	}
 }
+
+func TestNewParsesDetectorOptions(t *testing.T) {
+	d, err := New("cusum:h=2.5:k=0.5:hold=4:band=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := d.(*CUSUM).o; o.H != 2.5 || o.K != 0.5 || o.Hold != 4 || !o.Band || o.Max != 5 {
+		t.Errorf("options %+v", o)
+	}
+	p, err := New("paper:sigmas=2:min-outside=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := p.(*Paper).o; o.Sigmas != 2 || o.MinOutside != 1 || o.Points != 3 {
+		t.Errorf("options %+v", o)
+	}
+	for _, c := range []struct{ name, want string }{
+		{"cusum:h", "not key=value"},
+		{"cusum:speed=3", "unknown option \"speed\" (valid: band, h, hold, k, max, upper, window)"},
+		{"cusum:h=fast", "option h: \"fast\" is not a valid value"},
+		{"cusum:h=-1", "h > 0"},
+		{"cusum:window=5", "window 5 must be -1 or at least 10"},
+		{"paper:upper=0.3", "band levels"},
+		{"paper:min-outside=4", "min-outside 4"},
+	} {
+		if _, err := New(c.name); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+	}
+}

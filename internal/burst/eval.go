@@ -46,6 +46,9 @@ type EvalOptions struct {
 	TrainShare float64
 	// Detectors to compare [all of Names()].
 	Detectors []string
+	// Peak, when set, replaces the peak multiplier range of every preset's flash crowds and
+	// spikes (e.g. {1.3, 1.8} for bursts much gentler than the presets' 2-5x).
+	Peak [2]float64
 	// Warmup is the history a forecast needs at least [24 points]: a model's first
 	// forecasts from a handful of points are noise, not evidence.
 	Warmup int
@@ -109,9 +112,17 @@ func Evaluate(o EvalOptions, progress func(done, total int)) (EvalResult, error)
 	total := len(o.Workloads) * len(o.Seeds)
 	for _, w := range o.Workloads {
 		for _, seed := range o.Seeds {
-			s, err := series.SyntheticByName(w, seed)
+			so, err := series.PresetOptions(w)
 			if err != nil {
 				return EvalResult{}, err
+			}
+			so.Seed = seed
+			if o.Peak != [2]float64{} {
+				so.FlashPeak, so.SpikePeak = o.Peak, o.Peak
+			}
+			s, err := series.Synthetic(so)
+			if err != nil {
+				return EvalResult{}, fmt.Errorf("burst eval on %s seed %d: %w", w, seed, err)
 			}
 			scores, err := evalSeries(s, o, seed)
 			if err != nil {

@@ -48,6 +48,22 @@ func (o PaperOptions) withDefaults() PaperOptions {
 	return o
 }
 
+func (o PaperOptions) validate() error {
+	switch {
+	case !(o.Lower > 0 && o.Lower < 0.5 && o.Upper > 0.5 && o.Upper < 1):
+		return fmt.Errorf("band levels (%g, %g) must satisfy 0 < lower < 0.5 < upper < 1", o.Lower, o.Upper)
+	case o.Points < 1 || o.Points > 64:
+		return fmt.Errorf("points %d must be in 1..64", o.Points)
+	case o.MinOutside < 1 || o.MinOutside > o.Points:
+		return fmt.Errorf("min-outside %d must be in 1..points (%d)", o.MinOutside, o.Points)
+	case !(o.MinExcess >= 0) || !(o.Sigmas > 0):
+		return fmt.Errorf("min-excess %g must be >= 0 and sigmas %g > 0", o.MinExcess, o.Sigmas)
+	case o.Forecasts < 1:
+		return fmt.Errorf("forecasts %d must be >= 1", o.Forecasts)
+	}
+	return nil
+}
+
 // Paper is the BAScaler paper's prediction-based burst detector, made causal.
 //
 // After each observed interval t, each of the Forecasts newest stored forecasts that cover t
