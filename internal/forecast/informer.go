@@ -37,14 +37,17 @@ func init() {
 //     placeholder positions to K raw quantiles. All H steps come out of one forward pass.
 //   - Quantiles pass through nn.MonotoneQuantiles, so they never cross.
 //
-// Simplified versus the paper: one encoder layer and one decoder layer with a single
+// Simplified versus the paper: far smaller (d_model 24, 2 heads, start token of 24 by
+// default; the paper uses 512, 8 and 48) so that Predict fits a 5 ms CPU budget; one
+// encoder layer and one decoder layer with a single
 // distilling layer and no stack of halved-input encoder replicas; layer norm instead of
 // batch norm in the distilling layer (batch statistics would make Predict depend on the
 // batch); the decoder's masked self-attention is full (the paper uses ProbSparse there too,
 // filling lazy queries with the cumulative sum of V); the attention is computed for the
 // selected queries only over all keys, as in the paper, but with sequences this short
-// (L = 96) ProbSparse saves little time and is kept for fidelity. No dropout: the training
-// budget is a few thousand steps, too short to overfit in our measurements. Key sampling
+// (L = 96) ProbSparse saves little time and is kept for fidelity. No dropout: on the
+// Wikipedia trace the validation loss was still falling when the step budget (600 steps)
+// ran out, so there was no overfitting for dropout to curb. Key sampling
 // uses the training seed while fitting and a fixed seed in Predict, so forecasts are
 // deterministic. Quantile (pinball) loss replaces the paper's MSE.
 type InformerArch struct {
@@ -58,11 +61,13 @@ type InformerArch struct {
 func newInformer(p map[string]string) (Forecaster, error) {
 	m := &Neural{kind: "informer"}
 	a := &InformerArch{}
-	specs := append(trainSpecs(&m.cfg, 96, 15, 30, 16, 1e-3),
-		paramSpec{name: "d_model", def: 32, lo: 2, hi: 512, isInt: true, target: &a.DModel},
+	// d_model 24 and label_len 24 (not 32 and 48) keep Predict near 1.4 ms of CPU on this
+	// machine; the larger setting took 3.6 ms, too close to the 5 ms budget.
+	specs := append(trainSpecs(&m.cfg, 96, 20, 30, 16, 1e-3),
+		paramSpec{name: "d_model", def: 24, lo: 2, hi: 512, isInt: true, target: &a.DModel},
 		paramSpec{name: "heads", def: 2, lo: 1, hi: 16, isInt: true, target: &a.Heads},
-		paramSpec{name: "d_ff", def: 64, lo: 2, hi: 4096, isInt: true, target: &a.DFF},
-		paramSpec{name: "label_len", def: 48, lo: 1, hi: 2000, isInt: true, target: &a.LabelLen},
+		paramSpec{name: "d_ff", def: 48, lo: 2, hi: 4096, isInt: true, target: &a.DFF},
+		paramSpec{name: "label_len", def: 24, lo: 1, hi: 2000, isInt: true, target: &a.LabelLen},
 		paramSpec{name: "factor", def: 5, lo: 1, hi: 100, isInt: true, target: &a.FactorC})
 	if err := parseParams(p, specs); err != nil {
 		return nil, err

@@ -62,13 +62,15 @@ func benchFitWikipedia(b *testing.B, kind string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		if err := m.Fit(train, val, FitOptions{Horizon: 24, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
-		fit := time.Since(start).Seconds()
+		fit, fitCPU := time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
 		mae, daily := validationMAE(b, m, train, val, 24)
 		b.ReportMetric(fit, "fit-s")
+		b.ReportMetric(fitCPU, "fit-cpu-s")
+		b.ReportMetric(float64(len(m.(*Neural).valLoss)), "epochs")
 		b.ReportMetric(mae, "val-MAE")
 		b.ReportMetric(daily, "snaive24-MAE")
 	}

@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -361,4 +362,38 @@ func TestNeuralLoadRejectsCorruptedOrMismatchedState(t *testing.T) {
 			t.Fatalf("error %v, want it to name %s", err, StateFile)
 		}
 	})
+}
+
+func TestNeuralPredictIsSafeForConcurrentUse(t *testing.T) {
+	_, _, all := sineSplits()
+	for _, kind := range neuralKinds {
+		t.Run(kind, func(t *testing.T) {
+			m := fitSmall(t, kind)
+			want, err := m.Predict(all.Slice(0, 1500), testHorizon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := make(chan error, 4)
+			for g := 0; g < 4; g++ {
+				go func() {
+					for range 5 {
+						fc, err := m.Predict(all.Slice(0, 1500), testHorizon)
+						if err == nil && fc.Q[testHorizon-1][0] != want.Q[testHorizon-1][0] {
+							err = fmt.Errorf("concurrent forecast %v differs from %v", fc.Q[testHorizon-1], want.Q[testHorizon-1])
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range 4 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
 }
