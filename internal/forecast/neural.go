@@ -26,7 +26,8 @@ import (
 // forecasts are mapped back with μ + σ·q. This keeps one network valid across the level
 // shifts of a multi-year trace. The networks deliberately get no absolute-level input: in
 // an experiment on the Wikipedia trace, feeding (μ − m)/s made the GRU's validation loss
-// climb after two epochs, because validation levels lie outside the training range.
+// climb after two epochs: that trace's validation mean (45 M/h) lies 4.9 training standard
+// deviations above the training mean and above the training maximum (35 M/h).
 //
 // Time features: sin/cos of hour-of-day and of day-of-week of every input and target
 // interval, from history.Start and Step (all zero when Step is unknown).
@@ -65,12 +66,11 @@ type trainConfig struct {
 
 // paramSpec describes one integer or float parameter: its default and its valid range.
 type paramSpec struct {
-	name     string
-	def      float64
-	lo, hi   float64
-	isInt    bool
-	target   any // *int or *float64
-	describe string
+	name   string
+	def    float64
+	lo, hi float64
+	isInt  bool
+	target any // *int or *float64
 }
 
 // parseParams fills the targets of specs from p, rejecting unknown names, malformed numbers
@@ -299,7 +299,7 @@ func (m *Neural) Fit(train, val series.Series, opts FitOptions) error {
 	for t := l; t+h <= train.Len(); t++ {
 		trainEnds = append(trainEnds, t)
 	}
-	valEnds := evenly(l, valSrc.len()-h, m.cfg.ValWindows)
+	valEnds := evenly(l, len(valSrc.v)-h, m.cfg.ValWindows)
 
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed))
 	m.net = m.arch.build(rng, m.dims)
@@ -331,7 +331,7 @@ func (m *Neural) Fit(train, val series.Series, opts FitOptions) error {
 			opt.Step()
 			nn.ZeroGrad(params)
 		}
-		vl := m.scaledLoss(valSrc.source, valEnds)
+		vl := m.scaledLoss(valSrc, valEnds)
 		m.valLoss = append(m.valLoss, vl)
 		if vl < bestLoss {
 			bestLoss, bad = vl, 0
@@ -376,18 +376,15 @@ func (m *Neural) scaledLoss(src source, ts []int) float64 {
 	return total / float64(n)
 }
 
-// ctxSource is a source made of the last l points of train followed by val.
-type ctxSource struct{ source }
-
-func (c ctxSource) len() int { return len(c.v) }
-
-func contextSource(train, val series.Series, l int) ctxSource {
+// contextSource joins the last l points of train and all of val, so that validation windows
+// can start before val does.
+func contextSource(train, val series.Series, l int) source {
 	ctx := train.Slice(train.Len()-l, train.Len())
 	v := append(slices.Clone(ctx.Values), val.Values...)
 	tf := make([]float64, len(v)*numTimeFeatures)
 	timeFeatures(ctx, 0, l, tf)
 	timeFeatures(val, 0, val.Len(), tf[l*numTimeFeatures:])
-	return ctxSource{source{v: v, tf: tf}}
+	return source{v: v, tf: tf}
 }
 
 // evenly returns up to n evenly spaced integers from [lo, hi].

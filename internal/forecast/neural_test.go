@@ -254,7 +254,7 @@ func TestNeuralFitKeepsTheBestValidationWeights(t *testing.T) {
 				best = min(best, v)
 			}
 			src := contextSource(train, val, m.dims.L)
-			got := m.scaledLoss(src.source, evenly(m.dims.L, src.len()-m.dims.H, m.cfg.ValWindows))
+			got := m.scaledLoss(src, evenly(m.dims.L, len(src.v)-m.dims.H, m.cfg.ValWindows))
 			if math.Abs(got-best) > 1e-12 {
 				t.Fatalf("validation loss of the final weights %v, best epoch had %v (history %v)", got, best, m.valLoss)
 			}
