@@ -143,7 +143,7 @@ const (
 
 // MetricsSpec says where metrics come from.
 //
-// +kubebuilder:validation:XValidation:rule="self.preset != 'custom' || (has(self.custom) && self.custom.rate != ” && self.custom.latency != ”)",message="preset custom requires custom.rate and custom.latency queries"
+// +kubebuilder:validation:XValidation:rule="self.preset != 'custom' || (has(self.custom) && size(self.custom.rate) > 0 && size(self.custom.latency) > 0)",message="preset custom requires custom.rate and custom.latency queries"
 type MetricsSpec struct {
 	// Prometheus is the server the metrics are read from.
 	Prometheus PrometheusSpec `json:"prometheus"`
