@@ -77,7 +77,8 @@ func (o CUSUMOptions) withDefaults() CUSUMOptions {
 //
 // Score. After interval t is observed, its surprise is judged against the forecast issued at
 // t-1, the newest one that covers it (older forecasts know less; the paper's rule spends
-// its evidence on them). The raw score is the relative error z = (y - q50)/q50. Calibrate
+// its evidence on them). The raw score is the relative error z = (y - q50)/q50 (the
+// denominator floored at 5% of the typical training level, for near-zero nights). Calibrate
 // standardises it by the median and interquartile range of the training scores
 // (split-conformal: x = (z - med)/(IQR/1.349)), so an over- or under-confident forecaster
 // gives the same false-alarm rate; the IQR ignores the bursts that training data contain
@@ -118,10 +119,11 @@ type CUSUM struct {
 	prevHi     float64
 	havePrev   bool
 	loc, scale float64
+	floor      float64 // smallest denominator of a relative score: 5% of the typical level
 	calibrated bool
 	recent     []float64 // ring of the last Window raw scores
 	nRecent    int
-	scratch    []float64
+	sorted     []float64 // the same scores, sorted: the median is read off in O(1)
 	s          float64
 	quiet      int
 	burst      bool
@@ -131,9 +133,9 @@ type CUSUM struct {
 // NewCUSUM builds the cusum detector.
 func NewCUSUM(o CUSUMOptions) *CUSUM {
 	o = o.withDefaults()
-	d := &CUSUM{o: o, scale: 1, state: State{Threshold: o.H, Reason: "no data yet"}}
+	d := &CUSUM{o: o, scale: 1, floor: 1e-9, state: State{Threshold: o.H, Reason: "no data yet"}}
 	if o.Window > 0 {
-		d.recent, d.scratch = make([]float64, o.Window), make([]float64, o.Window)
+		d.recent, d.sorted = make([]float64, o.Window), make([]float64, 0, o.Window)
 	}
 	return d
 }
@@ -154,7 +156,7 @@ func (d *CUSUM) rawScore(y, med, hi float64, calibrated bool) float64 {
 	case d.o.Band:
 		return bandScore(y, med, hi)
 	}
-	return (y - med) / math.Max(math.Abs(med), 1e-9)
+	return (y - med) / math.Max(math.Abs(med), d.floor)
 }
 
 // bandScore is the one-step error in units of the upper half-width, floored at 0.1% of the
@@ -167,22 +169,28 @@ func bandScore(y, med, hi float64) float64 {
 // centre is the location the next raw score is measured from: the rolling median of the
 // recent scores, or the training median while too few are known.
 func (d *CUSUM) centre() float64 {
-	n := min(d.nRecent, len(d.recent))
-	if n < minCentre {
+	if len(d.sorted) < minCentre {
 		return d.loc
 	}
-	w := d.scratch[:n]
-	copy(w, d.recent[:n])
-	slices.Sort(w)
-	return quantileOf(w, 0.5)
+	return quantileOf(d.sorted, 0.5)
 }
 
+// remember adds a raw score to the window, dropping the oldest once it is full; the sorted
+// copy is kept by binary search and one shift, O(Window) instead of a sort per interval.
 func (d *CUSUM) remember(raw float64) {
 	if len(d.recent) == 0 {
 		return
 	}
-	d.recent[d.nRecent%len(d.recent)] = raw
+	slot := d.nRecent % len(d.recent)
+	if d.nRecent >= len(d.recent) {
+		old := d.recent[slot]
+		i, _ := slices.BinarySearch(d.sorted, old)
+		d.sorted = slices.Delete(d.sorted, i, i+1)
+	}
+	d.recent[slot] = raw
 	d.nRecent++
+	i, _ := slices.BinarySearch(d.sorted, raw)
+	d.sorted = slices.Insert(d.sorted, i, raw)
 }
 
 // Calibrate learns the location (the median score) and the scale (IQR/1.349 of the scores
@@ -192,6 +200,19 @@ func (d *CUSUM) Calibrate(train Trace) error {
 	if err := train.check(); err != nil {
 		return err
 	}
+	// A relative error is unstable where the forecast is near zero (a quiet night of a real
+	// trace): the denominator is floored at 5% of the typical (median) forecast level.
+	var meds []float64
+	for _, f := range train.Forecasts {
+		if len(f.Q) > 0 {
+			meds = append(meds, math.Abs(f.Quantile(0, 0.5)))
+		}
+	}
+	floor := 1e-9
+	if len(meds) > 0 {
+		floor = math.Max(0.05*quantileOf(sortedCopy(meds), 0.5), 1e-9)
+	}
+	d.floor = floor
 	var z []float64
 	for i := 1; i < len(train.Values); i++ {
 		f := train.Forecasts[i-1]
@@ -206,7 +227,7 @@ func (d *CUSUM) Calibrate(train Trace) error {
 	loc := quantileOf(sortedCopy(z), 0.5)
 	// Replay the centring on a scratch detector so the scale is measured as it will be used.
 	replay := NewCUSUM(d.o)
-	replay.loc = loc
+	replay.loc, replay.floor = loc, floor
 	dev := make([]float64, len(z))
 	for i, v := range z {
 		dev[i] = v - replay.centre()

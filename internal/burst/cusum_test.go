@@ -149,3 +149,27 @@ func TestCUSUMBeatsPaperOnAStepBurstWithoutMoreFalseAlarms(t *testing.T) {
 		t.Errorf("delays %v, false alarms %v: want cusum no worse than paper", alarm, falseAlarms)
 	}
 }
+
+func TestCUSUMNearZeroForecastIsNotAHugeRelativeSurprise(t *testing.T) {
+	// Trained at a level of 100, a forecast of 0.001 followed by 1 request is a relative
+	// error of 1000x unless the denominator is floored (at 5% of the typical level).
+	r := rand.New(rand.NewPCG(4, 4))
+	var train Trace
+	for range 200 {
+		train.Values = append(train.Values, 100+5*r.NormFloat64())
+		train.Forecasts = append(train.Forecasts, flat(3, 90, 100, 110))
+	}
+	d := NewCUSUM(CUSUMOptions{})
+	if err := d.Calibrate(train); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Observe(0, flat(3, 0, 0.001, 0.01)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Observe(1, flat(3, 0, 0.001, 0.01)); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.State(); st.Burst {
+		t.Errorf("one request after a near-zero forecast raised a burst (S=%g)", st.Score)
+	}
+}
