@@ -16,21 +16,32 @@ import (
 //     after the start-up delay, so the plan must cover the peak of that whole lead time, not
 //     just the next point. The quantile follows the SLO's strictness: 0.9 for a mean SLO,
 //     0.95 for p95, 0.99 for p99 (param quantile).
+//
 //  2. Burst state. A detector (param detector, see package burst) compares each completed
 //     interval with the forecast that was issued for it. In a burst the plan is the
 //     overestimate of an AR(2) model refitted on the recent workload with a residual block
 //     bootstrap of the next lead+1 steps (99% by default), floored by the forecast's 0.99
 //     quantile. Burst mode is held for hold intervals after the detector lets go, because a
 //     flash crowd's decay is noisy and re-entering costs a start-up delay each time.
+//
 //  3. Capacity. Replicas = ceil(plan / (capacity * headroom)), capacity being the largest
-//     per-pod load whose profile latency meets the SLO.
+//     per-pod load whose profile latency meets the SLO; headroom (default 0.95) keeps a 5%
+//     margin for forecast error and uneven load, because the capacity is the SLO's edge.
+//
 //  4. Reactive floor. Whatever the forecast says, the last interval's observed rate must be
 //     served: at least ceil(rate / capacity); and when the last interval violated the SLO
 //     (latency above target or failures), at least one pod more than now.
+//
 //  5. Scale-down stabilisation: the result may not fall below the highest recommendation of
 //     the last down-window intervals (default 3), so one low forecast cannot shed pods that
 //     the next interval needs; scale-up is immediate.
+//
 //  6. Limits last: min/max replicas.
+//
+//  7. Between interval starts, every guard-period (default 5 s), a fast guard compares the
+//     arrival rate of the tick that just ended with what the ready pods can serve at the SLO
+//     and scales up at once when the plan fell short (never down): the same information an
+//     HPA or KPA acts on, so a forecast miss costs one tick, not one interval.
 //
 // Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
 // observed rate ("warming-up").
@@ -51,6 +62,8 @@ type bascaler struct {
 	hold      int
 	holdLeft  int
 	inBurst   bool
+	guard     time.Duration // sub-interval guard period; 0 = decide once per interval only
+	started   bool
 	corrector Corrector // nil unless an RL model is configured
 }
 
@@ -73,12 +86,14 @@ func newBascaler(env Env) (Policy, error) {
 	kind := ps.choice("forecaster", "arima", forecast.Kinds()...)
 	modelDir, _ := ps.raw("model")
 	q := ps.float("quantile", sloQuantile(env.SLO.Metric))
-	headroom := ps.float("headroom", 1.0)
+	headroom := ps.float("headroom", 0.95)
 	downWin := ps.integer("down-window", 3)
 	hold := ps.integer("hold", 3)
 	detName := ps.choice("detector", "cusum", burstDetectorNames()...)
 	confidence := ps.float("confidence", 0.99)
 	rlModel, _ := ps.raw("rl-model")
+	guard := ps.duration("guard-period", 5*time.Second)
+	ps.check(guard >= 0 && (guard == 0 || env.Interval%guard == 0), "guard-period", guard, "must divide the interval (0 disables the guard)")
 	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
 	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
 	ps.check(downWin >= 1, "down-window", downWin, "must be at least 1 interval")
@@ -109,7 +124,7 @@ func newBascaler(env Env) (Policy, error) {
 		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
-		corrector: corr,
+		corrector: corr, guard: guard,
 	}, nil
 }
 
@@ -137,10 +152,14 @@ func mergeLevels(levels []float64, q float64) []float64 {
 }
 
 func (b *bascaler) Name() string          { return b.name }
-func (b *bascaler) Period() time.Duration { return 0 }
+func (b *bascaler) Period() time.Duration { return b.guard }
 
 func (b *bascaler) Decide(obs *Observation) Decision {
 	added := b.mem.sync(obs)
+	if added == 0 && b.started {
+		return b.guardDecision(obs)
+	}
+	b.started = true
 	kv := make([]KV, 0, 5) // kept by the backend with the decision: never reused
 	mode := "normal"
 	reason := "forecast over the start-up lead time"
@@ -256,4 +275,23 @@ func ceilPods(rate, capacity float64) int {
 		return 0
 	}
 	return int(math.Ceil(rate/capacity - 1e-9))
+}
+
+// guardDecision is the sub-interval guard: scale up when the tick that just ended brought
+// more requests than the allocated pods can serve at the SLO; otherwise keep the plan.
+func (b *bascaler) guardDecision(obs *Observation) Decision {
+	e := Explanation{Mode: "guard", Reason: "within the interval's plan", Raw: obs.Replicas}
+	if n := len(obs.Recent); n > 0 {
+		rate := obs.Recent[n-1].Rate
+		need := ceilPods(rate, b.capacity*b.headroom)
+		e.Metric, e.Target = rate, b.capacity*b.headroom
+		if need > obs.Replicas {
+			e.Reason, e.Raw = "sub-interval guard: arrivals above the allocated capacity", need
+			lo, hi := bounds(obs, b.min, b.max)
+			out, limit := clampExplained(need, lo, hi)
+			e.Limit = limit
+			return Decision{Replicas: out, Explanation: e}
+		}
+	}
+	return Decision{Replicas: obs.Replicas, Explanation: e}
 }

@@ -1,0 +1,175 @@
+package policy_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/sim"
+)
+
+// workload prepares a synthetic workload the way `bascaler simulate` does.
+func workload(t *testing.T, name string) sim.Workload {
+	t.Helper()
+	w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: "synthetic:" + name, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func runPolicy(t *testing.T, name string, w sim.Workload, rates []float64, params ...string) sim.Result {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	env := policy.Env{Interval: cfg.Interval, SLO: cfg.SLO, Min: cfg.Min, Max: cfg.Max, Startup: cfg.Startup,
+		Profile: cfg.Profile, History: w.History, Seed: 1, Params: map[string]string{}}
+	if policy.NeedsFuture(name) {
+		env.Future = rates
+	}
+	for _, kv := range params {
+		k, v, _ := strings.Cut(kv, "=")
+		env.Params[k] = v
+	}
+	p, err := policy.New(name, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.Run(cfg, rates, w.Eval.Start, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestBascalerKeepsTheSLOOnASteadyDayNearTheOracleCost(t *testing.T) {
+	w := workload(t, "steady")
+	res := runPolicy(t, "bascaler", w, w.Eval.Values)
+	oracle := runPolicy(t, "oracle", w, w.Eval.Values)
+	if v := res.Summary.SLOViolationRate; v > 0.02 {
+		t.Errorf("violation rate %.4f on a steady day, want <= 2%%", v)
+	}
+	if r := res.Summary.CostPodHours / oracle.Summary.CostPodHours; r > 1.3 {
+		t.Errorf("cost %.2f x the oracle's on a steady day, want <= 1.3", r)
+	}
+}
+
+func TestBascalerEntersBurstModeDuringAFlashCrowd(t *testing.T) {
+	w := workload(t, "flash-crowd")
+	if len(w.Eval.Bursts) == 0 {
+		t.Fatal("the flash-crowd workload has no labelled burst")
+	}
+	b := w.Eval.Bursts[0]
+	res := runPolicy(t, "bascaler", w, w.Eval.Values)
+	found := -1
+	for i := b.Start; i < b.End && found < 0; i++ {
+		if strings.HasPrefix(res.Records[i].Decision.Explanation.Mode, "burst") {
+			found = i
+		}
+	}
+	if found < 0 {
+		t.Fatalf("no burst-mode decision during the labelled flash crowd [%d, %d)", b.Start, b.End)
+	}
+	if found-b.Start > 4 {
+		t.Errorf("burst mode from interval %d, %d intervals after the flash crowd began", found, found-b.Start)
+	}
+	// The burst decision is explained with its overestimate.
+	hasOver := false
+	for _, kv := range res.Records[found].Decision.Explanation.Values {
+		hasOver = hasOver || kv.Key == "overestimate"
+	}
+	if !hasOver {
+		t.Errorf("burst decision %q lacks its overestimate", res.Records[found].Decision.Explanation)
+	}
+}
+
+// A jump the forecast could not know is caught within the interval by the guard.
+func TestGuardScalesUpWithinTheInterval(t *testing.T) {
+	w := workload(t, "steady")
+	rates := append([]float64(nil), w.Eval.Values[:200]...)
+	for i := 120; i < 130; i++ {
+		rates[i] *= 2.5
+	}
+	res := runPolicy(t, "bascaler", w, rates)
+	rec := res.Records[120]
+	if rec.Decision.Explanation.Mode != "guard" || rec.Desired <= res.Records[119].Desired {
+		t.Fatalf("interval 120 (rate x2.5): decision %q, desired %d after %d; want a guard scale-up within the interval",
+			rec.Decision.Explanation, rec.Desired, res.Records[119].Desired)
+	}
+	// Without the guard the same jump is answered only at the next interval.
+	off := runPolicy(t, "bascaler", w, rates, "guard-period=0")
+	if off.Records[120].Desired != off.Records[119].Desired && off.Records[120].Decision.Explanation.Mode == "guard" {
+		t.Fatalf("guard-period=0 still reacted within the interval")
+	}
+}
+
+func TestScaleDownWaitsForTheStabilisationWindow(t *testing.T) {
+	w := workload(t, "steady")
+	rates := make([]float64, 60)
+	for i := range rates {
+		rates[i] = 800
+		if i >= 30 {
+			rates[i] = 200
+		}
+	}
+	res := runPolicy(t, "bascaler", w, rates, "down-window=4", "detector=none")
+	high := res.Records[29].Desired
+	// The recommendations of intervals 27..29 were still high: 30, 31 and 32 keep the pods.
+	for i := 30; i < 33; i++ {
+		if res.Records[i].Desired < high {
+			t.Fatalf("interval %d: %d pods, fell below %d before the 4-interval window passed", i, res.Records[i].Desired, high)
+		}
+	}
+	if got := res.Records[40].Desired; got >= high {
+		t.Fatalf("interval 40: still %d pods long after the load fell", got)
+	}
+}
+
+func TestBurstAwarePoliciesRejectBadParams(t *testing.T) {
+	w := workload(t, "steady")
+	for _, c := range []struct{ name, kv, want string }{
+		{"bascaler", "quantile=1.5", "quantile"},
+		{"bascaler", "headroom=0", "headroom"},
+		{"bascaler", "detector=nope", "detector"},
+		{"bascaler", "forecaster=nope", "forecaster"},
+		{"bascaler", "guard-period=7s", "guard-period"},
+		{"bascaler", "tagret=1", "unknown parameter"},
+		{"bascaler", "rl-model=/nonexistent", "rl-model"},
+		{"bascaler-paper", "profiling-samples=3", "profiling-samples"},
+		{"bascaler", "model=/nonexistent", "forecaster"},
+	} {
+		env := policy.Env{Interval: time.Minute, SLO: policy.SLO{Metric: perf.Mean, TargetMS: 16}, Min: 1, Max: 50,
+			Startup: 30 * time.Second, Profile: perf.FFT(), History: w.History, Params: map[string]string{}}
+		k, v, _ := strings.Cut(c.kv, "=")
+		env.Params[k] = v
+		_, err := policy.New(c.name, env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %s: error %v, want one mentioning %q", c.name, c.kv, err, c.want)
+		}
+	}
+}
+
+func TestBascalerPaperUsesTheMedianOutsideBursts(t *testing.T) {
+	w := workload(t, "steady")
+	res := runPolicy(t, "bascaler-paper", w, w.Eval.Values[:100])
+	rec := res.Records[50].Decision.Explanation
+	if rec.Mode != "normal" || rec.Reason != "one-step median forecast" {
+		t.Fatalf("interval 50 of a steady day: %q, want the one-step median forecast", rec)
+	}
+	var p50, capacity float64
+	for _, kv := range rec.Values {
+		switch kv.Key {
+		case "forecast_p50":
+			p50 = kv.Value
+		case "capacity":
+			capacity = kv.Value
+		}
+	}
+	if capacity < 70 || capacity > 90 {
+		t.Errorf("SVR capacity %.1f req/s per pod, want close to the fft profile's 80.4", capacity)
+	}
+	if want := int(p50/capacity) + 1; rec.Raw != want && rec.Raw != want-1 {
+		t.Errorf("raw %d pods for %.1f req/s at %.1f per pod", rec.Raw, p50, capacity)
+	}
+}
