@@ -397,3 +397,54 @@ func TestNeuralPredictIsSafeForConcurrentUse(t *testing.T) {
 		})
 	}
 }
+
+func TestNeuralFitEdgeCases(t *testing.T) {
+	flat := series.Series{Name: "flat", Start: t0, Step: time.Hour, Values: make([]float64, 600)}
+	for i := range flat.Values {
+		flat.Values[i] = 100
+	}
+	_, _, sine := sineSplits()
+	tiny := map[string]string{"lookback": "24", "hidden": "8", "epochs": "2", "steps": "3", "batch": "4", "val_windows": "4"}
+	cases := []struct {
+		name      string
+		s         series.Series
+		opts      FitOptions
+		wantSteps int
+		wantLv    int
+		check     func(fc Forecast) error
+	}{
+		{"flat series gives finite forecasts near its level", flat, FitOptions{Horizon: 6}, 6, len(DefaultLevels), func(fc Forecast) error {
+			for _, row := range fc.Q {
+				for _, v := range row {
+					if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v-100) > 50 {
+						return fmt.Errorf("forecast %v for a flat 100", row)
+					}
+				}
+			}
+			return nil
+		}},
+		{"custom levels", sine, FitOptions{Horizon: 4, Levels: []float64{0.1, 0.5, 0.9}}, 4, 3, nil},
+		{"zero horizon means the default 24", sine, FitOptions{}, 24, len(DefaultLevels), nil},
+		{"levels without a median", sine, FitOptions{Horizon: 2, Levels: []float64{0.8, 0.9}}, 2, 2, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := mustNew(t, "mlp", tiny)
+			if err := m.Fit(c.s.Slice(0, 400), c.s.Slice(400, 500), c.opts); err != nil {
+				t.Fatal(err)
+			}
+			fc, err := m.Predict(c.s.Slice(0, 500), c.wantSteps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fc.Q) != c.wantSteps || len(fc.Q[0]) != c.wantLv || len(fc.Levels) != c.wantLv {
+				t.Fatalf("got %d steps x %d quantiles (%d levels), want %d x %d", len(fc.Q), len(fc.Q[0]), len(fc.Levels), c.wantSteps, c.wantLv)
+			}
+			if c.check != nil {
+				if err := c.check(fc); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
