@@ -25,9 +25,9 @@ func init() {
 //     feed-forward block, each with a residual connection and post-layer-norm; then one
 //     self-attention distilling layer: circular conv1d (width 3) → norm → ELU → max-pool
 //     (width 3, stride 2), which halves the length; then a final layer norm.
-//   - ProbSparse attention: for each query, FactorC·ln(L_K) keys are sampled at random and the
+//   - ProbSparse attention: for each query, FactorC·⌈ln L_K⌉ keys are sampled at random and the
 //     sparsity measurement M(q) = max_j q·k_j/√d − Σ_j q·k_j/(√d·L_K) is taken over them (as
-//     the reference implementation does); the u = FactorC·ln(L_Q) queries with the largest M
+//     the reference implementation does); the u = FactorC·⌈ln L_Q⌉ queries with the largest M
 //     attend to all keys, every other query outputs the mean of V.
 //   - Decoder ("generative-style"): its input is the last LabelLen standardised values of the
 //     window followed by H zero placeholders, with the time features of all those intervals
@@ -203,8 +203,9 @@ func (a *attention) forward(tp *nn.Tape, n int, xq *nn.Tensor, lq int, xkv *nn.T
 // output mean(V), which is what near-uniform attention would give anyway.
 func (a *attention) probSparse(tp *nn.Tape, q, k, v *nn.Tensor, scale float64, rng *rand.Rand) *nn.Tensor {
 	lq, lk := q.Rows, k.Rows
-	u := min(lq, int(math.Ceil(float64(a.factor)*math.Log(float64(lq)))))
-	sampleK := min(lk, int(math.Ceil(float64(a.factor)*math.Log(float64(lk)))))
+	// Sizes as in the reference implementation: factor·⌈ln L⌉.
+	u := min(lq, a.factor*int(math.Ceil(math.Log(float64(lq)))))
+	sampleK := min(lk, a.factor*int(math.Ceil(math.Log(float64(lk)))))
 	type active struct {
 		row int
 		m   float64

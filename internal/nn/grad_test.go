@@ -280,3 +280,28 @@ func TestTapeResetRecyclesArena(t *testing.T) {
 		t.Fatalf("arena grew from %d to %d chunks; %d recorded ops", chunks, len(tp.chunks), len(tp.backs))
 	}
 }
+
+// TestConcatKeepsItsInputsWhenTheCallerReusesTheSlice pins down a bug found through the
+// informer's whole-network gradient check: a caller that reuses its slice of heads for the
+// next sample must not redirect an earlier concatenation's backward step.
+func TestConcatKeepsItsInputsWhenTheCallerReusesTheSlice(t *testing.T) {
+	for _, op := range []struct {
+		name   string
+		concat func(tp *Tape, ts ...*Tensor) *Tensor
+	}{{"ConcatCols", (*Tape).ConcatCols}, {"ConcatRows", (*Tape).ConcatRows}} {
+		t.Run(op.name, func(t *testing.T) {
+			a, b, c := NewParam("a", 1, 1), NewParam("b", 1, 1), NewParam("c", 1, 1)
+			tp := NewTape()
+			parts := []*Tensor{a, b}
+			first := op.concat(tp, parts...)
+			parts[0] = c // reuse the slice
+			_ = op.concat(tp, parts...)
+			if err := tp.Backward(tp.Sum(first)); err != nil {
+				t.Fatal(err)
+			}
+			if a.Grad[0] != 1 || c.Grad[0] != 0 {
+				t.Fatalf("gradient went to a=%v c=%v, want a=1 c=0", a.Grad[0], c.Grad[0])
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // SoftmaxRows normalises each row to probabilities; the row maximum is subtracted first so
@@ -147,6 +148,7 @@ func (tp *Tape) LayerNorm(a, gain, bias *Tensor, eps float64) *Tensor {
 
 // ConcatCols joins tensors with the same row count side by side.
 func (tp *Tape) ConcatCols(ts ...*Tensor) *Tensor {
+	ts = slices.Clone(ts) // the backward step must not see later writes to the caller's slice
 	cols := 0
 	for _, t := range ts {
 		if t.Rows != ts[0].Rows {
@@ -202,6 +204,7 @@ func (tp *Tape) SliceCols(a *Tensor, from, to int) *Tensor {
 
 // ConcatRows stacks tensors with the same column count.
 func (tp *Tape) ConcatRows(ts ...*Tensor) *Tensor {
+	ts = slices.Clone(ts) // the backward step must not see later writes to the caller's slice
 	rows := 0
 	for _, t := range ts {
 		if t.Cols != ts[0].Cols {
