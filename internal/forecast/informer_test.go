@@ -51,4 +51,3 @@ func TestProbSparseLazyQueriesOutputMeanOfV(t *testing.T) {
 		t.Fatalf("%d rows are mean(V), want %d", lazy, l-4)
 	}
 }
-
