@@ -137,8 +137,8 @@ const (
 
 // CPU sources.
 const (
-	CPUSourceCadvisor   = "cadvisor"
-	CPUSourceMetricsAPI = "metrics-api"
+	CPUSourceCadvisor = "cadvisor"
+	CPUSourceNone     = "none"
 )
 
 // MetricsSpec says where metrics come from.
@@ -207,9 +207,9 @@ type CustomQueries struct {
 
 // CPUSpec says where CPU utilisation comes from.
 type CPUSpec struct {
-	// Source is cadvisor (container_cpu_usage_seconds_total through Prometheus) or
-	// metrics-api (metrics.k8s.io, the current value only).
-	// +kubebuilder:validation:Enum=cadvisor;metrics-api
+	// Source is cadvisor (container_cpu_usage_seconds_total through Prometheus) or none
+	// (no CPU data; policies that need CPU, like hpa, then see 0).
+	// +kubebuilder:validation:Enum=cadvisor;none
 	// +kubebuilder:default=cadvisor
 	// +optional
 	Source string `json:"source,omitempty"`
@@ -246,6 +246,12 @@ type PolicySpec struct {
 	// RLModel is the trained reinforcement-learning agent.
 	// +optional
 	RLModel *ModelRef `json:"rlModel,omitempty"`
+	// StartupDelay is how long a new pod takes to become ready; planning policies scale
+	// that far ahead.
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:Type=string
+	// +optional
+	StartupDelay *metav1.Duration `json:"startupDelay,omitempty"`
 	// HistoryIntervals is how many past intervals the controller keeps (and reads from
 	// Prometheus when it starts).
 	// +kubebuilder:validation:Minimum=1
@@ -258,29 +264,33 @@ type PolicySpec struct {
 // ModelRef points at a trained model: a directory with a manifest.json inside the
 // controller's model volume (a ConfigMap or PersistentVolume mounted at /models).
 type ModelRef struct {
-	// Kind is the model's registry name, e.g. arima or gru.
+	// Kind is the model's registry name, e.g. arima or gru (policy parameter "forecaster";
+	// ignored for rlModel).
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Kind string `json:"kind,omitempty"`
-	// Path is the model directory, absolute or relative to the controller's --model-dir.
+	// Path is the model directory, absolute or relative to the controller's --model-dir
+	// (policy parameter "model", or "rl-model" for rlModel).
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	Path string `json:"path,omitempty"`
 }
 
-// BurstSpec configures burst handling.
+// BurstSpec configures burst detection and overestimation of the burst-aware policies
+// (bascaler, bascaler-paper); other policies reject it.
 type BurstSpec struct {
-	// Enabled turns burst detection on (default true for burst-aware policies).
+	// Detector names the burst detector, e.g. cusum or paper (policy parameter "detector").
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
-	Enabled *bool `json:"enabled,omitempty"`
-	// Quantile is the forecast quantile that triggers a burst, e.g. "0.99".
+	Detector string `json:"detector,omitempty"`
+	// Confidence of the burst overestimate, e.g. "0.99" (policy parameter "confidence").
 	// +kubebuilder:validation:Pattern=`^0?[.][0-9]+$`
 	// +optional
-	Quantile string `json:"quantile,omitempty"`
-	// CooldownIntervals is how many calm intervals end a burst.
+	Confidence string `json:"confidence,omitempty"`
+	// HoldIntervals is how many calm intervals end a burst (policy parameter "hold").
 	// +kubebuilder:validation:Minimum=0
 	// +optional
-	CooldownIntervals *int32 `json:"cooldownIntervals,omitempty"`
+	HoldIntervals *int32 `json:"holdIntervals,omitempty"`
 }
 
 // CapacitySpec says how much load one pod serves within the SLO: a fixed number, a built-in
@@ -380,7 +390,7 @@ type Fallback struct {
 	// +optional
 	AfterFailures int32 `json:"afterFailures,omitempty"`
 	// Action: hold (keep replicas), fixed (scale up to replicas, never down) or cpu (HPA-style
-	// CPU scaling from the CPU source, up only).
+	// CPU scaling from the cAdvisor CPU query alone, up only; holds when that fails too).
 	// +kubebuilder:validation:Enum=hold;fixed;cpu
 	// +kubebuilder:default=hold
 	// +optional
@@ -474,33 +484,32 @@ const (
 
 // Condition reasons (also used as event reasons where they name an event).
 const (
-	ReasonReconciled           = "Reconciled"
-	ReasonSucceededGetScale    = "SucceededGetScale"
-	ReasonFailedGetScale       = "FailedGetScale"
-	ReasonFailedUpdateScale    = "FailedUpdateScale"
-	ReasonSucceededRescale     = "SucceededRescale"
-	ReasonValidMetricFound     = "ValidMetricFound"
-	ReasonFailedGetMetrics     = "FailedGetMetrics"
-	ReasonWarmingUp            = "WarmingUp"
-	ReasonUnknownPolicy        = "UnknownPolicy"
-	ReasonInvalidPolicy        = "InvalidPolicy"
-	ReasonModelNotFound        = "ModelNotFound"
-	ReasonPaused               = "Paused"
-	ReasonObserveOnly          = "ObserveOnly"
-	ReasonTooFewReplicas       = "TooFewReplicas"
-	ReasonTooManyReplicas      = "TooManyReplicas"
-	ReasonScaleUpLimit         = "ScaleUpLimit"
-	ReasonScaleDownLimit       = "ScaleDownLimit"
-	ReasonStabilized           = "ScaleDownStabilized"
-	ReasonDesiredWithinRange   = "DesiredWithinRange"
-	ReasonBurst                = "BurstDetected"
-	ReasonNoBurst              = "NoBurst"
-	ReasonFallbackActive       = "FallbackActive"
-	ReasonMetricsHealthy       = "MetricsHealthy"
-	ReasonInvalidSpec          = "InvalidSpec"
-	ReasonSuccessfulRescale    = "SuccessfulRescale"
-	ReasonFailedRescale        = "FailedRescale"
-	ReasonTargetNotFound       = "TargetNotFound"
-	ReasonNoScaleSubresource   = "NoScaleSubresource"
-	ReasonUnsupportedCPUSource = "UnsupportedCPUSource"
+	ReasonReconciled         = "Reconciled"
+	ReasonSucceededGetScale  = "SucceededGetScale"
+	ReasonFailedGetScale     = "FailedGetScale"
+	ReasonFailedUpdateScale  = "FailedUpdateScale"
+	ReasonSucceededRescale   = "SucceededRescale"
+	ReasonValidMetricFound   = "ValidMetricFound"
+	ReasonFailedGetMetrics   = "FailedGetMetrics"
+	ReasonWarmingUp          = "WarmingUp"
+	ReasonUnknownPolicy      = "UnknownPolicy"
+	ReasonInvalidPolicy      = "InvalidPolicy"
+	ReasonModelNotFound      = "ModelNotFound"
+	ReasonPaused             = "Paused"
+	ReasonObserveOnly        = "ObserveOnly"
+	ReasonTooFewReplicas     = "TooFewReplicas"
+	ReasonTooManyReplicas    = "TooManyReplicas"
+	ReasonScaleUpLimit       = "ScaleUpLimit"
+	ReasonScaleDownLimit     = "ScaleDownLimit"
+	ReasonStabilized         = "ScaleDownStabilized"
+	ReasonDesiredWithinRange = "DesiredWithinRange"
+	ReasonBurst              = "BurstDetected"
+	ReasonNoBurst            = "NoBurst"
+	ReasonFallbackActive     = "FallbackActive"
+	ReasonMetricsHealthy     = "MetricsHealthy"
+	ReasonInvalidSpec        = "InvalidSpec"
+	ReasonSuccessfulRescale  = "SuccessfulRescale"
+	ReasonFailedRescale      = "FailedRescale"
+	ReasonTargetNotFound     = "TargetNotFound"
+	ReasonNoScaleSubresource = "NoScaleSubresource"
 )

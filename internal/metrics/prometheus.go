@@ -74,6 +74,15 @@ func (p *Prometheus) Range(ctx context.Context, w Window) ([]Point, error) {
 			LatencyP99MS: math.NaN(), OverSLO: math.NaN(), CPU: math.NaN(), MemoryBytes: math.NaN()}
 	}
 	set := func(f func(*Point, float64)) func(i int, v float64) { return func(i int, v float64) { f(&pts[i], v) } }
+	if p.q.CPUOnly {
+		if qs.cpu == "" {
+			return nil, fmt.Errorf("prometheus %s: CPU-only read needs a CPU query (preset %s, CPU source %q)", p.addr, p.q.Preset, p.q.CPUSource)
+		}
+		if err := p.single(ctx, w, qs.cpu, false, set(func(pt *Point, v float64) { pt.CPU = v })); err != nil {
+			return nil, err
+		}
+		return pts, nil
+	}
 
 	if err := p.single(ctx, w, qs.rate, true, set(func(pt *Point, v float64) { pt.Rate = v })); err != nil {
 		return nil, err

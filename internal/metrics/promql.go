@@ -37,6 +37,9 @@ type Queries struct {
 	// RequestMillicores is one pod's CPU request; 0 means read it from
 	// kube_pod_container_resource_requests (kube-state-metrics).
 	RequestMillicores int
+	// CPUOnly reads only CPU (Rate and latency stay NaN): the HPA-style fallback when the
+	// request metrics fail but cAdvisor's may still be there.
+	CPUOnly bool
 }
 
 // querySet is the PromQL of one window step.

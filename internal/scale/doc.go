@@ -1,0 +1,3 @@
+// Package scale reads and changes a workload's replica count through the Kubernetes scale
+// subresource.
+package scale

@@ -1,0 +1,135 @@
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Ref names a scale target.
+type Ref struct {
+	Namespace, APIVersion, Kind, Name string
+}
+
+func (r Ref) String() string { return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name) }
+
+// State is a target's replica counts.
+type State struct {
+	// Replicas is the desired count (spec.replicas).
+	Replicas int32
+	// Current is the count the workload controller reports (status.replicas).
+	Current int32
+	// Ready is status.readyReplicas when the kind reports it, else Current.
+	Ready int32
+	// Selector is the label selector of the target's pods, as a string.
+	Selector string
+}
+
+// Scaler reads and sets a target's replicas.
+type Scaler interface {
+	Get(ctx context.Context, ref Ref) (State, error)
+	Set(ctx context.Context, ref Ref, replicas int32) error
+}
+
+// Errors a caller tells apart (errors.Is).
+var (
+	// ErrTargetNotFound: the target object does not exist.
+	ErrTargetNotFound = errors.New("scale target not found")
+	// ErrNoScale: the target's kind is unknown or has no scale subresource.
+	ErrNoScale = errors.New("scale target has no scale subresource")
+)
+
+// Kubernetes is a Scaler that uses the API server's scale subresource, so it works for any
+// kind that has one (Deployments, StatefulSets, ReplicaSets, custom resources).
+type Kubernetes struct {
+	Client client.Client
+}
+
+func (k Kubernetes) object(ref Ref) (*unstructured.Unstructured, error) {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad apiVersion %q: %w", ref, ref.APIVersion, err)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gv.WithKind(ref.Kind))
+	u.SetNamespace(ref.Namespace)
+	u.SetName(ref.Name)
+	return u, nil
+}
+
+func (k Kubernetes) wrap(ref Ref, op string, err error) error {
+	switch {
+	case meta.IsNoMatchError(err):
+		return fmt.Errorf("%s: %s: %w: %v", ref, op, ErrNoScale, err)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s: %s: %w: %v", ref, op, ErrTargetNotFound, err)
+	case apierrors.IsMethodNotSupported(err):
+		return fmt.Errorf("%s: %s: %w: %v", ref, op, ErrNoScale, err)
+	}
+	return fmt.Errorf("%s: %s: %w", ref, op, err)
+}
+
+// Get implements Scaler.
+func (k Kubernetes) Get(ctx context.Context, ref Ref) (State, error) {
+	obj, err := k.object(ref)
+	if err != nil {
+		return State{}, err
+	}
+	if err := k.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return State{}, k.wrap(ref, "get", err)
+	}
+	sc := &autoscalingv1.Scale{}
+	if err := k.Client.SubResource("scale").Get(ctx, obj, sc); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The object exists (read above), so a 404 here means no scale subresource.
+			return State{}, fmt.Errorf("%s: get scale: %w: %v", ref, ErrNoScale, err)
+		}
+		return State{}, k.wrap(ref, "get scale", err)
+	}
+	st := State{Replicas: sc.Spec.Replicas, Current: sc.Status.Replicas, Ready: sc.Status.Replicas, Selector: sc.Status.Selector}
+	if ready, found, err := unstructured.NestedInt64(obj.Object, "status", "readyReplicas"); err == nil && found {
+		st.Ready = int32(ready)
+	} else if err == nil && !found && hasStatus(obj) {
+		st.Ready = 0 // Deployments omit readyReplicas when none is ready
+	}
+	return st, nil
+}
+
+// hasStatus reports whether the object reports a status with replicas: then a missing
+// readyReplicas field means zero, as the apps/v1 kinds omit zero values.
+func hasStatus(obj *unstructured.Unstructured) bool {
+	_, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "status", "replicas")
+	return found || obj.GetAPIVersion() == "apps/v1"
+}
+
+// Set implements Scaler. It re-reads and retries when another writer changed the scale in
+// between (a conflict), as every controller that shares an object must.
+func (k Kubernetes) Set(ctx context.Context, ref Ref, replicas int32) error {
+	obj, err := k.object(ref)
+	if err != nil {
+		return err
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc := &autoscalingv1.Scale{}
+		if err := k.Client.SubResource("scale").Get(ctx, obj, sc); err != nil {
+			return err
+		}
+		if sc.Spec.Replicas == replicas {
+			return nil
+		}
+		sc.Spec.Replicas = replicas
+		return k.Client.SubResource("scale").Update(ctx, obj, client.WithSubResourceBody(sc))
+	})
+	if err != nil {
+		return k.wrap(ref, "update scale", err)
+	}
+	return nil
+}
