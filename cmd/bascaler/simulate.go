@@ -40,6 +40,7 @@ type simFlags struct {
 	format      string
 	out         string
 	params      []string
+	rlModel     string
 }
 
 func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
@@ -63,6 +64,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.IntVar(&f.max, "max", 100, "maximum replicas")
 	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
 	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
+	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL model directory (bascaler train rl) for bascaler and bascaler-paper")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
@@ -119,6 +121,10 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 			return e, fmt.Errorf("--param %q: want key=value", kv)
 		}
 		params[k] = v
+	}
+	if f.rlModel != "" {
+		params["bascaler.rl-model"] = f.rlModel
+		params["bascaler-paper.rl-model"] = f.rlModel
 	}
 	names := splitList(f.policies)
 	if len(names) == 0 {
