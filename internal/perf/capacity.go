@@ -90,24 +90,7 @@ func FitCapacityModel(samples []ProfilingSample, o CapacityOptions) (*CapacityMo
 		m.MinLoad = math.Min(m.MinLoad, s.LoadPerPod)
 		m.MaxLoad = math.Max(m.MaxLoad, s.LoadPerPod)
 	}
-	fit := func(y []float64, what string) (*SVR, *CVResult, error) {
-		if o.Grid != nil {
-			svr, cv, err := FitSVRCV(x, y, *o.Grid)
-			if err != nil {
-				return nil, nil, fmt.Errorf("capacity model, load -> %s: %w", what, err)
-			}
-			return svr, &cv, nil
-		}
-		p := o.Params
-		if p == (SVRParams{}) {
-			p = DefaultSVRParams()
-		}
-		svr, err := FitSVR(x, y, p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("capacity model, load -> %s: %w", what, err)
-		}
-		return svr, nil, nil
-	}
+	fit := func(y []float64, what string) (*SVR, *CVResult, error) { return fitLoadCurve(x, y, what, o) }
 	var err error
 	if m.Latency, m.LatencyCV, err = fit(lat, o.Metric.String()+" latency"); err != nil {
 		return nil, err
@@ -116,6 +99,26 @@ func FitCapacityModel(samples []ProfilingSample, o CapacityOptions) (*CapacityMo
 		return nil, err
 	}
 	return m, nil
+}
+
+// fitLoadCurve fits one SVR of a per-pod statistic against load, with o's parameters or grid.
+func fitLoadCurve(x [][]float64, y []float64, what string, o CapacityOptions) (*SVR, *CVResult, error) {
+	if o.Grid != nil {
+		svr, cv, err := FitSVRCV(x, y, *o.Grid)
+		if err != nil {
+			return nil, nil, fmt.Errorf("capacity model, load -> %s: %w", what, err)
+		}
+		return svr, &cv, nil
+	}
+	p := o.Params
+	if p == (SVRParams{}) {
+		p = DefaultSVRParams()
+	}
+	svr, err := FitSVR(x, y, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("capacity model, load -> %s: %w", what, err)
+	}
+	return svr, nil, nil
 }
 
 func (s ProfilingSample) latency(m LatencyMetric) float64 {

@@ -146,23 +146,34 @@ const profilePoints = 64
 // made consistent for the simulator: latency at least 0.01 ms, p95 >= mean, p99 >= p95,
 // CPU >= 0.
 func FitProfile(name string, samples []ProfilingSample, grid *Grid) (*Profile, error) {
-	models := make([]*CapacityModel, 3)
-	for i, m := range []LatencyMetric{Mean, P95, P99} {
-		cm, err := FitCapacityModel(samples, CapacityOptions{Metric: m, Grid: grid})
-		if err != nil {
-			return nil, fmt.Errorf("fit profile %s: %w", name, err)
-		}
-		models[i] = cm
+	m, err := FitCapacityModel(samples, CapacityOptions{Metric: Mean, Grid: grid})
+	if err != nil {
+		return nil, fmt.Errorf("fit profile %s: %w", name, err)
 	}
-	lo, hi := models[0].MinLoad, models[0].MaxLoad
+	x := make([][]float64, len(samples))
+	p95 := make([]float64, len(samples))
+	p99 := make([]float64, len(samples))
+	for i, s := range samples {
+		x[i], p95[i], p99[i] = []float64{s.LoadPerPod}, s.P95MS, s.P99MS
+	}
+	o := CapacityOptions{Grid: grid}
+	f95, _, err := fitLoadCurve(x, p95, "p95 latency", o)
+	if err != nil {
+		return nil, fmt.Errorf("fit profile %s: %w", name, err)
+	}
+	f99, _, err := fitLoadCurve(x, p99, "p99 latency", o)
+	if err != nil {
+		return nil, fmt.Errorf("fit profile %s: %w", name, err)
+	}
+	lo, hi := m.MinLoad, m.MaxLoad
 	pts := make([]Point, profilePoints+1)
 	for k := range pts {
 		load := hi * float64(k) / profilePoints
 		at := math.Max(load, lo)
-		mean := math.Max(0.01, models[0].LatencyAt(at))
-		p95 := math.Max(mean, models[1].LatencyAt(at))
-		p99 := math.Max(p95, models[2].LatencyAt(at))
-		pts[k] = Point{Load: load, MeanMS: mean, P95MS: p95, P99MS: p99, CPU: models[0].CPUAt(at)}
+		mean := math.Max(0.01, m.LatencyAt(at))
+		q95 := math.Max(mean, f95.Predict1(at))
+		q99 := math.Max(q95, f99.Predict1(at))
+		pts[k] = Point{Load: load, MeanMS: mean, P95MS: q95, P99MS: q99, CPU: m.CPUAt(at)}
 	}
 	return NewProfile(name, pts, hi)
 }
