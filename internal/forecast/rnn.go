@@ -13,8 +13,8 @@ func init() {
 
 // GRUArch is the gru network: a single-layer GRU (Cho et al., 2014) reads the standardised
 // window one step at a time, each step's input being the value and its four time features.
-// Its last hidden state and the time features of the H target steps go
-// through a ReLU layer to all H×K raw quantile outputs at once (direct strategy). A linear
+// Its last hidden state and the time features of the H target steps go through a ReLU
+// layer to all H×K raw quantile outputs at once (direct strategy). A linear
 // "highway" from the window to the H medians runs beside the recurrent path, as in LSTNet
 // (Lai et al., SIGIR 2018): it carries the level and the plain autoregressive part, so the
 // GRU learns the nonlinear remainder. Quantiles pass through nn.MonotoneQuantiles.
