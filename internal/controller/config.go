@@ -1,0 +1,201 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/metrics"
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+)
+
+// settings are a spec's values with defaults applied, in the units the loop works in.
+type settings struct {
+	interval, startup, timeout time.Duration
+	min, max                   int
+	slo                        policy.SLO
+	policyName                 string
+	params                     map[string]string
+	historyIntervals           int
+	failuresBeforeFallback     int
+	fallbackAction             string
+	fallbackReplicas           int
+	fallbackCPUTarget          float64
+	queries                    metrics.Queries
+	address                    string
+	modelPaths                 []string // model directories the spec refers to, resolved
+}
+
+// resolve reads the spec. The API server already validated it (CRD schema and CEL); the
+// checks here guard against objects written before the schema existed.
+func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, error) {
+	sp := baa.Spec
+	s := settings{interval: 60 * time.Second, startup: 30 * time.Second, timeout: 10 * time.Second,
+		min: 1, max: int(sp.MaxReplicas), historyIntervals: 120,
+		failuresBeforeFallback: 3, fallbackAction: v1alpha1.FallbackHold, fallbackCPUTarget: 0.7,
+		policyName: sp.Policy.Name, params: map[string]string{}}
+	if sp.Interval != nil {
+		s.interval = sp.Interval.Duration
+	}
+	if s.interval < 100*time.Millisecond {
+		return s, fmt.Errorf("spec.interval %v is too short", s.interval)
+	}
+	if sp.MinReplicas != nil {
+		s.min = int(*sp.MinReplicas)
+	}
+	if s.min > s.max || s.max < 1 {
+		return s, fmt.Errorf("spec: need 0 <= minReplicas <= maxReplicas and maxReplicas >= 1 (got %d, %d)", s.min, s.max)
+	}
+	m, err := perf.ParseLatencyMetric(sp.SLO.Metric)
+	if err != nil {
+		return s, fmt.Errorf("spec.slo.metric: %w", err)
+	}
+	target, err := time.ParseDuration(sp.SLO.Target)
+	if err != nil || target <= 0 {
+		return s, fmt.Errorf("spec.slo.target %q must be a positive duration such as 16ms", sp.SLO.Target)
+	}
+	s.slo = policy.SLO{Metric: m, TargetMS: float64(target) / float64(time.Millisecond)}
+	if s.policyName == "" {
+		s.policyName = "hpa"
+	}
+	for k, v := range sp.Policy.Params {
+		s.params[k] = v
+	}
+	p := sp.Policy
+	if p.StartupDelay != nil {
+		s.startup = p.StartupDelay.Duration
+	}
+	if p.HistoryIntervals > 0 {
+		s.historyIntervals = int(p.HistoryIntervals)
+	}
+	if f := p.Forecaster; f != nil {
+		if f.Kind != "" {
+			s.params["forecaster"] = f.Kind
+		}
+		if f.Path != "" {
+			s.params["model"] = modelPath(modelDir, f.Path)
+			s.modelPaths = append(s.modelPaths, s.params["model"])
+		}
+	}
+	if r := p.RLModel; r != nil && r.Path != "" {
+		s.params["rl-model"] = modelPath(modelDir, r.Path)
+		s.modelPaths = append(s.modelPaths, s.params["rl-model"])
+	}
+	if b := p.Burst; b != nil {
+		if b.Detector != "" {
+			s.params["detector"] = b.Detector
+		}
+		if b.Confidence != "" {
+			s.params["confidence"] = b.Confidence
+		}
+		if b.HoldIntervals != nil {
+			s.params["hold"] = strconv.Itoa(int(*b.HoldIntervals))
+		}
+	}
+	if fb := sp.Fallback; fb != nil {
+		if fb.AfterFailures > 0 {
+			s.failuresBeforeFallback = int(fb.AfterFailures)
+		}
+		if fb.Action != "" {
+			s.fallbackAction = fb.Action
+		}
+		if fb.Replicas != nil {
+			s.fallbackReplicas = int(*fb.Replicas)
+		}
+		if fb.CPUTargetPercent > 0 {
+			s.fallbackCPUTarget = float64(fb.CPUTargetPercent) / 100
+		}
+	}
+	mt := sp.Metrics
+	s.address = mt.Prometheus.Address
+	if mt.Prometheus.Timeout != nil {
+		s.timeout = mt.Prometheus.Timeout.Duration
+	}
+	s.queries = metrics.Queries{Preset: mt.Preset, Namespace: baa.Namespace, Target: sp.ScaleTargetRef.Name, Selector: mt.Selector}
+	if s.queries.Preset == "" {
+		s.queries.Preset = metrics.PresetIstio
+	}
+	if c := mt.Custom; c != nil {
+		s.queries.CustomRate, s.queries.CustomLatency, s.queries.CustomErrors, s.queries.CustomCPU = c.Rate, c.Latency, c.Errors, c.CPU
+	}
+	if c := mt.CPU; c != nil {
+		s.queries.CPUSource, s.queries.PodRegex = c.Source, c.PodRegex
+		if c.RequestMillicores != nil {
+			s.queries.RequestMillicores = int(*c.RequestMillicores)
+		}
+	}
+	return s, nil
+}
+
+func modelPath(dir, p string) string {
+	if filepath.IsAbs(p) || dir == "" {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// checkModels reports the first referenced model directory without a manifest.
+func (s settings) checkModels() error {
+	for _, p := range s.modelPaths {
+		if _, err := os.Stat(filepath.Join(p, "manifest.json")); err != nil {
+			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", p, err)
+		}
+	}
+	return nil
+}
+
+// profile returns the per-pod performance profile the spec asks for. perPodRPS builds a
+// linear profile whose capacity at the SLO is exactly perPodRPS: latency half the SLO when
+// idle, at the SLO at perPodRPS, three times the SLO at saturation (1.2 x perPodRPS); CPU
+// reaches 100% at saturation. Without a capacity the simulator's default (fft) is used.
+func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, cm func(name, key string) (string, error)) (*perf.Profile, error) {
+	c := baa.Spec.Policy.Capacity
+	switch {
+	case c == nil || c.Profile == "fft" || (c.PerPodRPS == "" && c.ProfileConfigMap == nil):
+		return perf.FFT(), nil
+	case c.PerPodRPS != "":
+		rps, err := strconv.ParseFloat(c.PerPodRPS, 64)
+		if err != nil || !(rps > 0) {
+			return nil, fmt.Errorf("spec.policy.capacity.perPodRPS %q must be a positive number", c.PerPodRPS)
+		}
+		s := slo.TargetMS
+		pt := func(load, lat float64) perf.Point {
+			return perf.Point{Load: load, MeanMS: lat, P95MS: lat, P99MS: lat, CPU: load / (1.2 * rps)}
+		}
+		return perf.NewProfile("perPodRPS", []perf.Point{pt(0, s/2), pt(rps, s), pt(1.2*rps, 3*s)}, 1.2*rps)
+	default:
+		ref := c.ProfileConfigMap
+		data, err := cm(ref.Name, ref.Key)
+		if err != nil {
+			return nil, err
+		}
+		var pts []struct {
+			Load, MeanMS, P95MS, P99MS, CPU float64
+		}
+		if err := json.Unmarshal([]byte(data), &pts); err != nil {
+			return nil, fmt.Errorf("profile ConfigMap %s key %s: %w", ref.Name, ref.Key, err)
+		}
+		ps := make([]perf.Point, len(pts))
+		for i, p := range pts {
+			ps[i] = perf.Point{Load: p.Load, MeanMS: p.MeanMS, P95MS: p.P95MS, P99MS: p.P99MS, CPU: p.CPU}
+		}
+		pr, err := perf.NewProfile(ref.Name, ps, 0)
+		if err != nil {
+			return nil, fmt.Errorf("profile ConfigMap %s key %s: %w", ref.Name, ref.Key, err)
+		}
+		return pr, nil
+	}
+}
+
+// seed derives a policy seed from the object's identity, so a restart draws the same numbers.
+func seed(ns, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(ns + "/" + name))
+	return int64(h.Sum64() >> 1)
+}
