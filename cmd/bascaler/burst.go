@@ -87,7 +87,7 @@ that overlap a labelled burst.`,
 	fl.IntVar(&seeds, "seeds", 5, "number of seeds per workload (seed, seed+1, ...)")
 	fl.Int64Var(&seed, "seed", 1, "first seed")
 	fl.StringVar(&forecaster, "forecaster", "arima", "forecast model kind the detectors judge against")
-	fl.IntVar(&horizon, "horizon", 3, "steps per forecast (the paper rule needs 3)")
+	fl.IntVar(&horizon, "horizon", 24, "steps per forecast (the paper's 24; the paper rule needs at least 3)")
 	fl.Float64Var(&trainShare, "train-share", 0.4, "leading share of each series used to fit the forecaster and calibrate the detectors")
 	fl.StringVar(&detectors, "detectors", strings.Join(burst.Names(), ","), "comma-separated detectors")
 	fl.Float64SliceVar(&peak, "peak", nil, "low,high: replace the presets' burst peak multipliers (2-5x) with this range")

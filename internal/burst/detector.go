@@ -84,7 +84,7 @@ func Names() []string { return []string{"paper", "cusum"} }
 
 // New builds a detector by name. A name may carry options after colons, as
 // "cusum:h=3:k=0.5" or "paper:sigmas=2"; the keys are the lower-cased option field names
-// (paper: lower, upper, points, min-outside, min-excess, sigmas, forecasts; cusum: upper, k,
+// (paper: lower, upper, points, min-outside, min-excess, sigmas, forecasts, stored; cusum: upper, k,
 // h, hold, max, window, band). Unknown keys and malformed values are errors.
 func New(name string) (Detector, error) {
 	base, spec, _ := strings.Cut(name, ":")
@@ -103,7 +103,7 @@ func New(name string) (Detector, error) {
 	case "paper":
 		var o PaperOptions
 		err = setOptions(params, map[string]any{"lower": &o.Lower, "upper": &o.Upper, "points": &o.Points,
-			"min-outside": &o.MinOutside, "min-excess": &o.MinExcess, "sigmas": &o.Sigmas, "forecasts": &o.Forecasts})
+			"min-outside": &o.MinOutside, "min-excess": &o.MinExcess, "sigmas": &o.Sigmas, "forecasts": &o.Forecasts, "stored": &o.Stored})
 		if err == nil {
 			err = o.withDefaults().validate()
 		}

@@ -39,7 +39,7 @@ type EvalOptions struct {
 	Seeds []int64
 	// Forecaster is the forecast model kind [arima].
 	Forecaster string
-	// Horizon is the number of steps each forecast covers [3, what the paper rule needs].
+	// Horizon is the number of steps each forecast covers [24, the paper's].
 	Horizon int
 	// TrainShare is the leading share of each series the forecaster and the detectors are
 	// fitted on [0.4]; detection is scored on the rest.
@@ -68,7 +68,7 @@ func (o EvalOptions) withDefaults() EvalOptions {
 		o.Forecaster = "arima"
 	}
 	if o.Horizon == 0 {
-		o.Horizon = 3
+		o.Horizon = 24
 	}
 	if o.TrainShare == 0 {
 		o.TrainShare = 0.4

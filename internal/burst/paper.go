@@ -15,12 +15,16 @@ type PaperOptions struct {
 	Points int
 	// MinOutside is how many of those must lie outside the band [2].
 	MinOutside int
-	// MinExcess is the mean relative excess over the band edge those points need [0.01].
+	// MinExcess is the threshold on the mean excess over the band, relative to the forecast
+	// median, of the judged points [0.01].
 	MinExcess float64
 	// Sigmas sets the q-risk threshold at mean + Sigmas·sd of the training q-risk [3].
 	Sigmas float64
-	// Forecasts is how many of the newest stored forecasts may raise a burst [3].
+	// Forecasts is how many of the newest forecasts may raise a burst [3].
 	Forecasts int
+	// Stored is how many forecasts are kept and judged for the exit rule [24, the paper's
+	// horizon]; only those that still cover the newest point count.
+	Stored int
 }
 
 func (o PaperOptions) withDefaults() PaperOptions {
@@ -45,6 +49,9 @@ func (o PaperOptions) withDefaults() PaperOptions {
 	if o.Forecasts == 0 {
 		o.Forecasts = 3
 	}
+	if o.Stored == 0 {
+		o.Stored = 24
+	}
 	return o
 }
 
@@ -58,38 +65,40 @@ func (o PaperOptions) validate() error {
 		return fmt.Errorf("min-outside %d must be in 1..points (%d)", o.MinOutside, o.Points)
 	case !(o.MinExcess >= 0) || !(o.Sigmas > 0):
 		return fmt.Errorf("min-excess %g must be >= 0 and sigmas %g > 0", o.MinExcess, o.Sigmas)
-	case o.Forecasts < 1:
-		return fmt.Errorf("forecasts %d must be >= 1", o.Forecasts)
+	case o.Forecasts < 1 || o.Stored < o.Forecasts:
+		return fmt.Errorf("need 1 <= forecasts <= stored, got forecasts %d, stored %d", o.Forecasts, o.Stored)
 	}
 	return nil
 }
 
-// Paper is the BAScaler paper's prediction-based burst detector, made causal.
+// Paper is the BAScaler paper's prediction-based burst detector (its published
+// burst_detection rule), made causal.
 //
-// After each observed interval t, each of the Forecasts newest stored forecasts that cover t
-// (issued at t-1, t-2, ...) is judged on the last min(Points, its observed steps) points it
-// covers, up to t. It flags when at least MinOutside of them lie outside its
-// [Lower, Upper] band with a mean relative excess over the band edge above MinExcess, or when
-// its q-risk on them (the mean over the levels Lower, 0.5 and Upper of 2·Σρ_q(y-ŷ_q)/Σ|y|)
-// exceeds mean + Sigmas·sd of the q-risk seen on the training trace. The detector enters a
-// burst when some forecast flags and t lies outside the newest band (of the forecast issued
-// at t-1), and leaves it when none flags and t is back inside. The state so decided governs
-// interval t+1: unlike the published evaluation, the flag for an interval never uses that
-// interval's load.
+// After each observed interval t, every stored forecast that covers t is judged on the last
+// min(Points, its observed steps) points it covers, up to t. It flags when at least
+// MinOutside of them lie outside its [Lower, Upper] band and their mean excess over the band
+// (zero for points inside, relative to the forecast median) is above MinExcess, or when its
+// q-risk on them exceeds mean + Sigmas·sd of the training q-risk. The q-risk is the paper's:
+// the mean over the two band levels of 2·mean(ρ_q(y - ŷ_q))/mean|y|; the training
+// distribution is that of single points, every step of every training forecast.
 //
-// The newest forecasts have observed only 1 or 2 of their steps; the training q-risk
-// statistics are therefore kept per number of judged points (1..Points, always the first
-// steps of a forecast), so a one-point q-risk is compared with one-point q-risks. Before
-// Calibrate the q-risk rule is off and only the band rule applies. Both directions count as
-// in the paper: a sudden drop is flagged like a rise.
+// Entering: some of the Forecasts newest forecasts flags and t lies outside the newest band
+// (of the forecast issued at t-1). Leaving: none of the Forecasts newest flags, t is back
+// inside the newest band, and fewer than two of the stored forecasts that were issued
+// outside burst mode flag (forecasts made before the burst still see it in their last
+// points, so the burst is not left while they do). The state so decided governs interval
+// t+1: unlike the published evaluation, the flag for an interval never uses that interval's
+// load. Before Calibrate the q-risk rule is off and only the band rule applies. Both
+// directions count, as in the paper: a sudden drop is flagged like a rise.
 type Paper struct {
 	o      PaperOptions
 	n      int       // intervals observed
 	recent []float64 // ring of the last Points actual values, by interval index
-	bands  []band    // ring of the last Forecasts forecasts, newest at (head-1)
+	bands  []band    // ring of the last Stored forecasts, newest at (head-1)
+	calm   []bool    // per band: issued while not in burst mode
 	head   int
 	stored int
-	qrMax  []float64 // per number of judged points (index 1..Points): the q-risk threshold
+	qrMax  float64 // the q-risk threshold
 	burst  bool
 	state  State
 }
@@ -97,12 +106,10 @@ type Paper struct {
 // NewPaper builds the paper detector.
 func NewPaper(o PaperOptions) *Paper {
 	o = o.withDefaults()
-	d := &Paper{o: o, recent: make([]float64, o.Points), bands: make([]band, o.Forecasts), qrMax: make([]float64, o.Points+1)}
-	for i := range d.qrMax {
-		d.qrMax[i] = math.Inf(1)
+	return &Paper{
+		o: o, recent: make([]float64, o.Points), bands: make([]band, o.Stored), calm: make([]bool, o.Stored),
+		qrMax: math.Inf(1), state: State{Threshold: 1, Reason: "no data yet"},
 	}
-	d.state = State{Threshold: 1, Reason: "no data yet"}
-	return d
 }
 
 // Name returns "paper".
@@ -111,56 +118,56 @@ func (d *Paper) Name() string { return "paper" }
 // State is the verdict for the interval after the last observed one.
 func (d *Paper) State() State { return d.state }
 
-// Calibrate learns the q-risk thresholds: for each number of points k in 1..Points, the mean
-// and standard deviation of the q-risk of every training forecast on its first k steps.
+// Calibrate learns the q-risk threshold: mean + Sigmas·sd of the single-point q-risk of every
+// step of every training forecast whose target is known.
 func (d *Paper) Calibrate(train Trace) error {
 	if err := train.check(); err != nil {
 		return err
 	}
 	var b band
-	for k := 1; k <= d.o.Points; k++ {
-		var sum, sq float64
-		cnt := 0
-		for i, f := range train.Forecasts {
-			if len(f.Q) < k || i+k >= len(train.Values) {
-				continue
-			}
-			b.fill(i, f, d.o.Lower, d.o.Upper)
-			q := d.qrisk(&b, train.Values[i+1:i+1+k], i+1)
+	var sum, sq float64
+	cnt := 0
+	for i, f := range train.Forecasts {
+		if len(f.Q) == 0 {
+			continue
+		}
+		b.fill(i, f, d.o.Lower, d.o.Upper)
+		for s := 0; s < len(f.Q) && i+1+s < len(train.Values); s++ {
+			q := d.qrisk(&b, train.Values[i+1+s:i+2+s], i+1+s)
 			sum += q
 			sq += q * q
 			cnt++
 		}
-		if cnt < 10 {
-			return fmt.Errorf("paper detector: calibration needs at least 10 training forecasts with %d steps, got %d", k, cnt)
-		}
-		mu := sum / float64(cnt)
-		sd := math.Sqrt(math.Max(sq/float64(cnt)-mu*mu, 0))
-		d.qrMax[k] = mu + d.o.Sigmas*sd
 	}
+	if cnt < 30 {
+		return fmt.Errorf("paper detector: calibration needs at least 30 forecast steps with known values, got %d", cnt)
+	}
+	mu := sum / float64(cnt)
+	d.qrMax = mu + d.o.Sigmas*math.Sqrt(math.Max(sq/float64(cnt)-mu*mu, 0))
 	return nil
 }
 
-// qrisk is the mean normalised quantile loss of b on the actual values ys of the intervals
-// from..from+len(ys)-1.
+// qrisk is the paper's normalised quantile loss of b's band on the actual values ys of the
+// intervals from..from+len(ys)-1: the mean over the two band levels of
+// 2·mean(ρ_q)/mean|y|.
 func (d *Paper) qrisk(b *band, ys []float64, from int) float64 {
-	var loss [3]float64
-	levels := [3]float64{d.o.Lower, 0.5, d.o.Upper}
-	den := 0.0
+	var lossLo, lossHi, den float64
 	for p, y := range ys {
-		lo, med, hi := b.at(from + p)
-		for k, yhat := range [3]float64{lo, med, hi} {
-			u := y - yhat
-			if u >= 0 {
-				loss[k] += levels[k] * u
-			} else {
-				loss[k] += (levels[k] - 1) * u
-			}
-		}
+		lo, _, hi := b.at(from + p)
+		lossLo += pinball(d.o.Lower, y-lo)
+		lossHi += pinball(d.o.Upper, y-hi)
 		den += math.Abs(y)
 	}
-	den = math.Max(den, 1e-9)
-	return 2 * (loss[0] + loss[1] + loss[2]) / (3 * den)
+	den = math.Max(den, 1e-9) // the means' 1/len cancels
+	return (2*lossLo/den + 2*lossHi/den) / 2
+}
+
+// pinball is the quantile loss ρ_q(u) of an error u = actual - predicted.
+func pinball(q, u float64) float64 {
+	if u >= 0 {
+		return q * u
+	}
+	return (q - 1) * u
 }
 
 // Observe feeds the next interval's actual value and the forecast issued after it.
@@ -172,10 +179,11 @@ func (d *Paper) Observe(actual float64, next forecast.Forecast) error {
 	d.n++
 	d.recent[t%d.o.Points] = actual
 
-	flags, judged := 0, 0
+	newestFlags, calmFlags, judged := 0, 0, 0
 	newestOutside, haveNewest := false, false
 	for age := 1; age <= d.stored; age++ {
-		b := &d.bands[(d.head-age+len(d.bands))%len(d.bands)]
+		k := (d.head - age + len(d.bands)) % len(d.bands)
+		b := &d.bands[k]
 		if !b.covers(t) {
 			continue
 		}
@@ -184,29 +192,37 @@ func (d *Paper) Observe(actual float64, next forecast.Forecast) error {
 			newestOutside, haveNewest = actual < lo || actual > hi, true
 		}
 		if d.flags(b, t) {
-			flags++
+			if judged < d.o.Forecasts {
+				newestFlags++
+			}
+			if d.calm[k] {
+				calmFlags++
+			}
 		}
 		judged++
 	}
 
+	reason := "normal"
 	switch {
 	case !haveNewest:
-		d.state.Reason = "no forecast covers the newest point"
-	case !d.burst && flags > 0 && newestOutside:
+		reason = "no forecast covers the newest point"
+		if d.burst {
+			reason = "burst continues"
+		}
+	case !d.burst && newestFlags > 0 && newestOutside:
 		d.burst = true
-		d.state.Reason = "a forecast flags and the newest point is outside the band"
-	case d.burst && flags == 0 && !newestOutside:
+		reason = "a recent forecast flags and the newest point is outside the band"
+	case d.burst && newestFlags == 0 && !newestOutside && calmFlags < 2:
 		d.burst = false
-		d.state.Reason = "no forecast flags and the newest point is inside the band"
+		reason = "no recent forecast flags and the newest point is inside the band"
 	case d.burst:
-		d.state.Reason = "burst continues"
-	default:
-		d.state.Reason = "normal"
+		reason = "burst continues"
 	}
-	d.state = State{Interval: t + 1, Burst: d.burst, Score: float64(flags), Threshold: 1, Reason: d.state.Reason}
+	d.state = State{Interval: t + 1, Burst: d.burst, Score: float64(newestFlags), Threshold: 1, Reason: reason}
 
 	if len(next.Q) > 0 {
 		d.bands[d.head].fill(t, next, d.o.Lower, d.o.Upper)
+		d.calm[d.head] = !d.burst
 		d.head = (d.head + 1) % len(d.bands)
 		d.stored = min(d.stored+1, len(d.bands))
 	}
@@ -222,18 +238,14 @@ func (d *Paper) flags(b *band, t int) bool {
 	for i := from; i <= t; i++ {
 		y := d.recent[i%d.o.Points]
 		pts = append(pts, y)
-		lo, _, hi := b.at(i)
-		switch {
-		case y > hi:
+		lo, med, hi := b.at(i)
+		if y > hi || y < lo {
 			outside++
-			excess += (y - hi) / math.Max(math.Abs(hi), 1e-9)
-		case y < lo:
-			outside++
-			excess += (lo - y) / math.Max(math.Abs(lo), 1e-9)
+			excess += (math.Max(y-hi, 0) + math.Max(lo-y, 0)) / math.Max(math.Abs(med), 1e-9)
 		}
 	}
-	if outside >= d.o.MinOutside && excess/float64(outside) > d.o.MinExcess {
+	if outside >= d.o.MinOutside && excess/float64(len(pts)) > d.o.MinExcess {
 		return true
 	}
-	return d.qrisk(b, pts, from) > d.qrMax[len(pts)]
+	return d.qrisk(b, pts, from) > d.qrMax
 }
