@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/bascaler/bascaler/internal/nn"
 )
 
@@ -83,10 +85,7 @@ func dense(out, x []float64, l *nn.Linear, act bool) {
 		if v == 0 {
 			continue
 		}
-		row := l.W.Data[i*cols : (i+1)*cols]
-		for j, w := range row {
-			out[j] += v * w
-		}
+		floats.AddScaled(out, v, l.W.Data[i*cols:(i+1)*cols])
 	}
 	if act {
 		for j, v := range out {

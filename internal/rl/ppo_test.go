@@ -79,7 +79,7 @@ func TestPPOLearnsTheOptimalChainPolicy(t *testing.T) {
 				if env.pos != want {
 					t.Errorf("start %d target %d: after %d steps at %d, optimal is %d (probs at start %v)",
 						start, target, k+1, env.pos, want, a.Probs([]float64{float64(start) / 6, float64(target) / 6}))
-						break
+					break
 				}
 			}
 		}

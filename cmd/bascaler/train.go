@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/rl"
+	"github.com/bascaler/bascaler/internal/rl/simenv"
+	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/sim"
+)
+
+// trainCmd groups the training subcommands ("train rl"; other trainers may join it).
+var trainCmd = &cobra.Command{Use: "train", Short: "Train models used by the policies"}
+
+// rlTrainFlags are the options of "train rl".
+type rlTrainFlags struct {
+	trace, out, pol, reward, normalize, split, forecaster string
+	steps, rollout, segment, evalEvery                    int
+	seed                                                  int64
+	scaleToMean                                           float64
+	slo                                                   time.Duration
+	sloMetric                                             string
+	interval, startup                                     time.Duration
+	params                                                []string
+}
+
+func init() {
+	var f rlTrainFlags
+	cmd := &cobra.Command{
+		Use:   "rl",
+		Short: "Train the PPO corrector of a burst-aware policy in the simulator",
+		Long: `Train the PPO agent that corrects a burst-aware policy's replica estimate outside bursts.
+
+Episodes replay stretches of the trace's training split through the simulator (the same one
+'simulate' uses) under the policy, whose corrector is the learning agent. The forecaster used
+in training episodes is fitted on the first half of the training split; episodes come from
+its second half. Snapshots are scored on the validation split and the best one is kept; the
+test split is never read. DIR receives manifest.json, actor.bin, critic.bin (the agent),
+curve.csv and curve.svg (the training curve).
+
+Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-model=DIR`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTrainRL(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.trace, "trace", "", "trace CSV path or synthetic[:NAME] (required)")
+	fl.StringVar(&f.out, "out", "", "output directory for the agent and its training curve (required)")
+	fl.IntVar(&f.steps, "steps", 60000, "training budget in corrected decisions (environment steps)")
+	fl.Int64Var(&f.seed, "seed", 1, "random seed (network initialisation, sampling, segments)")
+	fl.StringVar(&f.pol, "policy", "bascaler", "policy to correct: bascaler or bascaler-paper")
+	fl.StringVar(&f.reward, "reward", "slo-cost", "reward: slo-cost (pod cost and SLO violations, γ 0.8) or paper (BAScaler's CPU/latency reward, γ 0.5)")
+	fl.IntVar(&f.rollout, "rollout", 2048, "steps collected per PPO update")
+	fl.IntVar(&f.segment, "segment", 240, "intervals replayed per training segment")
+	fl.IntVar(&f.evalEvery, "eval-every", 4, "PPO updates between validation replays")
+	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
+	fl.Float64Var(&f.scaleToMean, "scale-to-mean", 0, "scale the trace so its training mean is this many req/s (replaces --normalize)")
+	fl.StringVar(&f.split, "split", "0.6,0.2,0.2", "chronological train,validation,test fractions")
+	fl.DurationVar(&f.slo, "slo", 16*time.Millisecond, "latency SLO")
+	fl.StringVar(&f.sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
+	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
+	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
+	trainCmd.AddCommand(cmd)
+	rootCmd.AddCommand(trainCmd)
+}
+
+func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
+	if f.trace == "" || f.out == "" {
+		return fmt.Errorf("train rl: --trace and --out are required")
+	}
+	if f.steps < 1 {
+		return fmt.Errorf("--steps must be at least 1, got %d", f.steps)
+	}
+	if f.rollout < 64 {
+		return fmt.Errorf("--rollout must be at least 64, got %d", f.rollout)
+	}
+	if f.evalEvery < 1 {
+		return fmt.Errorf("--eval-every must be at least 1, got %d", f.evalEvery)
+	}
+	metric, err := perf.ParseLatencyMetric(f.sloMetric)
+	if err != nil {
+		return err
+	}
+	split, err := series.ParseSplit(f.split)
+	if err != nil {
+		return fmt.Errorf("--split: %w", err)
+	}
+	params := map[string]string{}
+	for _, kv := range f.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--param %q: want key=value", kv)
+		}
+		params[k] = v
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Interval, cfg.Startup = f.interval, f.startup
+	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
+	w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: f.trace, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
+		Split: split, Seed: f.seed})
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	began := time.Now()
+	env, err := simenv.New(simenv.Options{Workload: w, Config: cfg, Policy: f.pol, Params: params,
+		Reward: f.reward, Segment: f.segment, Seed: f.seed})
+	if err != nil {
+		return fmt.Errorf("train rl: %w", err)
+	}
+	defer env.Close()
+	res, err := env.Train(simenv.TrainOptions{Steps: f.steps, Rollout: f.rollout, EvalEvery: f.evalEvery,
+		Seed: uint64(f.seed), Progress: progressBar(cmd.ErrOrStderr(), "training PPO")})
+	if err != nil {
+		return fmt.Errorf("train rl: %w", err)
+	}
+	elapsed := time.Since(began)
+	m := rl.Manifest{Seed: uint64(f.seed), Steps: res.Curve[len(res.Curve)-1].Steps,
+		ValidationScore: res.BestVal.Score,
+		Validation: map[string]float64{
+			"best_at_steps":                float64(res.BestSteps),
+			"slo_violation_rate":           res.BestVal.Summary.SLOViolationRate,
+			"cost_pod_hours":               res.BestVal.Summary.CostPodHours,
+			"corrected_intervals":          float64(res.BestVal.Corrected),
+			"baseline_score":               res.Baseline.Score,
+			"baseline_slo_violation_rate":  res.Baseline.Summary.SLOViolationRate,
+			"baseline_cost_pod_hours":      res.Baseline.Summary.CostPodHours,
+			"training_seconds":             math.Round(elapsed.Seconds()*10) / 10,
+			"validation_intervals":         float64(res.BestVal.Summary.Intervals),
+			"validation_requests_over_slo": res.BestVal.Summary.RequestsOverSLO,
+			"baseline_requests_over_slo":   res.Baseline.Summary.RequestsOverSLO,
+		},
+		Meta: map[string]string{"policy": f.pol, "features": policy.RLFeatureSet, "reward": env.Reward().Name,
+			"trace": w.Name, "slo": f.slo.String() + " " + f.sloMetric, "interval": f.interval.String(),
+			"actions": fmt.Sprintf("%d: (a-%d) steps of max(1, round(estimate/20)) pods", policy.RLActions, policy.RLMaxStep)},
+	}
+	if err := rl.Save(f.out, res.Best, m); err != nil {
+		return err
+	}
+	if err := writeCurve(f.out, res.Curve); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "trained %d steps in %s; best validation score %.4f at %d steps (uncorrected policy: %.4f)\n",
+		m.Steps, elapsed.Round(time.Second), res.BestVal.Score, res.BestSteps, res.Baseline.Score)
+	fmt.Fprintf(out, "validation split: SLO violations %.2f%% (uncorrected %.2f%%), cost %.1f pod-hours (uncorrected %.1f)\n",
+		100*res.BestVal.Summary.SLOViolationRate, 100*res.Baseline.Summary.SLOViolationRate,
+		res.BestVal.Summary.CostPodHours, res.Baseline.Summary.CostPodHours)
+	fmt.Fprintf(out, "agent written to %s; use it with --param %s.rl-model=%s\n", f.out, f.pol, f.out)
+	return nil
+}
+
+// writeCurve writes curve.csv and curve.svg (reward per step and validation score against
+// training steps).
+func writeCurve(dir string, curve []simenv.CurvePoint) error {
+	fh, err := os.Create(filepath.Join(dir, "curve.csv"))
+	if err != nil {
+		return err
+	}
+	if err := writeCurveCSV(fh, curve); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	p := plot.New()
+	p.Title.Text = "PPO training"
+	p.X.Label.Text = "environment steps"
+	p.Y.Label.Text = "mean reward per step"
+	var train, val plotter.XYs
+	for _, c := range curve {
+		train = append(train, plotter.XY{X: float64(c.Steps), Y: c.MeanReward})
+		if !math.IsNaN(c.ValScore) {
+			val = append(val, plotter.XY{X: float64(c.Steps), Y: c.ValScore})
+		}
+	}
+	for i, s := range []struct {
+		name string
+		xy   plotter.XYs
+		c    color.RGBA
+	}{{"training rollouts", train, color.RGBA{31, 119, 180, 255}}, {"validation split", val, color.RGBA{214, 39, 40, 255}}} {
+		if len(s.xy) == 0 {
+			continue
+		}
+		l, pts, err := plotter.NewLinePoints(s.xy)
+		if err != nil {
+			return err
+		}
+		l.Color, pts.Color = s.c, s.c
+		l.Width = vg.Points(1)
+		if i == 1 {
+			pts.Radius = vg.Points(2.5)
+		} else {
+			pts.Radius = vg.Points(1)
+		}
+		p.Add(l, pts)
+		p.Legend.Add(s.name, l, pts)
+	}
+	p.Legend.Top = false
+	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, "curve.svg"))
+}
+
+func writeCurveCSV(w io.Writer, curve []simenv.CurvePoint) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"steps", "mean_reward", "validation_score", "policy_loss", "value_loss", "entropy", "approx_kl"})
+	g := func(v float64) string {
+		if math.IsNaN(v) {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	for _, c := range curve {
+		_ = cw.Write([]string{strconv.Itoa(c.Steps), g(c.MeanReward), g(c.ValScore), g(c.PolicyLoss),
+			g(c.ValueLoss), g(c.Entropy), g(c.ApproxKL)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
