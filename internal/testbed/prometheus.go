@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,13 +12,18 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/promserver"
 )
 
-// This file is a minimal Prometheus launcher, kept until internal/promserver (the shared
-// launcher) lands; the testbed needs only start, reload-free file_sd and stop.
+// This file launches Prometheus with the testbed's own configuration. The shared launcher
+// (internal/promserver) renders static scrape jobs only; the testbed needs file-based
+// service discovery (replicas come and go) and metric relabelling, so it writes its own
+// config and reuses promserver only to find the binary.
 
-// ErrNoPrometheus means the prometheus binary was not found.
-var ErrNoPrometheus = errors.New("prometheus binary not found: install it with `apt-get install -y prometheus` (Debian/Ubuntu), or download it from https://prometheus.io/download/ and pass its path with --prometheus")
+// ErrNoPrometheus means the prometheus binary was not found (the same error as
+// promserver's, so errors.Is works with either).
+var ErrNoPrometheus = promserver.ErrNotFound
 
 // promServer is one Prometheus process on loopback with its own temporary storage.
 type promServer struct {
@@ -33,11 +37,11 @@ type promServer struct {
 // findPrometheus returns the binary to run: path if given, else prometheus from PATH.
 func findPrometheus(path string) (string, error) {
 	if path == "" {
-		path = "prometheus"
+		return promserver.Find()
 	}
 	p, err := exec.LookPath(path)
 	if err != nil {
-		return "", fmt.Errorf("%w (looked for %q: %v)", ErrNoPrometheus, path, err)
+		return "", fmt.Errorf("%w: %q: %v; %s", ErrNoPrometheus, path, err, promserver.InstallHint)
 	}
 	return p, nil
 }

@@ -206,3 +206,34 @@ func writeProfiling(path string, samples []perf.ProfilingSample) error {
 	}
 	return fh.Close()
 }
+
+// simStart is the timestamp of the first point of the trace written for the simulator; any
+// fixed instant does, the simulator reads only the spacing.
+var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// writeSimInputs writes what `bascaler simulate` needs to replay the same run: trace.csv
+// (timestamp,value with value = requests scheduled in the interval, so that the simulator's
+// counts-per-step reading gives back the testbed's rates) and profile.csv (the measured
+// single-replica profile, columns perf.ProfileHeader).
+func writeSimInputs(dir string, rates []float64, interval time.Duration, prof *perf.Profile) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rows := [][]string{{"timestamp", "value"}}
+	for k, r := range rates {
+		rows = append(rows, []string{simStart.Add(time.Duration(k) * interval).Format(time.RFC3339),
+			strconv.FormatFloat(r*interval.Seconds(), 'f', 3, 64)})
+	}
+	if err := writeCSV(filepath.Join(dir, "trace.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{perf.ProfileHeader}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	for _, p := range prof.Points {
+		if p.Load == 0 {
+			continue // NewProfile adds the idle point back
+		}
+		rows = append(rows, []string{f(p.Load), f(p.MeanMS), f(p.P95MS), f(p.P99MS), f(100 * p.CPU)})
+	}
+	return writeCSV(filepath.Join(dir, "profile.csv"), rows)
+}

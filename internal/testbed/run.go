@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return nil, err
 	}
 	for _, name := range cfg.Policies {
+		if policy.Help(name) == "" {
+			return nil, fmt.Errorf("unknown policy %q (valid: %s)", name, strings.Join(policy.Names(), ", "))
+		}
 		if policy.NeedsFuture(name) {
 			return nil, fmt.Errorf("policy %s is clairvoyant: it runs only in the simulator", name)
 		}
@@ -84,6 +88,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}
 	if cfg.OutDir != "" {
+		if err := writeSimInputs(cfg.OutDir, rates, cfg.Interval, prof); err != nil {
+			return rep, err
+		}
 		if err := writeProfiling(filepath.Join(cfg.OutDir, "profiling.csv"), cal.Profile); err != nil {
 			return rep, err
 		}

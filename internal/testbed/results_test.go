@@ -1,0 +1,68 @@
+package testbed
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/testbed/loadgen"
+)
+
+// TestFinishComputesSimulatorMetricsFromMeasuredLatencies pins the summary arithmetic on a
+// hand-made two-interval run with a 10 ms mean SLO:
+//
+//	interval 0: 10 req/s scheduled; 2 requests at 5 ms and 30 ms (mean 17.5 -> violated),
+//	            1 replica allocated and ready the whole time, need ceil(10/8) = 2;
+//	interval 1: 4 req/s; 2 requests at 4 ms and one failed (failure -> violated),
+//	            3 allocated, 2 ready, need 1; one request not sent.
+func TestFinishComputesSimulatorMetricsFromMeasuredLatencies(t *testing.T) {
+	iv := 10 * time.Second
+	sched, err := loadgen.NewSchedule([]float64{0.4, 0.4}, iv) // 4 requests per interval
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	run := &loadgen.Run{Schedule: sched, NotSent: []uint64{0, 1}, Records: []loadgen.Record{
+		{Sent: 1 * time.Second, Latency: ms(5), Code: 200},
+		{Sent: 2 * time.Second, Latency: ms(30), Code: 200},
+		{Sent: 11 * time.Second, Latency: ms(4), Code: 200},
+		{Sent: 12 * time.Second, Latency: ms(4), Code: 200},
+		{Sent: 13 * time.Second, Latency: ms(10000), Err: true},
+	}}
+	s := newSampler(2, iv)
+	s.alloc, s.ready, s.seconds = []float64{10, 30}, []float64{10, 20}, []float64{10, 10}
+	pr := &PolicyRun{Policy: "p", Interval: iv, SLO: policy.SLO{Metric: perf.Mean, TargetMS: 10},
+		rates: []float64{10, 4}, capAtSLO: 8,
+		Decisions: []Decision{{Before: 1, After: 1, Decided: true}, {Before: 1, After: 3, Decided: true}, {Before: 3, After: 3}}}
+	pr.finish(run, s, nil)
+	got := pr.Summary
+	h := iv.Hours()
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"violation rate", got.SLOViolationRate, 1},
+		{"requests", got.Requests, 5},
+		{"failed", got.FailedRequests, 1},
+		{"over SLO share (1 slow + 1 failed of 5)", got.RequestsOverSLO, 0.4},
+		{"not sent", got.RequestsNotSent, 1},
+		{"cost", got.CostPodHours, 4 * h},
+		{"mean replicas", got.MeanReplicas, 2},
+		{"scaling actions", float64(got.ScalingActions), 1},
+		{"over-provision (3 allocated vs need 1)", got.OverProvisionPodHours, 2 * h},
+		{"under-provision (1 ready vs need 2)", got.UnderProvisionPodHours, 1 * h},
+		{"mean latency of served", got.MeanLatencyMS, (5 + 30 + 4 + 4) / 4.0},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9 {
+			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
+	if r := pr.Records[0]; !r.Violated || r.Need != 2 || r.LatencyMS != 17.5 {
+		t.Errorf("interval 0 record %+v", r)
+	}
+	if r := pr.Records[1]; !r.Violated || r.Need != 1 || r.Failed != 1 {
+		t.Errorf("interval 1 record %+v", r)
+	}
+}
