@@ -60,7 +60,7 @@ func ReadProfileCSV(r io.Reader, source, name string) (*Profile, error) {
 }
 
 func splitHeader(line []byte) []string {
-	parts := strings.Split(strings.TrimSpace(string(line)), ",")
+	parts := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(line), "\ufeff")), ",")
 	for i := range parts {
 		parts[i] = strings.TrimSpace(parts[i])
 	}

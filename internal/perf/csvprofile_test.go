@@ -72,3 +72,22 @@ func TestLoadProfileCSVFitsProfilingData(t *testing.T) {
 		t.Errorf("capacity of the fitted profile at 16 ms: %.2f (%v), the fft profile says %.2f", got, err, want)
 	}
 }
+
+func TestReadProfileCSVToleratesSpreadsheetFormatting(t *testing.T) {
+	in := "\ufeffload, mean_ms, p95_ms, p99_ms, cpu_pct\r\n0, 10, 12, 14, 0\r\n100, 30, 60, 90, 90\r\n"
+	p, err := ReadProfileCSV(strings.NewReader(in), "x.csv", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxLoad != 100 || math.Abs(p.At(50).MeanMS-20) > 1e-9 {
+		t.Errorf("max load %g, mean at 50 %g", p.MaxLoad, p.At(50).MeanMS)
+	}
+	prof := "\ufeffload_per_pod , replicas,cpu_pct,latency_mean_ms,latency_p95_ms,latency_p99_ms,error_rate\r\n 40 ,3,36,10,12,14,0\r\n"
+	if s, err := ReadProfilingCSV(strings.NewReader(prof), "p.csv"); err != nil || s[0].LoadPerPod != 40 {
+		t.Errorf("profiling CSV with spaces and CRLF: %v, %v", s, err)
+	}
+	// The layout is recognised despite the byte-order mark: profiling data gets fitted.
+	if _, err := ReadProfileCSV(strings.NewReader(prof), "p.csv", "p"); err == nil || !strings.Contains(err.Error(), "at least 3 profiling samples") {
+		t.Errorf("one profiling row read as a profile: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // ProfilingSample is one measurement of a deployment under a steady load: what a load test
@@ -92,7 +93,7 @@ func ReadProfilingCSV(r io.Reader, name string) ([]ProfilingSample, error) {
 			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(rec), width)
 		}
 		num := func(field string) (float64, error) {
-			s := rec[col[field]]
+			s := strings.TrimSpace(rec[col[field]])
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				return 0, fmt.Errorf("%s:%d: %s: %q is not a number", name, line, field, s)
@@ -136,6 +137,8 @@ func ReadProfilingCSV(r io.Reader, name string) ([]ProfilingSample, error) {
 func columnIndex(name string, header, want []string) (map[string]int, error) {
 	idx := map[string]int{}
 	for i, h := range header {
+		// Spreadsheets add a byte-order mark and spaces after commas; neither is part of a name.
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 		if _, dup := idx[h]; dup {
 			return nil, fmt.Errorf("%s:1: column %q appears twice", name, h)
 		}
