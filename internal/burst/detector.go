@@ -17,8 +17,8 @@ type State struct {
 	Interval int
 	// Burst reports burst mode for that interval.
 	Burst bool
-	// Score is the detector's evidence, comparable to Threshold (paper: the number of stored
-	// forecasts that flag; cusum: the CUSUM statistic).
+	// Score is the detector's evidence, comparable to Threshold (paper: how many of the
+	// newest forecasts flag; cusum: the CUSUM statistic).
 	Score, Threshold float64
 	// Reason is a constant phrase saying why the state is what it is.
 	Reason string
@@ -40,8 +40,9 @@ type Detector interface {
 	// Observe feeds the actual value (req/s) of the next interval and the forecast issued
 	// once that value is known: next.Q[0] is the forecast of the interval after it. A
 	// forecast with no rows means "no forecast this time". The detector copies what it keeps
-	// from next. A non-finite or negative actual, or a malformed forecast, is an error and
-	// leaves the state unchanged.
+	// from next; band levels the forecast lacks are read at its outermost levels
+	// (Forecast.Quantile clamps). A non-finite or negative actual, or a malformed forecast,
+	// is an error and leaves the state unchanged.
 	Observe(actual float64, next forecast.Forecast) error
 	// State is the verdict for the interval after the last observed one.
 	State() State
