@@ -131,7 +131,7 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 
 	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
-	tb.AddCommand(run)
+	tb.AddCommand(run, testbedProfileCmd())
 	rootCmd.AddCommand(tb)
 }
 
@@ -155,4 +155,64 @@ func printTestbedTable(w io.Writer, rep *testbed.Report) error {
 			100*s.RequestsOverSLO, s.FailedRequests, s.RequestsNotSent, s.CostPodHours, s.MeanReplicas, s.ScalingActions, s.MeanLatencyMS)
 	}
 	return tw.Flush()
+}
+
+func testbedProfileCmd() *cobra.Command {
+	var (
+		cfg      testbed.Config
+		o        testbed.ProfileOptions
+		out      string
+		replicas []int
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Profile real replicas: balanced per-pod load at several replica counts -> profiling CSV",
+		Long: `testbed profile runs the BAScaler paper's profiling procedure on serve-fft replicas: for
+each replica count it scales first, then applies each per-pod load (fractions of one
+replica's measured saturation throughput) through the load balancer for --step, and records
+per-pod load, CPU (% of the replica's CPU share), latency mean/p95/p99 and error rate.
+The CSV (columns load_per_pod,replicas,cpu_pct,latency_mean_ms,latency_p95_ms,
+latency_p99_ms,error_rate) feeds the SVR: bascaler profile --in FILE --fit, and the
+simulator: bascaler simulate --profile FILE.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required: the profiling CSV to write (- for standard output)")
+			}
+			o.Replicas = replicas
+			if !quiet {
+				cfg.Log = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			samples, _, err := testbed.Profile(ctx, cfg, o)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if out != "-" {
+				f, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			return perf.WriteProfilingCSV(w, samples)
+		},
+	}
+	f := cmd.Flags()
+	f.IntSliceVar(&replicas, "replicas", []int{1, 2}, "replica counts to profile at")
+	f.Float64SliceVar(&o.Loads, "loads", []float64{0.1, 0.3, 0.5, 0.7, 0.9}, "per-pod loads as fractions of one replica's saturation throughput")
+	f.DurationVar(&o.Step, "step", 10*time.Second, "time at each operating point")
+	f.StringVar(&out, "out", "", "profiling CSV to write (- for standard output)")
+	f.DurationVar(&cfg.StartupDelay, "startup-delay", time.Second, "replica start-up delay")
+	f.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
+	f.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
+	f.IntVar(&cfg.FFTSize, "fft-size", 0, "samples per FFT in the replicas (0: serve-fft default)")
+	f.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")
+	f.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
+	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	return cmd
 }

@@ -50,20 +50,23 @@ func (r *Run) Summarize(sloMS float64) []IntervalStats {
 		}
 	}
 	for k := range out {
-		l := lat[k]
-		if len(l) == 0 {
-			continue
-		}
-		sort.Float64s(l)
-		sum := 0.0
-		for _, v := range l {
-			sum += v
-		}
-		out[k].MeanMS = sum / float64(len(l))
-		out[k].P95MS = quantile(l, 0.95)
-		out[k].P99MS = quantile(l, 0.99)
+		out[k].MeanMS, out[k].P95MS, out[k].P99MS = LatencyStats(lat[k])
 	}
 	return out
+}
+
+// LatencyStats returns the mean, p95 and p99 (nearest rank) of latencies; it sorts them in
+// place. All three are 0 for no latencies.
+func LatencyStats(l []float64) (mean, p95, p99 float64) {
+	if len(l) == 0 {
+		return 0, 0, 0
+	}
+	sort.Float64s(l)
+	sum := 0.0
+	for _, v := range l {
+		sum += v
+	}
+	return sum / float64(len(l)), quantile(l, 0.95), quantile(l, 0.99)
 }
 
 // quantile returns the q-quantile of sorted values by the nearest-rank method (the
