@@ -33,7 +33,7 @@ type rlTrainFlags struct {
 	trace, out, pol, reward, normalize, split, forecaster string
 	steps, rollout, segment, evalEvery                    int
 	seed                                                  int64
-	scaleToMean                                           float64
+	scaleToMean, lr                                       float64
 	slo                                                   time.Duration
 	sloMetric                                             string
 	interval, startup                                     time.Duration
@@ -61,11 +61,12 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	fl := cmd.Flags()
 	fl.StringVar(&f.trace, "trace", "", "trace CSV path or synthetic[:NAME] (required)")
 	fl.StringVar(&f.out, "out", "", "output directory for the agent and its training curve (required)")
-	fl.IntVar(&f.steps, "steps", 60000, "training budget in corrected decisions (environment steps)")
+	fl.IntVar(&f.steps, "steps", simenv.DefaultSteps, "training budget in corrected decisions (environment steps)")
 	fl.Int64Var(&f.seed, "seed", 1, "random seed (network initialisation, sampling, segments)")
 	fl.StringVar(&f.pol, "policy", "bascaler", "policy to correct: bascaler or bascaler-paper")
 	fl.StringVar(&f.reward, "reward", "slo-cost", "reward: slo-cost (pod cost and SLO violations, γ 0.8) or paper (BAScaler's CPU/latency reward, γ 0.5)")
 	fl.IntVar(&f.rollout, "rollout", 2048, "steps collected per PPO update")
+	fl.Float64Var(&f.lr, "lr", rl.DefaultConfig().LR, "Adam learning rate")
 	fl.IntVar(&f.segment, "segment", 240, "intervals replayed per training segment")
 	fl.IntVar(&f.evalEvery, "eval-every", 4, "PPO updates between validation replays")
 	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
@@ -126,7 +127,7 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	}
 	defer env.Close()
 	res, err := env.Train(simenv.TrainOptions{Steps: f.steps, Rollout: f.rollout, EvalEvery: f.evalEvery,
-		Seed: uint64(f.seed), Progress: progressBar(cmd.ErrOrStderr(), "training PPO")})
+		Config: rl.Config{LR: f.lr}, Seed: uint64(f.seed), Progress: progressBar(cmd.ErrOrStderr(), "training PPO")})
 	if err != nil {
 		return fmt.Errorf("train rl: %w", err)
 	}
@@ -161,6 +162,9 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	fmt.Fprintf(out, "validation split: SLO violations %.2f%% (uncorrected %.2f%%), cost %.1f pod-hours (uncorrected %.1f)\n",
 		100*res.BestVal.Summary.SLOViolationRate, 100*res.Baseline.Summary.SLOViolationRate,
 		res.BestVal.Summary.CostPodHours, res.Baseline.Summary.CostPodHours)
+	if res.BestVal.Score <= res.Baseline.Score {
+		fmt.Fprintf(out, "warning: no snapshot scored above the uncorrected policy on the validation split; the agent is not expected to help on this trace\n")
+	}
 	fmt.Fprintf(out, "agent written to %s; use it with --param %s.rl-model=%s\n", f.out, f.pol, f.out)
 	return nil
 }

@@ -79,8 +79,9 @@ func agentPreferring(t testing.TB, states, actions, a int) *rl.Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := ag.ActorParams()[5] // actor.out.b
-	out.Data[a] = 100
+	if err := ag.SetActionBias(a, 100); err != nil {
+		t.Fatal(err)
+	}
 	return ag
 }
 

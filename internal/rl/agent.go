@@ -201,3 +201,13 @@ func (a *Agent) Clone() *Agent {
 	b.Norm = &RunningNorm{Mean: append([]float64(nil), a.Norm.Mean...), Var: append([]float64(nil), a.Norm.Var...), Count: a.Norm.Count}
 	return b
 }
+
+// SetActionBias sets the actor's output bias for action: a prior preference before training
+// (e.g. for a "do nothing" action, so early exploration stays near a known-good policy).
+func (a *Agent) SetActionBias(action int, bias float64) error {
+	if action < 0 || action >= a.Actions {
+		return fmt.Errorf("rl: action %d outside 0..%d", action, a.Actions-1)
+	}
+	a.actor[2].B.Data[action] = bias
+	return nil
+}
