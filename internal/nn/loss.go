@@ -92,7 +92,7 @@ func (tp *Tape) MonotoneQuantiles(a *Tensor, k, mid int) *Tensor {
 	if k <= 0 || a.Cols%k != 0 || mid < 0 || mid >= k {
 		panic(fmt.Sprintf("nn: MonotoneQuantiles %s with k=%d mid=%d", a.Shape(), k, mid))
 	}
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	blocks := a.Len() / k
 	for b := 0; b < blocks; b++ {
 		x, q := a.Data[b*k:(b+1)*k], out.Data[b*k:(b+1)*k]

@@ -8,7 +8,7 @@ import (
 // Add returns a+b (same shapes).
 func (tp *Tape) Add(a, b *Tensor) *Tensor {
 	sameShape("Add", a, b)
-	out := tp.result(a.Rows, a.Cols, a, b)
+	out := tp.resultDirty(a.Rows, a.Cols, a, b)
 	for i := range out.Data {
 		out.Data[i] = a.Data[i] + b.Data[i]
 	}
@@ -22,7 +22,7 @@ func (tp *Tape) Add(a, b *Tensor) *Tensor {
 // Sub returns a−b (same shapes).
 func (tp *Tape) Sub(a, b *Tensor) *Tensor {
 	sameShape("Sub", a, b)
-	out := tp.result(a.Rows, a.Cols, a, b)
+	out := tp.resultDirty(a.Rows, a.Cols, a, b)
 	for i := range out.Data {
 		out.Data[i] = a.Data[i] - b.Data[i]
 	}
@@ -36,7 +36,7 @@ func (tp *Tape) Sub(a, b *Tensor) *Tensor {
 // Mul returns the elementwise product a⊙b.
 func (tp *Tape) Mul(a, b *Tensor) *Tensor {
 	sameShape("Mul", a, b)
-	out := tp.result(a.Rows, a.Cols, a, b)
+	out := tp.resultDirty(a.Rows, a.Cols, a, b)
 	for i := range out.Data {
 		out.Data[i] = a.Data[i] * b.Data[i]
 	}
@@ -57,7 +57,7 @@ func (tp *Tape) Mul(a, b *Tensor) *Tensor {
 
 // Scale returns s·a.
 func (tp *Tape) Scale(a *Tensor, s float64) *Tensor {
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	for i, v := range a.Data {
 		out.Data[i] = s * v
 	}
@@ -70,7 +70,7 @@ func (tp *Tape) AddRow(a, b *Tensor) *Tensor {
 	if b.Rows != 1 || b.Cols != a.Cols {
 		panic(fmt.Sprintf("nn: AddRow %s + %s", a.Shape(), b.Shape()))
 	}
-	out := tp.result(a.Rows, a.Cols, a, b)
+	out := tp.resultDirty(a.Rows, a.Cols, a, b)
 	c := a.Cols
 	for i := 0; i < a.Rows; i++ {
 		for j := 0; j < c; j++ {
@@ -102,7 +102,7 @@ func (tp *Tape) Min(a, b *Tensor) *Tensor {
 
 func (tp *Tape) pick(op string, a, b *Tensor, takeA func(x, y float64) bool) *Tensor {
 	sameShape(op, a, b)
-	out := tp.result(a.Rows, a.Cols, a, b)
+	out := tp.resultDirty(a.Rows, a.Cols, a, b)
 	for i := range out.Data {
 		if takeA(a.Data[i], b.Data[i]) {
 			out.Data[i] = a.Data[i]
@@ -126,7 +126,7 @@ func (tp *Tape) pick(op string, a, b *Tensor, takeA func(x, y float64) bool) *Te
 
 // Clamp limits every value to [lo, hi]; clamped values pass no gradient (PPO's ratio clip).
 func (tp *Tape) Clamp(a *Tensor, lo, hi float64) *Tensor {
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	for i, v := range a.Data {
 		out.Data[i] = min(max(v, lo), hi)
 	}
@@ -142,7 +142,7 @@ func (tp *Tape) Clamp(a *Tensor, lo, hi float64) *Tensor {
 
 // unary applies f elementwise; df gives the derivative from the input x and output y.
 func (tp *Tape) unary(a *Tensor, f func(x float64) float64, df func(x, y float64) float64) *Tensor {
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	for i, v := range a.Data {
 		out.Data[i] = f(v)
 	}

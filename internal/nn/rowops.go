@@ -9,7 +9,7 @@ import (
 // SoftmaxRows normalises each row to probabilities; the row maximum is subtracted first so
 // large logits cannot overflow.
 func (tp *Tape) SoftmaxRows(a *Tensor) *Tensor {
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	for i := 0; i < a.Rows; i++ {
 		x, y := a.Row(i), out.Row(i)
 		m := math.Inf(-1)
@@ -48,7 +48,7 @@ func (tp *Tape) SoftmaxRows(a *Tensor) *Tensor {
 
 // LogSoftmaxRows returns log(softmax(row)) for each row, stably (x − max − log Σ e^(x−max)).
 func (tp *Tape) LogSoftmaxRows(a *Tensor) *Tensor {
-	out := tp.result(a.Rows, a.Cols, a)
+	out := tp.resultDirty(a.Rows, a.Cols, a)
 	for i := 0; i < a.Rows; i++ {
 		x, y := a.Row(i), out.Row(i)
 		m := math.Inf(-1)
@@ -87,10 +87,10 @@ func (tp *Tape) LayerNorm(a, gain, bias *Tensor, eps float64) *Tensor {
 	if gain.Rows != 1 || gain.Cols != a.Cols || bias.Rows != 1 || bias.Cols != a.Cols {
 		panic(fmt.Sprintf("nn: LayerNorm %s with gain %s bias %s", a.Shape(), gain.Shape(), bias.Shape()))
 	}
-	out := tp.result(a.Rows, a.Cols, a, gain, bias)
+	out := tp.resultDirty(a.Rows, a.Cols, a, gain, bias)
 	c := a.Cols
-	xhat := tp.alloc(a.Len())
-	rstd := tp.alloc(a.Rows)
+	xhat := tp.allocDirty(a.Len())
+	rstd := tp.allocDirty(a.Rows)
 	for i := 0; i < a.Rows; i++ {
 		x := a.Row(i)
 		mu := 0.0
@@ -156,7 +156,7 @@ func (tp *Tape) ConcatCols(ts ...*Tensor) *Tensor {
 		}
 		cols += t.Cols
 	}
-	out := tp.result(ts[0].Rows, cols, ts...)
+	out := tp.resultDirty(ts[0].Rows, cols, ts...)
 	off := 0
 	for _, t := range ts {
 		for i := 0; i < t.Rows; i++ {
@@ -187,7 +187,7 @@ func (tp *Tape) SliceCols(a *Tensor, from, to int) *Tensor {
 		panic(fmt.Sprintf("nn: SliceCols [%d,%d) of %s", from, to, a.Shape()))
 	}
 	w := to - from
-	out := tp.result(a.Rows, w, a)
+	out := tp.resultDirty(a.Rows, w, a)
 	for i := 0; i < a.Rows; i++ {
 		copy(out.Row(i), a.Data[i*a.Cols+from:i*a.Cols+to])
 	}
@@ -212,7 +212,7 @@ func (tp *Tape) ConcatRows(ts ...*Tensor) *Tensor {
 		}
 		rows += t.Rows
 	}
-	out := tp.result(rows, ts[0].Cols, ts...)
+	out := tp.resultDirty(rows, ts[0].Cols, ts...)
 	off := 0
 	for _, t := range ts {
 		copy(out.Data[off:], t.Data)
@@ -234,7 +234,7 @@ func (tp *Tape) SliceRows(a *Tensor, from, to int) *Tensor {
 		panic(fmt.Sprintf("nn: SliceRows [%d,%d) of %s", from, to, a.Shape()))
 	}
 	c := a.Cols
-	out := tp.result(to-from, c, a)
+	out := tp.resultDirty(to-from, c, a)
 	copy(out.Data, a.Data[from*c:to*c])
 	tp.record(out, func() { accum(a.Grad[from*c:to*c], out.Grad, 1) })
 	return out
@@ -251,7 +251,7 @@ func (tp *Tape) GatherRows(a *Tensor, idx []int) *Tensor {
 		}
 	}
 	idx = append([]int(nil), idx...) // the caller may reuse its slice before Backward
-	out := tp.result(len(idx), c, a)
+	out := tp.resultDirty(len(idx), c, a)
 	for i, r := range idx {
 		copy(out.Row(i), a.Row(r))
 	}
@@ -265,7 +265,7 @@ func (tp *Tape) GatherRows(a *Tensor, idx []int) *Tensor {
 
 // Transpose returns aᵀ.
 func (tp *Tape) Transpose(a *Tensor) *Tensor {
-	out := tp.result(a.Cols, a.Rows, a)
+	out := tp.resultDirty(a.Cols, a.Rows, a)
 	for i := 0; i < a.Rows; i++ {
 		for j := 0; j < a.Cols; j++ {
 			out.Data[j*a.Rows+i] = a.Data[i*a.Cols+j]
@@ -322,7 +322,7 @@ func (tp *Tape) MeanRows(a *Tensor) *Tensor {
 
 // SumCols returns the R×1 sums of each row (e.g. an entropy per sample).
 func (tp *Tape) SumCols(a *Tensor) *Tensor {
-	out := tp.result(a.Rows, 1, a)
+	out := tp.resultDirty(a.Rows, 1, a)
 	for i := 0; i < a.Rows; i++ {
 		s := 0.0
 		for _, v := range a.Row(i) {
@@ -352,7 +352,7 @@ func (tp *Tape) PickCols(a *Tensor, idx []int) *Tensor {
 		}
 	}
 	idx = append([]int(nil), idx...)
-	out := tp.result(a.Rows, 1, a)
+	out := tp.resultDirty(a.Rows, 1, a)
 	for i, j := range idx {
 		out.Data[i] = a.Data[i*a.Cols+j]
 	}
@@ -370,7 +370,7 @@ func (tp *Tape) Reshape(a *Tensor, rows, cols int) *Tensor {
 	if rows*cols != a.Len() {
 		panic(fmt.Sprintf("nn: Reshape %s to %dx%d", a.Shape(), rows, cols))
 	}
-	out := tp.result(rows, cols, a)
+	out := tp.resultDirty(rows, cols, a)
 	copy(out.Data, a.Data)
 	tp.record(out, func() { accum(a.Grad, out.Grad, 1) })
 	return out
