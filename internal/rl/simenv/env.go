@@ -59,6 +59,7 @@ type Env struct {
 	tmp         string
 	modelParam  string
 	extraParams map[string]string
+	valEst      []int // the uncorrected policy's recommendation per validation interval
 }
 
 // forecasterParam names the parameter through which each corrected policy accepts a
@@ -268,9 +269,17 @@ type Validation struct {
 }
 
 // Validate replays the validation split under the policy corrected by agent greedily (nil:
-// uncorrected, the baseline). Every interval is scored with the environment's reward, with
-// the policy's own raw recommendation as the estimate of burst intervals.
+// uncorrected, the baseline). Every interval is scored with the environment's reward. The
+// estimate that scales a size-free reward is, for every run, the uncorrected policy's
+// recommendation for that interval (replayed once and kept), so scores of different agents
+// and of the baseline are comparable: an agent cannot improve its score by changing the
+// yardstick (later steps of a policy, e.g. a guard, may raise a corrected recommendation).
 func (e *Env) Validate(agent *rl.Agent) (Validation, error) {
+	if agent != nil && e.valEst == nil {
+		if _, err := e.Validate(nil); err != nil {
+			return Validation{}, err
+		}
+	}
 	var c policy.Corrector
 	var rec *recorder
 	if agent != nil {
@@ -281,20 +290,19 @@ func (e *Env) Validate(agent *rl.Agent) (Validation, error) {
 	if err != nil {
 		return Validation{}, fmt.Errorf("validation: %w", err)
 	}
-	est := make([]int, len(res.Records))
-	for i := range res.Records {
-		est[i] = res.Records[i].Decision.Explanation.Raw
+	if agent == nil {
+		e.valEst = make([]int, len(res.Records))
+		for i := range res.Records {
+			e.valEst[i] = res.Records[i].Decision.Explanation.Raw
+		}
 	}
 	v := Validation{Summary: res.Summary}
 	if rec != nil {
 		v.Corrected = len(rec.log)
-		for _, d := range rec.log {
-			est[d.index] = d.estimate
-		}
 	}
 	sum := 0.0
 	for i := range res.Records {
-		sum += e.reward.Score(&res.Records[i], e.o.Config.SLO, est[i])
+		sum += e.reward.Score(&res.Records[i], e.o.Config.SLO, e.valEst[i])
 	}
 	v.Score = sum / float64(len(res.Records))
 	return v, nil

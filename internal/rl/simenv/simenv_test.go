@@ -247,3 +247,26 @@ func TestNewRejectsBadSetups(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldingAgentScoresLikeTheBaseline: an agent that never corrects must reproduce the
+// uncorrected policy's validation run and score exactly, so scores compare like with like.
+func TestHoldingAgentScoresLikeTheBaseline(t *testing.T) {
+	for _, reward := range RewardNames() {
+		e := newTestEnv(t, reward)
+		a := testAgent(t)
+		if err := a.SetActionBias(policy.RLMaxStep, 1000); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Validate(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, err := e.Validate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Score != base.Score || got.Summary != base.Summary || got.Corrected == 0 {
+			t.Fatalf("%s: holding agent %v (%d corrected), baseline %v", reward, got.Score, got.Corrected, base.Score)
+		}
+	}
+}
