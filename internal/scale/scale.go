@@ -86,7 +86,7 @@ func (k Kubernetes) Get(ctx context.Context, ref Ref) (State, error) {
 	if err := k.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return State{}, k.wrap(ref, "get", err)
 	}
-	sc := &autoscalingv1.Scale{}
+	sc := newScale()
 	if err := k.Client.SubResource("scale").Get(ctx, obj, sc); err != nil {
 		if apierrors.IsNotFound(err) {
 			// The object exists (read above), so a 404 here means no scale subresource.
@@ -94,7 +94,10 @@ func (k Kubernetes) Get(ctx context.Context, ref Ref) (State, error) {
 		}
 		return State{}, k.wrap(ref, "get scale", err)
 	}
-	st := State{Replicas: sc.Spec.Replicas, Current: sc.Status.Replicas, Ready: sc.Status.Replicas, Selector: sc.Status.Selector}
+	spec, _, _ := unstructured.NestedInt64(sc.Object, "spec", "replicas")
+	cur, _, _ := unstructured.NestedInt64(sc.Object, "status", "replicas")
+	sel, _, _ := unstructured.NestedString(sc.Object, "status", "selector")
+	st := State{Replicas: int32(spec), Current: int32(cur), Ready: int32(cur), Selector: sel}
 	if ready, found, err := unstructured.NestedInt64(obj.Object, "status", "readyReplicas"); err == nil && found {
 		st.Ready = int32(ready)
 	} else if err == nil && !found && hasStatus(obj) {
@@ -110,6 +113,14 @@ func hasStatus(obj *unstructured.Unstructured) bool {
 	return found || obj.GetAPIVersion() == "apps/v1"
 }
 
+// newScale returns an empty autoscaling/v1 Scale as unstructured: the client reads
+// unstructured objects' subresources only into unstructured bodies.
+func newScale() *unstructured.Unstructured {
+	sc := &unstructured.Unstructured{}
+	sc.SetGroupVersionKind(autoscalingv1.SchemeGroupVersion.WithKind("Scale"))
+	return sc
+}
+
 // Set implements Scaler. It re-reads and retries when another writer changed the scale in
 // between (a conflict), as every controller that shares an object must.
 func (k Kubernetes) Set(ctx context.Context, ref Ref, replicas int32) error {
@@ -118,14 +129,16 @@ func (k Kubernetes) Set(ctx context.Context, ref Ref, replicas int32) error {
 		return err
 	}
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc := &autoscalingv1.Scale{}
+		sc := newScale()
 		if err := k.Client.SubResource("scale").Get(ctx, obj, sc); err != nil {
 			return err
 		}
-		if sc.Spec.Replicas == replicas {
+		if cur, _, _ := unstructured.NestedInt64(sc.Object, "spec", "replicas"); cur == int64(replicas) {
 			return nil
 		}
-		sc.Spec.Replicas = replicas
+		if err := unstructured.SetNestedField(sc.Object, int64(replicas), "spec", "replicas"); err != nil {
+			return err
+		}
 		return k.Client.SubResource("scale").Update(ctx, obj, client.WithSubResourceBody(sc))
 	})
 	if err != nil {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2/textlogger"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/controller"
+	"github.com/bascaler/bascaler/internal/scale"
+)
+
+func init() {
+	var kubeconfig, metricsAddr, probeAddr, modelDir, leaseNS string
+	var leaderElect, verbose bool
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the BurstAwareAutoscaler controller (in-cluster or with --kubeconfig)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := 0
+			if verbose {
+				v = 1
+			}
+			ctrl.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(v))))
+			cfg, err := restConfig(kubeconfig)
+			if err != nil {
+				return err
+			}
+			scheme := runtime.NewScheme()
+			if err := clientgoscheme.AddToScheme(scheme); err != nil {
+				return err
+			}
+			if err := v1alpha1.AddToScheme(scheme); err != nil {
+				return err
+			}
+			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+				Scheme:                  scheme,
+				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+				HealthProbeBindAddress:  probeAddr,
+				LeaderElection:          leaderElect,
+				LeaderElectionID:        "bascaler-controller",
+				LeaderElectionNamespace: leaseNS,
+			})
+			if err != nil {
+				return fmt.Errorf("create manager: %w", err)
+			}
+			r := &controller.Reconciler{
+				Client:   mgr.GetClient(),
+				Scaler:   scale.Kubernetes{Client: mgr.GetClient()},
+				Events:   mgr.GetEventRecorder("bascaler-controller"),
+				Stats:    controller.NewStats(ctrlmetrics.Registry),
+				ModelDir: modelDir,
+			}
+			if err := r.SetupWithManager(mgr); err != nil {
+				return fmt.Errorf("set up controller: %w", err)
+			}
+			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+				return err
+			}
+			if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+				return err
+			}
+			return mgr.Start(ctrl.SetupSignalHandler())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG)")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of /metrics (\"0\" disables it)")
+	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so only one replica acts")
+	f.StringVar(&leaseNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace)")
+	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
+	f.BoolVar(&verbose, "verbose", false, "log every decision")
+	rootCmd.AddCommand(cmd)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	return c, nil
+}
