@@ -233,7 +233,11 @@ type EpisodeStats struct {
 func (e *Env) Collect(agent *rl.Agent, rng *rand.Rand, n int, buf *rl.Buffer) (EpisodeStats, error) {
 	var st EpisodeStats
 	sum := 0.0
+	empty := 0 // consecutive segments without a single correction
 	for buf.Len() < n {
+		if empty >= 50 {
+			return st, fmt.Errorf("policy %s made no correction in %d training segments in a row (always in burst mode?)", e.o.Policy, empty)
+		}
 		from := e.trainFrom + rng.IntN(e.train-e.trainFrom-e.o.Segment+1)
 		rec := &recorder{agent: agent, rng: rng, sample: true}
 		res, err := e.run(from, from+e.o.Segment, e.trainModel, rec, int64(rng.Uint32()))
@@ -241,6 +245,11 @@ func (e *Env) Collect(agent *rl.Agent, rng *rand.Rand, n int, buf *rl.Buffer) (E
 			return st, fmt.Errorf("training segment at %d: %w", from, err)
 		}
 		st.Segments++
+		if len(rec.log) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
 		for i, d := range rec.log {
 			r := e.reward.Score(&res.Records[d.index], e.o.Config.SLO, d.estimate)
 			done := i+1 == len(rec.log) || rec.log[i+1].index != d.index+1
