@@ -84,21 +84,30 @@ func (r *Reconciler) Decisions() int64 { return r.decisions.Load() }
 // SetupWithManager registers the reconciler. Status-only updates do not trigger it: the
 // loop paces itself with RequeueAfter.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
-	if r.Stats == nil {
-		r.Stats = NewStats(nil)
-	}
-	r.loops = map[types.NamespacedName]*loop{}
+	r.init()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.BurstAwareAutoscaler{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Named("burstawareautoscaler").
 		Complete(r)
 }
 
+func (r *Reconciler) init() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Stats == nil {
+		r.Stats = NewStats(nil)
+	}
+	if r.loops == nil {
+		r.loops = map[types.NamespacedName]*loop{}
+	}
+}
+
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	r.init()
 	baa := &v1alpha1.BurstAwareAutoscaler{}
 	if err := r.Client.Get(ctx, req.NamespacedName, baa); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -271,7 +280,9 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	} else {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, false, v1alpha1.ReasonDesiredWithinRange, "the desired count is within range and behavior limits")
 	}
-	burst := e.Mode == "burst"
+	// Burst state follows the policy's regime; a "guard" tick (bascaler's sub-interval
+	// check) says nothing about bursts and leaves the state as the last interval set it.
+	burst := e.Mode == "burst" || (e.Mode == "guard" && st.Burst == "burst")
 	st.Burst = "normal"
 	if burst {
 		st.Burst = "burst"
