@@ -220,8 +220,12 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	if err := r.readHistory(ctx, l, t); err != nil {
 		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
 	}
+	hist, err := l.historySeries(baa)
+	if err != nil {
+		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+	}
 	if l.pol == nil {
-		if err := r.buildPolicy(ctx, baa, l); err != nil {
+		if err := r.buildPolicy(ctx, baa, l, hist); err != nil {
 			reason := v1alpha1.ReasonInvalidPolicy
 			switch {
 			case strings.Contains(err.Error(), "unknown policy"):
@@ -382,7 +386,27 @@ func (r *Reconciler) readHistory(ctx context.Context, l *loop, t time.Time) erro
 
 var errModel = errors.New("model not found")
 
-func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
+// historySeries returns the arrival rates of the completed intervals as the policy's
+// training history: the numbers BuildObservation shows it (gaps repaired). A history whose
+// last interval has no rate is an error (ErrStale): a model must not train on stale data.
+func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) (series.Series, error) {
+	cfg := l.cfg
+	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: cfg.interval}
+	var obs policy.Observation
+	in := metrics.ObserveInput{Now: l.histEnd, Interval: cfg.interval, Tick: cfg.interval, History: l.history, Min: cfg.min, Max: cfg.max, SLO: cfg.slo}
+	if _, err := metrics.BuildObservation(in, &obs); err != nil {
+		return hist, err
+	}
+	if len(obs.History) > 0 {
+		hist.Start = obs.History[0].Start
+	}
+	for _, iv := range obs.History {
+		hist.Values = append(hist.Values, iv.Rate)
+	}
+	return hist, nil
+}
+
+func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, hist series.Series) error {
 	cfg := l.cfg
 	if err := cfg.checkModels(); err != nil {
 		return fmt.Errorf("%w: %v", errModel, err)
@@ -400,15 +424,6 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 	})
 	if err != nil {
 		return err
-	}
-	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: cfg.interval}
-	var obs policy.Observation
-	// The training history is what BuildObservation would show: gaps repaired, the same numbers.
-	if _, err := metrics.BuildObservation(metrics.ObserveInput{Now: l.histEnd, Interval: cfg.interval, Tick: cfg.interval, History: l.history, Min: cfg.min, Max: cfg.max, SLO: cfg.slo}, &obs); err == nil && len(obs.History) > 0 {
-		hist.Start = obs.History[0].Start
-		for _, iv := range obs.History {
-			hist.Values = append(hist.Values, iv.Rate)
-		}
 	}
 	env := policy.Env{Interval: cfg.interval, SLO: cfg.slo, Min: cfg.min, Max: cfg.max, Startup: cfg.startup,
 		Profile: prof, History: hist, Seed: seed(baa.Namespace, baa.Name), Params: cfg.params}

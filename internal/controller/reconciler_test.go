@@ -85,6 +85,7 @@ type fakeSource struct {
 	latency float64
 	cpu     float64
 	fail    bool
+	noData  bool // every period unmeasured (NaN rate), as before a workload's first scrape
 	cpuOnly bool
 	// scaler, when set, spreads the CPU demand cpu x demandAt over its current replicas, as
 	// real pods share a fixed load.
@@ -103,7 +104,7 @@ func (f *fakeSource) Range(_ context.Context, w metrics.Window) ([]metrics.Point
 	for i := range pts {
 		pts[i] = metrics.Point{Start: w.Start().Add(time.Duration(i) * w.Step), Rate: f.rate, LatencyMeanMS: f.latency,
 			LatencyP95MS: f.latency, LatencyP99MS: f.latency, CPU: f.cpu}
-		if f.cpuOnly {
+		if f.cpuOnly || f.noData {
 			pts[i].Rate = math.NaN()
 		}
 		if f.scaler != nil {
@@ -319,4 +320,22 @@ func read(t *testing.T, m prometheus.Metric) *dto.Metric {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestNoMetricsYetIsAFailedReadNotADecision(t *testing.T) {
+	rg := newRig(t, unitBAA("static:3"), 1)
+	rg.src.noData = true
+	st := rg.step(t, 0)
+	cond := meta.FindStatusCondition(st.Status.Conditions, v1alpha1.ConditionScalingActive)
+	if rg.r.Decisions() != 0 || cond == nil || cond.Reason != v1alpha1.ReasonFailedGetMetrics || st.Status.MetricFailures != 1 {
+		t.Fatalf("decisions %d, condition %+v, failures %d", rg.r.Decisions(), cond, st.Status.MetricFailures)
+	}
+	if !strings.Contains(cond.Message, "no rate measured") {
+		t.Errorf("condition message %q should say the last period has no rate", cond.Message)
+	}
+	rg.src.noData = false
+	st = rg.step(t, 2*time.Second)
+	if rg.r.Decisions() != 1 || st.Status.MetricFailures != 0 || rg.scaler.replicas != 3 {
+		t.Errorf("after data arrives: decisions %d, failures %d, replicas %d", rg.r.Decisions(), st.Status.MetricFailures, rg.scaler.replicas)
+	}
 }
