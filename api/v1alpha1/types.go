@@ -178,6 +178,12 @@ type PrometheusSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="prometheus.address must start with http:// or https://"
 	Address string `json:"address"`
+	// MinWindow is the shortest rate() window. Periods shorter than two scrape intervals
+	// (e.g. 5 s guard ticks with a 15 s scrape) have no rate of their own and are read with
+	// this trailing window instead; set it to at least twice the scrape interval.
+	// +kubebuilder:validation:Type=string
+	// +optional
+	MinWindow *metav1.Duration `json:"minWindow,omitempty"`
 	// Timeout bounds each query.
 	// +kubebuilder:default="10s"
 	// +kubebuilder:validation:Type=string

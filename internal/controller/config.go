@@ -118,6 +118,9 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		s.timeout = mt.Prometheus.Timeout.Duration
 	}
 	s.queries = metrics.Queries{Preset: mt.Preset, Namespace: baa.Namespace, Target: sp.ScaleTargetRef.Name, Selector: mt.Selector}
+	if mt.Prometheus.MinWindow != nil {
+		s.queries.MinWindow = mt.Prometheus.MinWindow.Duration
+	}
 	if s.queries.Preset == "" {
 		s.queries.Preset = metrics.PresetIstio
 	}

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 )
@@ -333,4 +336,28 @@ func TestOnlyTheLeaderActs(t *testing.T) {
 		return rb.Decisions() >= 2, fmt.Sprintf("B %d decisions", rb.Decisions())
 	})
 	_ = c.Delete(context.Background(), baa)
+}
+
+func TestShippedSampleIsAccepted(t *testing.T) {
+	t.Parallel()
+	c := cluster(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", "istio-shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &v1alpha1.BurstAwareAutoscaler{}
+	if err := yaml.UnmarshalStrict(data, b); err != nil {
+		t.Fatalf("deploy/samples/istio-shop.yaml: %v", err)
+	}
+	namespace(t, c, b.Namespace)
+	if err := c.Create(context.Background(), b); err != nil {
+		t.Fatalf("the API server rejects the shipped sample: %v", err)
+	}
+	// Defaults from the CRD schema are filled in.
+	got := getBAA(t, c, b.Namespace, b.Name)
+	if got.Spec.Policy.HistoryIntervals != 120 || got.Spec.Metrics.Prometheus.Timeout == nil {
+		t.Errorf("CRD defaults not applied: historyIntervals %d, timeout %v", got.Spec.Policy.HistoryIntervals, got.Spec.Metrics.Prometheus.Timeout)
+	}
+	// Nobody reconciles namespace prod's target (it does not exist): remove the object.
+	_ = c.Delete(context.Background(), got)
 }

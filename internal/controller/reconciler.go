@@ -122,7 +122,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	l := r.loopFor(req.NamespacedName, baa)
 	now := r.Clock.Now()
 	st := baa.Status.DeepCopy()
-	wait := r.step(ctx, baa, l, now, st)
+	// A step slower than its tick must not end the loop: RequeueAfter <= 0 means "never".
+	wait := max(r.step(ctx, baa, l, now, st), 10*time.Millisecond)
 	st.ObservedGeneration = baa.Generation
 	if !equality.Semantic.DeepEqual(&baa.Status, st) {
 		orig := baa.DeepCopy()

@@ -144,6 +144,16 @@ func TestPrometheusIstioQueriesSelectDestinationWorkload(t *testing.T) {
 	}
 }
 
+func TestPrometheusMinWindowWidensShortPeriods(t *testing.T) {
+	q := Queries{Preset: PresetIstio, Target: "shop", MinWindow: 30 * time.Second}
+	if r := q.build(5 * time.Second).rate; !strings.Contains(r, "[30s]") {
+		t.Errorf("5 s tick with a 30 s minimum window: %q", r)
+	}
+	if r := q.build(time.Minute).rate; !strings.Contains(r, "[60s]") {
+		t.Errorf("60 s interval keeps its own window: %q", r)
+	}
+}
+
 func TestPrometheusCustomPlaceholders(t *testing.T) {
 	qs := Queries{Preset: PresetCustom, Namespace: "ns", Target: "app", CPUSource: CPUNone,
 		CustomRate: `sum(rate(x{ns="$namespace",app="$target"}[$interval]))`, CustomLatency: "y"}.build(1500 * time.Millisecond)

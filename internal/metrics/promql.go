@@ -37,6 +37,10 @@ type Queries struct {
 	// RequestMillicores is one pod's CPU request; 0 means read it from
 	// kube_pod_container_resource_requests (kube-state-metrics).
 	RequestMillicores int
+	// MinWindow is the shortest range a rate() reads. A period shorter than two scrape
+	// intervals holds fewer than two samples and has no rate; such periods are read with
+	// this window instead (a trailing average, still only past data). 0: the period itself.
+	MinWindow time.Duration
 	// CPUOnly reads only CPU (Rate and latency stay NaN): the HPA-style fallback when the
 	// request metrics fail but cAdvisor's may still be there.
 	CPUOnly bool
@@ -94,7 +98,7 @@ func (q Queries) validate() error {
 
 // build renders the queries for periods of length step.
 func (q Queries) build(step time.Duration) querySet {
-	w := "[" + promDuration(step) + "]"
+	w := "[" + promDuration(max(step, q.MinWindow)) + "]"
 	var s querySet
 	switch q.Preset {
 	case PresetIstio:
@@ -120,7 +124,7 @@ func (q Queries) build(step time.Duration) querySet {
 		s.buckets = "sum by (le) (rate(http_request_duration_seconds_bucket" + m + w + "))"
 		s.bucketScale = 1000 // seconds -> ms
 	case PresetCustom:
-		r := strings.NewReplacer("$interval", promDuration(step), "$namespace", q.Namespace, "$target", q.Target)
+		r := strings.NewReplacer("$interval", promDuration(max(step, q.MinWindow)), "$namespace", q.Namespace, "$target", q.Target)
 		s.rate = r.Replace(q.CustomRate)
 		s.customLatency = r.Replace(q.CustomLatency)
 		if q.CustomErrors != "" {
