@@ -325,6 +325,7 @@ func (m *Neural) Fit(train, val series.Series, opts FitOptions) error {
 			q := m.net.forward(tp, b, rng)
 			loss := tp.Pinball(q, tp.Const(b.n, h, b.y), levels)
 			if err := tp.Backward(loss); err != nil {
+				m.net = nil // a failed Fit leaves the model unfitted, not half trained
 				return fmt.Errorf("%s: %w", m.kind, err)
 			}
 			nn.ClipGradNorm(params, 1)
@@ -350,6 +351,7 @@ func (m *Neural) Fit(train, val series.Series, opts FitOptions) error {
 		}
 	}
 	if math.IsInf(bestLoss, 1) || math.IsNaN(bestLoss) {
+		m.net = nil
 		return fmt.Errorf("%s: training diverged (validation loss %v)", m.kind, bestLoss)
 	}
 	nn.CopyData(params, best)
