@@ -31,8 +31,9 @@ func selectedExplicitly(name string) bool {
 }
 
 // validationMAE scores the median forecast over non-overlapping origins in val, each with
-// the full preceding history, and the seasonal-naive (lag 24) forecast on the same points.
-func validationMAE(tb testing.TB, m Forecaster, train, val series.Series, h int) (mae, dailyMAE float64) {
+// the full preceding history, and the seasonal-naive (lag 24) forecast on the same points;
+// cov80 is the share of values inside the raw (uncalibrated) 10%-90% band.
+func validationMAE(tb testing.TB, m Forecaster, train, val series.Series, h int) (mae, dailyMAE, cov80 float64) {
 	tb.Helper()
 	all := series.Series{Name: train.Name, Start: train.Start, Step: train.Step,
 		Values: append(append([]float64(nil), train.Values...), val.Values...)}
@@ -45,11 +46,14 @@ func validationMAE(tb testing.TB, m Forecaster, train, val series.Series, h int)
 		for s := 0; s < h; s++ {
 			y := all.Values[o+s]
 			mae += math.Abs(fc.Quantile(s, 0.5) - y)
+			if y >= fc.Quantile(s, 0.1) && y <= fc.Quantile(s, 0.9) {
+				cov80++
+			}
 			dailyMAE += math.Abs(all.Values[o+s-24] - y) // seasonal naive, one day back
 			n++
 		}
 	}
-	return mae / float64(n), dailyMAE / float64(n)
+	return mae / float64(n), dailyMAE / float64(n), cov80 / float64(n)
 }
 
 func benchFitWikipedia(b *testing.B, kind string) {
@@ -67,12 +71,13 @@ func benchFitWikipedia(b *testing.B, kind string) {
 			b.Fatal(err)
 		}
 		fit, fitCPU := time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
-		mae, daily := validationMAE(b, m, train, val, 24)
+		mae, daily, cov := validationMAE(b, m, train, val, 24)
 		b.ReportMetric(fit, "fit-s")
 		b.ReportMetric(fitCPU, "fit-cpu-s")
 		b.ReportMetric(float64(len(m.(*Neural).valLoss)), "epochs")
 		b.ReportMetric(mae, "val-MAE")
 		b.ReportMetric(daily, "snaive24-MAE")
+		b.ReportMetric(cov, "val-cov80")
 	}
 }
 
