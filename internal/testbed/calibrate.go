@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -175,23 +176,29 @@ func profileReplica(ctx context.Context, url, replicaAddr string, capacity, shar
 	return out, nil
 }
 
-// profileOf turns the measured points into a Profile (piecewise linear between them; the
-// heaviest measured load is taken as saturation, which errs on the safe side).
+// profileOf turns the measured points into a Profile: piecewise linear between them, the
+// heaviest measured load taken as saturation (which errs on the safe side). Latencies and
+// CPU are replaced by their running maximum over load (a monotone envelope): on a shared
+// machine a heavier step can measure faster than a lighter one by chance, and a curve that
+// dips would let CapacityAt report a capacity beyond a point that missed the SLO.
 func profileOf(samples []perf.ProfilingSample) (*perf.Profile, error) {
-	pts := make([]perf.Point, 0, len(samples))
-	for _, s := range samples {
-		pts = append(pts, perf.Point{Load: s.LoadPerPod, MeanMS: s.MeanMS, P95MS: max(s.P95MS, s.MeanMS/2), P99MS: max(s.P99MS, s.P95MS), CPU: s.CPUPct / 100})
-	}
-	// Measured loads can coincide when the replica could not keep up; keep the first.
-	seen := map[float64]bool{}
-	uniq := pts[:0]
-	for _, p := range pts {
-		if !seen[p.Load] {
-			seen[p.Load] = true
-			uniq = append(uniq, p)
+	ss := append([]perf.ProfilingSample(nil), samples...)
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].LoadPerPod < ss[j].LoadPerPod })
+	var pts []perf.Point
+	var env perf.Point
+	for _, s := range ss {
+		if n := len(pts); n > 0 && pts[n-1].Load == s.LoadPerPod {
+			continue // the replica could not keep up with both steps; keep the first
 		}
+		env.MeanMS = math.Max(env.MeanMS, s.MeanMS)
+		env.P95MS = math.Max(env.P95MS, math.Max(s.P95MS, s.MeanMS/2))
+		env.P99MS = math.Max(env.P99MS, math.Max(s.P99MS, env.P95MS))
+		env.CPU = math.Max(env.CPU, s.CPUPct/100)
+		p := env
+		p.Load = s.LoadPerPod
+		pts = append(pts, p)
 	}
-	return perf.NewProfile("testbed", uniq, 0)
+	return perf.NewProfile("testbed", pts, 0)
 }
 
 // machineCPUs is the number of cores the machine offers (a variable for tests).

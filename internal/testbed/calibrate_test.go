@@ -1,0 +1,41 @@
+package testbed
+
+import (
+	"testing"
+
+	"github.com/bascaler/bascaler/internal/perf"
+)
+
+// TestProfileOfTakesMonotoneEnvelope: the third point (33.5 req/s) missed a 17.5 ms SLO but
+// the fourth, by chance, measured 12.4 ms. Without the envelope CapacityAt would report
+// 43 req/s (the heaviest point meets the SLO); with it the capacity lies between 24 and
+// 33.5 req/s, where the curve crosses 17.5 ms.
+func TestProfileOfTakesMonotoneEnvelope(t *testing.T) {
+	samples := []perf.ProfilingSample{ // the calibration of a real bench run, out of order
+		{LoadPerPod: 43, MeanMS: 12.4, P95MS: 59.5, P99MS: 94.2, CPUPct: 80},
+		{LoadPerPod: 5, MeanMS: 8.8, P95MS: 14.1, P99MS: 17.8, CPUPct: 14},
+		{LoadPerPod: 14.5, MeanMS: 6.3, P95MS: 13.6, P99MS: 22.1, CPUPct: 27},
+		{LoadPerPod: 24, MeanMS: 11.0, P95MS: 20.8, P99MS: 62.4, CPUPct: 54},
+		{LoadPerPod: 33.5, MeanMS: 24.3, P95MS: 132.8, P99MS: 211.3, CPUPct: 72},
+	}
+	p, err := profileOf(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(p.Points); i++ {
+		a, b := p.Points[i-1], p.Points[i]
+		if b.MeanMS < a.MeanMS || b.P95MS < a.P95MS || b.P99MS < a.P99MS || b.CPU < a.CPU {
+			t.Errorf("point %d (load %g) below point %d: %+v < %+v", i, b.Load, i-1, b, a)
+		}
+	}
+	c, err := p.CapacityAt(perf.Mean, 17.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c <= 24 || c >= 33.5 {
+		t.Errorf("capacity at 17.5 ms = %g req/s, want between 24 and 33.5", c)
+	}
+	if p.MaxLoad != 43 {
+		t.Errorf("saturation %g, want the heaviest measured load 43", p.MaxLoad)
+	}
+}
