@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -50,6 +51,8 @@ func init() {
 				LeaderElection:          leaderElect,
 				LeaderElectionID:        "bascaler-controller",
 				LeaderElectionNamespace: leaseNS,
+				// A stopping leader hands over at once instead of letting the lease expire.
+				LeaderElectionReleaseOnCancel: true,
 			})
 			if err != nil {
 				return fmt.Errorf("create manager: %w", err)
@@ -70,7 +73,11 @@ func init() {
 			if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 				return err
 			}
-			return mgr.Start(ctrl.SetupSignalHandler())
+			ctx := cmd.Context()
+			if ctx == nil || ctx == context.Background() {
+				ctx = ctrl.SetupSignalHandler() // SIGTERM/SIGINT stop the manager (and release the lease)
+			}
+			return mgr.Start(ctx)
 		},
 	}
 	f := cmd.Flags()
