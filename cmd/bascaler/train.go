@@ -81,6 +81,11 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	rootCmd.AddCommand(trainCmd)
 }
 
+// minReliableValidation is the validation length below which train warns that model
+// selection is noise-driven (one violated interval moves the score by more than the agents
+// differ).
+const minReliableValidation = 1000
+
 func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	if f.trace == "" || f.out == "" {
 		return fmt.Errorf("train rl: --trace and --out are required")
@@ -162,6 +167,9 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	fmt.Fprintf(out, "validation split: SLO violations %.2f%% (uncorrected %.2f%%), cost %.1f pod-hours (uncorrected %.1f)\n",
 		100*res.BestVal.Summary.SLOViolationRate, 100*res.Baseline.Summary.SLOViolationRate,
 		res.BestVal.Summary.CostPodHours, res.Baseline.Summary.CostPodHours)
+	if n := res.BestVal.Summary.Intervals; n < minReliableValidation {
+		fmt.Fprintf(out, "warning: the validation split has only %d intervals; model selection on so few is unreliable (bench/rl.md: on the 96-interval Azure split the selected agents multiplied test violations)\n", n)
+	}
 	if res.BestVal.Score <= res.Baseline.Score {
 		fmt.Fprintf(out, "warning: no snapshot scored above the uncorrected policy on the validation split; the agent is not expected to help on this trace\n")
 	}
