@@ -259,10 +259,11 @@ type PolicySpec struct {
 	// +optional
 	StartupDelay *metav1.Duration `json:"startupDelay,omitempty"`
 	// HistoryIntervals is how many past intervals the controller keeps (and reads from
-	// Prometheus when it starts).
+	// Prometheus when it starts): the policy's training history and Observation.History.
+	// The default, 512, is the longest window the built-in forecasters look at.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10080
-	// +kubebuilder:default=120
+	// +kubebuilder:default=512
 	// +optional
 	HistoryIntervals int32 `json:"historyIntervals,omitempty"`
 }

@@ -37,7 +37,7 @@ type settings struct {
 func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, error) {
 	sp := baa.Spec
 	s := settings{interval: 60 * time.Second, startup: 30 * time.Second, timeout: 10 * time.Second,
-		min: 1, max: int(sp.MaxReplicas), historyIntervals: 120,
+		min: 1, max: int(sp.MaxReplicas), historyIntervals: 512,
 		failuresBeforeFallback: 3, fallbackAction: v1alpha1.FallbackHold, fallbackCPUTarget: 0.7,
 		policyName: sp.Policy.Name, params: map[string]string{}}
 	if sp.Interval != nil {

@@ -355,7 +355,7 @@ func TestShippedSampleIsAccepted(t *testing.T) {
 	}
 	// Defaults from the CRD schema are filled in.
 	got := getBAA(t, c, b.Namespace, b.Name)
-	if got.Spec.Policy.HistoryIntervals != 120 || got.Spec.Metrics.Prometheus.Timeout == nil {
+	if got.Spec.Policy.HistoryIntervals != 512 || got.Spec.Metrics.Prometheus.Timeout == nil {
 		t.Errorf("CRD defaults not applied: historyIntervals %d, timeout %v", got.Spec.Policy.HistoryIntervals, got.Spec.Metrics.Prometheus.Timeout)
 	}
 	// Nobody reconciles namespace prod's target (it does not exist): remove the object.

@@ -240,15 +240,25 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 			l.last = time.Time{} // retry at the next interval, not the next tick
 			return cfg.interval
 		}
-		if p := l.pol.Period(); p > 0 && p < cfg.interval && cfg.interval%p == 0 {
+		// The tick rule of the simulator: a period at or above the interval means once per
+		// interval; a shorter one must divide it.
+		if p := l.pol.Period(); p > 0 && p < cfg.interval && cfg.interval%p != 0 {
+			err := fmt.Errorf("policy %s: period %s does not divide the interval %s", cfg.policyName, p, cfg.interval)
+			l.pol = nil
+			setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonInvalidPolicy, err.Error())
+			setCond(st, gen, v1alpha1.ConditionReady, false, v1alpha1.ReasonInvalidPolicy, err.Error())
+			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidPolicy, "BuildPolicy", "%v", err)
+			l.last = time.Time{}
+			return cfg.interval
+		}
+		if p := l.pol.Period(); p > 0 && p < cfg.interval {
 			l.tick = p
 			t = now.Truncate(p)
 			l.last = t
 			next = t.Add(p).Sub(now) + 10*time.Millisecond
 		}
 	}
-	recentCount := int(max(cfg.interval, time.Minute) / l.tick)
-	recent, err := l.source.Range(ctx, metrics.Window{End: t, Step: l.tick, Count: max(recentCount, 1)})
+	recent, err := l.source.Range(ctx, metrics.Window{End: t, Step: l.tick, Count: recentTicks})
 	if err != nil {
 		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
 	}
@@ -386,6 +396,10 @@ func (r *Reconciler) readHistory(ctx context.Context, l *loop, t time.Time) erro
 }
 
 var errModel = errors.New("model not found")
+
+// recentTicks is how many completed ticks Observation.Recent holds: the simulator's default,
+// so a policy sees the same Observation in both.
+const recentTicks = 64
 
 // historySeries returns the arrival rates of the completed intervals as the policy's
 // training history: the numbers BuildObservation shows it (gaps repaired). A history whose

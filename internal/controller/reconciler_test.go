@@ -339,3 +339,26 @@ func TestNoMetricsYetIsAFailedReadNotADecision(t *testing.T) {
 		t.Errorf("after data arrives: decisions %d, failures %d, replicas %d", rg.r.Decisions(), st.Status.MetricFailures, rg.scaler.replicas)
 	}
 }
+
+func TestPolicyPeriodMustDivideTheInterval(t *testing.T) {
+	b := unitBAA("hpa")
+	b.Spec.Policy.Params = map[string]string{"period": "1500ms"} // the interval is 2 s
+	rg := newRig(t, b, 2)
+	st := rg.step(t, 0)
+	cond := meta.FindStatusCondition(st.Status.Conditions, v1alpha1.ConditionScalingActive)
+	if cond == nil || cond.Reason != v1alpha1.ReasonInvalidPolicy || !strings.Contains(cond.Message, "does not divide") || rg.r.Decisions() != 0 {
+		t.Errorf("condition %+v, decisions %d", cond, rg.r.Decisions())
+	}
+	// A dividing period makes the loop tick at it, with 64 completed ticks in Recent.
+	b = unitBAA("hpa")
+	b.Spec.Policy.Params = map[string]string{"period": "500ms"}
+	rg = newRig(t, b, 2)
+	rg.step(t, 0)
+	rg.step(t, 500*time.Millisecond)
+	if n := rg.r.Decisions(); n != 2 {
+		t.Errorf("%d decisions in two 500 ms ticks, want 2", n)
+	}
+	if l := rg.r.loops[rg.key]; l.tick != 500*time.Millisecond || len(l.obs.Recent) != recentTicks {
+		t.Errorf("tick %v, recent %d, want 500ms and %d", l.tick, len(l.obs.Recent), recentTicks)
+	}
+}
