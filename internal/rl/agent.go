@@ -58,9 +58,10 @@ func NewAgent(stateSize, actions int, cfg Config, seed uint64) (*Agent, error) {
 	return a, nil
 }
 
-// ActorParams and CriticParams list the trainable tensors in a fixed order (the order of the
-// checkpoint files).
-func (a *Agent) ActorParams() []*nn.Tensor  { return layerParams(a.actor) }
+// ActorParams lists the actor's trainable tensors in a fixed order (the order of actor.bin).
+func (a *Agent) ActorParams() []*nn.Tensor { return layerParams(a.actor) }
+
+// CriticParams lists the critic's trainable tensors in a fixed order (the order of critic.bin).
 func (a *Agent) CriticParams() []*nn.Tensor { return layerParams(a.critic) }
 
 func layerParams(ls [3]*nn.Linear) []*nn.Tensor {
