@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/bascaler
 
-.PHONY: all build demo test unit check bench generate clean
+.PHONY: all build demo test test-integration unit check bench generate clean
 
 all: build
 
@@ -20,9 +20,14 @@ check:
 # test: everything, including the envtest + Prometheus integration tests, then the race
 # detector on the packages with concurrency. Installs/builds the test binaries when missing.
 test: check
-	eval "$$(hack/test-deps.sh)" && \
+	env=$$(hack/test-env.sh) && eval "$$env" && \
 	$(GO) test -count=1 -timeout 45m ./... && \
-	$(GO) test -count=1 -race -timeout 30m ./internal/sim/... ./internal/metrics/... ./internal/promserver/...
+	$(GO) test -count=1 -race -timeout 30m ./internal/sim/... ./internal/metrics/... ./internal/promserver/... \
+		./internal/controller/... ./internal/testbed/... ./internal/nn/... ./internal/rl/...
+
+# test-integration: only the tests against a real kube-apiserver and Prometheus.
+test-integration:
+	env=$$(hack/test-env.sh) && eval "$$env" && $(GO) test -count=1 ./internal/controller/ ./internal/promserver/ ./internal/testbed/ ./cmd/bascaler/
 
 # unit: tests that need nothing installed (integration tests skip outside CI).
 unit:
@@ -31,9 +36,9 @@ unit:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+# generate: deepcopy and the CRD YAML (controller-gen from hack/tools).
 generate:
-	tools=$$(hack/tools/build.sh) && $$tools/controller-gen object paths=./api/... && \
-	$$tools/controller-gen crd paths=./api/... output:crd:artifacts:config=deploy/crd
+	$(GO) generate ./api/...
 
 clean:
 	rm -rf bin out
