@@ -55,6 +55,8 @@ const (
 // BurstAwareAutoscalerSpec is the desired behaviour of the autoscaler.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="minReplicas must be less than or equal to maxReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics.cpu) || self.metrics.cpu.source != 'metrics-api' || !has(self.policy) || !has(self.policy.name) || self.policy.name == 'hpa' || self.policy.name.startsWith('static:')",message="metrics.cpu.source metrics-api gives CPU only (no request rate or latency): use policy hpa or static:N, or configure metrics.prometheus"
+// +kubebuilder:validation:XValidation:rule="!has(self.metrics.cpu) || self.metrics.cpu.source != 'metrics-api' || !has(self.fallback) || !has(self.fallback.action) || self.fallback.action != 'cpu'",message="fallback action cpu would re-read the metrics API that just failed: use hold or fixed with metrics.cpu.source metrics-api"
 type BurstAwareAutoscalerSpec struct {
 	// ScaleTargetRef names the workload to scale; its kind must have a scale subresource.
 	ScaleTargetRef CrossVersionObjectReference `json:"scaleTargetRef"`
@@ -137,16 +139,21 @@ const (
 
 // CPU sources.
 const (
-	CPUSourceCadvisor = "cadvisor"
-	CPUSourceNone     = "none"
+	CPUSourceCadvisor   = "cadvisor"
+	CPUSourceNone       = "none"
+	CPUSourceMetricsAPI = "metrics-api"
 )
 
 // MetricsSpec says where metrics come from.
 //
 // +kubebuilder:validation:XValidation:rule="self.preset != 'custom' || (has(self.custom) && size(self.custom.rate) > 0 && size(self.custom.latency) > 0)",message="preset custom requires custom.rate and custom.latency queries"
+// +kubebuilder:validation:XValidation:rule="has(self.prometheus) || (has(self.cpu) && self.cpu.source == 'metrics-api')",message="metrics.prometheus is required unless metrics.cpu.source is metrics-api"
+// +kubebuilder:validation:XValidation:rule="!has(self.prometheus) || !has(self.cpu) || self.cpu.source != 'metrics-api'",message="metrics.cpu.source metrics-api is the CPU source for clusters without Prometheus: remove metrics.prometheus, or use cpu.source cadvisor"
 type MetricsSpec struct {
-	// Prometheus is the server the metrics are read from.
-	Prometheus PrometheusSpec `json:"prometheus"`
+	// Prometheus is the server the metrics are read from. It is required, except with
+	// cpu.source metrics-api, which reads only CPU and must be used without it.
+	// +optional
+	Prometheus PrometheusSpec `json:"prometheus,omitzero"`
 
 	// Preset picks the PromQL queries: istio (istio_requests_total and
 	// istio_request_duration_milliseconds), http (http_requests_total and
@@ -213,9 +220,21 @@ type CustomQueries struct {
 
 // CPUSpec says where CPU utilisation comes from.
 type CPUSpec struct {
-	// Source is cadvisor (container_cpu_usage_seconds_total through Prometheus) or none
-	// (no CPU data; policies that need CPU, like hpa, then see 0).
-	// +kubebuilder:validation:Enum=cadvisor;none
+	// Source is cadvisor (container_cpu_usage_seconds_total through Prometheus), none (no
+	// CPU data; policies that need CPU, like hpa, then see 0) or metrics-api.
+	//
+	// metrics-api is for clusters without Prometheus: CPU comes from the metrics.k8s.io API
+	// (metrics-server's PodMetrics) for the pods selected by the target's scale
+	// status.selector, as the HPA reads it: the ready pods' summed container CPU usage over
+	// the sum of their containers' CPU requests (a pod without a CPU request is an error
+	// naming it). metrics.prometheus must then be absent, and since CPU is the only metric
+	// (no request rate, no latency), only CPU-driven policies are accepted: hpa and static:N
+	// (threshold scales up on latency alone, so it could only ever scale down). The metrics
+	// API keeps no history: the controller records one reading per tick itself, so
+	// Observation.History and Recent start empty and fill as the loop runs (no warm start),
+	// and their request rate and latency are 0. podRegex and requestMillicores are ignored;
+	// fallback action cpu is rejected (it would re-read the API that failed).
+	// +kubebuilder:validation:Enum=cadvisor;none;metrics-api
 	// +kubebuilder:default=cadvisor
 	// +optional
 	Source string `json:"source,omitempty"`
