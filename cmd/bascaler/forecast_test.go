@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bascaler/bascaler/internal/forecast"
 )
 
 // runCLI executes the root command in-process and returns stdout and the error.
@@ -97,6 +99,27 @@ func TestForecastRejectsBadInputWithOneClearError(t *testing.T) {
 		out, err := runCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want one containing %q\n%s", c.args, err, c.want, out)
+		}
+	}
+}
+
+func TestModelsAllMeansEveryRegisteredKindButAuto(t *testing.T) {
+	kinds, err := fcParseModels("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, k := range forecast.Kinds() {
+		if k != "auto" {
+			want++
+		}
+	}
+	if len(kinds) != want || want < 4 {
+		t.Errorf("all = %v, want the %d registered kinds other than auto", kinds, want)
+	}
+	for _, k := range kinds {
+		if k == "auto" {
+			t.Error("auto listed as a candidate of itself")
 		}
 	}
 }

@@ -144,3 +144,54 @@ func TestRollingScalesMatchLocalScale(t *testing.T) {
 		}
 	}
 }
+
+// spyModel records the history length of every Predict call and forecasts the last value.
+type spyModel struct{ seen *[]int }
+
+func (spyModel) Kind() string                               { return "spy" }
+func (spyModel) MinHistory() int                            { return 1 }
+func (spyModel) Fit(_, _ series.Series, _ FitOptions) error { return nil }
+func (m spyModel) Predict(h series.Series, steps int) (Forecast, error) {
+	*m.seen = append(*m.seen, h.Len())
+	fc := newForecast(DefaultLevels, steps)
+	for s := range fc.Q {
+		for k := range fc.Q[s] {
+			fc.Q[s][k] = h.Values[h.Len()-1] + float64(k-3)
+		}
+	}
+	return fc, nil
+}
+
+func TestForecastsNeverSeeTheValuesTheyAreScoredOn(t *testing.T) {
+	// Values equal their index, so a model that saw the target would forecast it exactly.
+	v := make([]float64, 400)
+	for i := range v {
+		v[i] = float64(i)
+	}
+	s := series.Series{Start: t0, Step: time.Minute, Values: v}
+	train, val, test := s.Slice(0, 200), s.Slice(200, 300), s.Slice(300, 400)
+	var seen []int
+	m, _, err := FitCalibrated(spyModel{&seen}, train, val, FitOptions{Horizon: 5}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range seen {
+		if n < 200 || n > 300-5 {
+			t.Fatalf("validation forecast from a history of %d points: outside [200, 295]", n)
+		}
+	}
+	seen = seen[:0]
+	r, err := Backtest(m, train, val, test, BacktestOptions{Horizon: 5, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range seen {
+		if n < 300 || n > 400-5 {
+			t.Fatalf("test forecast from a history of %d points: outside [300, 395]", n)
+		}
+	}
+	// Last value + 0 as the median: the error at step s is s+1, so MAE = 3 exactly.
+	if r.MAE != 3 || r.Origins != len(seen) {
+		t.Errorf("MAE %v over %d origins (%d calls), want 3", r.MAE, r.Origins, len(seen))
+	}
+}
