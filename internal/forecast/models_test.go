@@ -227,3 +227,26 @@ func TestARIMAUsesSeasonalBaselineOnDailyPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestDetectPeriodByStep(t *testing.T) {
+	perMinute := make([]float64, 4*1440)
+	for i := range perMinute {
+		perMinute[i] = 100 + 50*math.Sin(2*math.Pi*float64(i)/1440) + float64(i%7)
+	}
+	cases := []struct {
+		name string
+		v    []float64
+		step time.Duration
+		want int
+	}{
+		{"hourly daily cycle", hourlyDaily(24*30, 20, 1).Values, time.Hour, 24},
+		{"per-minute daily cycle", perMinute, time.Minute, 1440},
+		{"too short for three seasons", perMinute[:2*1440], time.Minute, 0},
+		{"no whole number of steps per day or week", perMinute, 11 * time.Minute, 0},
+	}
+	for _, c := range cases {
+		if got := DetectPeriod(c.v, c.step); got != c.want {
+			t.Errorf("%s: period %d, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -66,7 +66,7 @@ type SeasonalNaive struct {
 	fixed  bool
 
 	levels []float64
-	errQ   [][]float64 // errQ[s][k]: Levels[k] quantile of the step-s error
+	errQ   [][]float64 // errQ[s][k]: Levels[k] quantile of the step-s error, in units of the local scale
 	nonneg bool
 }
 
