@@ -133,3 +133,49 @@ func TestAutoPrefersASeasonalModelOnADailyPattern(t *testing.T) {
 		t.Errorf("selected %s (scores %v): the naive forecast cannot follow a daily cycle", a.Selected, a.Scores)
 	}
 }
+
+func TestFittingTwiceGivesIdenticalForecasts(t *testing.T) {
+	train, val, _ := split3(t, hourlyDaily(24*30, 30, 8))
+	hist := Concat(train, val)
+	for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima", "auto"} {
+		var got [2]Forecast
+		for i := range got {
+			m := mustNew(t, kind, nil)
+			if err := m.Fit(train, val, FitOptions{Horizon: 12, Seed: 4}); err != nil {
+				t.Fatal(kind, err)
+			}
+			fc, err := m.Predict(hist, 12)
+			if err != nil {
+				t.Fatal(kind, err)
+			}
+			got[i] = fc
+		}
+		if !reflect.DeepEqual(got[0], got[1]) {
+			t.Errorf("%s: two fits on the same data forecast differently", kind)
+		}
+	}
+}
+
+func TestLoadModelRejectsACorruptedCalibration(t *testing.T) {
+	train, val, _ := split3(t, hourlyDaily(24*20, 10, 2))
+	c, _, err := FitCalibrated(mustNew(t, "naive", nil), train, val, FitOptions{Horizon: 4}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c.Cal.Bands[0].Lo = 0.95 // no longer below Hi = 0.9
+	if err := Save(dir, c, Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadModel(dir); err == nil || !strings.Contains(err.Error(), "calibration") {
+		t.Errorf("err %v, want one about the calibration", err)
+	}
+}
+
+func TestFitCalibratedNeedsEnoughValidationData(t *testing.T) {
+	s := hourlyDaily(300, 10, 2)
+	_, _, err := FitCalibrated(mustNew(t, "naive", nil), s.Slice(0, 280), s.Slice(280, 300), FitOptions{Horizon: 24}, 0)
+	if err == nil || !strings.Contains(err.Error(), "validation split of 20 points") {
+		t.Errorf("err %v, want one naming the short validation split", err)
+	}
+}
