@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
@@ -29,6 +30,7 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
+	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
 	modelPaths                 []string // model directories the spec refers to, resolved
 }
 
@@ -133,7 +135,36 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 			s.queries.RequestMillicores = int(*c.RequestMillicores)
 		}
 	}
+	if mt.CPU != nil && mt.CPU.Source == v1alpha1.CPUSourceMetricsAPI {
+		s.cpuFromAPI = true
+		if err := s.checkCPUOnly(); err != nil {
+			return s, err
+		}
+	} else if s.address == "" {
+		return s, fmt.Errorf("spec.metrics.prometheus.address is required unless metrics.cpu.source is %s", v1alpha1.CPUSourceMetricsAPI)
+	}
 	return s, nil
+}
+
+// checkCPUOnly rejects what cannot work when CPU from the metrics API is the only metric.
+// The CRD's CEL rules say the same at admission; this guards objects written before them.
+func (s settings) checkCPUOnly() error {
+	if s.address != "" {
+		return fmt.Errorf("spec.metrics: cpu.source %s is for clusters without Prometheus; remove metrics.prometheus or use cpu.source cadvisor", v1alpha1.CPUSourceMetricsAPI)
+	}
+	if !cpuOnlyPolicy(s.policyName) {
+		return fmt.Errorf("spec.policy.name %q needs request rate or latency, which only Prometheus provides; with metrics.cpu.source %s (CPU only) use hpa or static:N", s.policyName, v1alpha1.CPUSourceMetricsAPI)
+	}
+	if s.fallbackAction == v1alpha1.FallbackCPU {
+		return fmt.Errorf("spec.fallback.action cpu would re-read the metrics API that just failed; use hold or fixed with metrics.cpu.source %s", v1alpha1.CPUSourceMetricsAPI)
+	}
+	return nil
+}
+
+// cpuOnlyPolicy says whether a policy decides from CPU alone (or from nothing). threshold
+// is not one: its only scale-up rule is on latency, so on CPU alone it could only shrink.
+func cpuOnlyPolicy(name string) bool {
+	return name == "hpa" || strings.HasPrefix(name, "static:")
 }
 
 func modelPath(dir, p string) string {

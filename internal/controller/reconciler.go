@@ -65,6 +65,8 @@ type loop struct {
 	cfgErr     error
 	source     metrics.Source
 	cpuSource  metrics.Source
+	podCPU     *metrics.PodMetricsCPU // cpu.source metrics-api: the only metric, read once per tick
+	ticks      []metrics.Point        // metrics-api: the controller's own record of completed ticks
 	behavior   *behavior
 	pol        policy.Policy
 	tick       time.Duration
@@ -147,6 +149,11 @@ func (r *Reconciler) loopFor(key types.NamespacedName, baa *v1alpha1.BurstAwareA
 		l.tick = l.cfg.interval
 		l.log = metrics.NewReplicaLog(time.Duration(l.cfg.historyIntervals+1) * l.cfg.interval)
 		l.behavior = newBehavior(baa.Spec.Behavior)
+		if l.cfg.cpuFromAPI {
+			l.podCPU = &metrics.PodMetricsCPU{Client: r.Client}
+			r.loops[key] = l
+			return l
+		}
 		opts := metrics.PrometheusOptions{Address: l.cfg.address, Timeout: l.cfg.timeout, Queries: l.cfg.queries, SLOMS: l.cfg.slo.TargetMS}
 		newSource := r.NewSource
 		if newSource == nil {
@@ -218,12 +225,15 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 
 	// Metrics of completed intervals, then the policy (it trains on the warm history), then
 	// the completed ticks at the policy's own period.
-	if err := r.readHistory(ctx, l, t); err != nil {
-		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
-	}
-	hist, err := l.historySeries(baa)
-	if err != nil {
-		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+	// The metrics API has no past: its policy starts without history (no warm start).
+	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: cfg.interval}
+	if l.podCPU == nil {
+		if err := r.readHistory(ctx, l, t); err != nil {
+			return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+		}
+		if hist, err = l.historySeries(baa); err != nil {
+			return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+		}
 	}
 	if l.pol == nil {
 		if err := r.buildPolicy(ctx, baa, l, hist); err != nil {
@@ -258,7 +268,12 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 			next = t.Add(p).Sub(now) + 10*time.Millisecond
 		}
 	}
-	recent, err := l.source.Range(ctx, metrics.Window{End: t, Step: l.tick, Count: recentTicks})
+	var recent []metrics.Point
+	if l.podCPU == nil {
+		recent, err = l.source.Range(ctx, metrics.Window{End: t, Step: l.tick, Count: recentTicks})
+	} else {
+		recent, err = l.readPodCPU(ctx, baa.Namespace, state.Selector, t)
+	}
 	if err != nil {
 		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
 	}
@@ -395,6 +410,62 @@ func (r *Reconciler) readHistory(ctx context.Context, l *loop, t time.Time) erro
 	return nil
 }
 
+// readPodCPU reads the metrics API once and records the reading as the tick that ends at t
+// (metrics-server's sample covers its window before its timestamp, so it is past data).
+// The API keeps no history, so the loop keeps its own: the last recentTicks ticks, and
+// completed intervals as the mean of their ticks' CPU. A failed read is recorded as a gap
+// (NaN CPU, filled from the previous tick by BuildObservation once reads succeed again).
+// Request rate and latency are not measured and are 0; only CPU-only policies run here.
+func (l *loop) readPodCPU(ctx context.Context, ns, selector string, t time.Time) ([]metrics.Point, error) {
+	cfg := l.cfg
+	if l.epoch.IsZero() {
+		l.epoch = t.Truncate(cfg.interval)
+		l.histEnd = l.epoch
+	}
+	// Ticks missed while the controller was busy or down are gaps too.
+	if n := len(l.ticks); n > 0 {
+		for s := l.ticks[n-1].Start.Add(l.tick); s.Add(l.tick).Before(t) && len(l.ticks) < n+recentTicks; s = s.Add(l.tick) {
+			l.ticks = append(l.ticks, metrics.Point{Start: s, CPU: math.NaN()})
+		}
+	}
+	rd, err := l.podCPU.Read(ctx, ns, selector)
+	p := metrics.Point{Start: t.Add(-l.tick), CPU: rd.Utilization}
+	if err != nil {
+		p.CPU = math.NaN()
+	}
+	if n := len(l.ticks); n == 0 || l.ticks[n-1].Start.Before(p.Start) {
+		l.ticks = append(l.ticks, p)
+	}
+	// Completed intervals: mean CPU of the ticks inside each.
+	for end := l.histEnd.Add(cfg.interval); !end.After(t); end = end.Add(cfg.interval) {
+		iv := metrics.Point{Start: end.Add(-cfg.interval)}
+		sum, k := 0.0, 0
+		for _, tp := range l.ticks {
+			if !tp.Start.Before(iv.Start) && !tp.Start.Add(l.tick).After(end) && !math.IsNaN(tp.CPU) {
+				sum, k = sum+tp.CPU, k+1
+			}
+		}
+		iv.CPU = math.NaN()
+		if k > 0 {
+			iv.CPU = sum / float64(k)
+		}
+		l.history = append(l.history, iv)
+		l.histEnd = end
+	}
+	if extra := len(l.history) - cfg.historyIntervals; extra > 0 {
+		l.history = append(l.history[:0], l.history[extra:]...)
+	}
+	// Keep enough ticks for Recent and for the interval being filled.
+	keep := max(recentTicks, int(cfg.interval/l.tick)+1)
+	if extra := len(l.ticks) - keep; extra > 0 {
+		l.ticks = append(l.ticks[:0], l.ticks[extra:]...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append([]metrics.Point(nil), l.ticks[max(len(l.ticks)-recentTicks, 0):]...), nil
+}
+
 var errModel = errors.New("model not found")
 
 // recentTicks is how many completed ticks Observation.Recent holds: the simulator's default,
@@ -474,7 +545,8 @@ func (r *Reconciler) metricFailure(ctx context.Context, baa *v1alpha1.BurstAware
 		err  error
 		name string
 	}{{metrics.ErrUnavailable, "unavailable"}, {metrics.ErrTimeout, "timeout"}, {metrics.ErrBadResponse, "bad_response"},
-		{metrics.ErrQuery, "query"}, {metrics.ErrNoData, "no_data"}, {metrics.ErrManySeries, "many_series"}, {metrics.ErrStale, "stale"}} {
+		{metrics.ErrQuery, "query"}, {metrics.ErrNoData, "no_data"}, {metrics.ErrManySeries, "many_series"}, {metrics.ErrStale, "stale"},
+		{metrics.ErrNoPods, "no_pods"}, {metrics.ErrNoCPURequest, "no_cpu_request"}} {
 		if errors.Is(err, k.err) {
 			kind = k.name
 			break
