@@ -97,6 +97,9 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 			defer stop()
 			rep, err := testbed.Run(ctx, cfg)
 			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("interrupted (every replica and Prometheus were stopped): %w", err)
+				}
 				return err
 			}
 			if format == "json" {

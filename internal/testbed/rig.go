@@ -44,7 +44,8 @@ func startRig(ctx context.Context, cfg *Config) (r *rig, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bascaler-testbed-")
+	replica.SweepStale(os.TempDir(), "bascaler-testbed-")
+	dir, err := os.MkdirTemp("", fmt.Sprintf("bascaler-testbed-%d-", os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("testbed scratch folder: %w", err)
 	}

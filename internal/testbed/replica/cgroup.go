@@ -66,8 +66,11 @@ func NewCPULimiter(share float64, period time.Duration) (CPULimiter, error) {
 		// The kernel refuses quotas under 1 ms.
 		return noLimit{}, fmt.Errorf("cpu share %g of a %s period is a quota under the kernel's 1 ms minimum", share, period)
 	}
-	name := fmt.Sprintf("bascaler-testbed-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	name := fmt.Sprintf("%s%d-%d", groupPrefix, os.Getpid(), time.Now().UnixNano()%1e9)
 	var errs []error
+	for _, dir := range []string{filepath.Join(cgroupRoot, "cpu"), filepath.Join(cgroupRoot, "cpu,cpuacct"), cgroupRoot} {
+		SweepStale(dir, groupPrefix)
+	}
 	for _, dir := range []string{filepath.Join(cgroupRoot, "cpu"), filepath.Join(cgroupRoot, "cpu,cpuacct")} {
 		if _, err := os.Stat(filepath.Join(dir, "cpu.cfs_quota_us")); err != nil {
 			continue
@@ -94,6 +97,41 @@ func NewCPULimiter(share float64, period time.Duration) (CPULimiter, error) {
 		errs = append(errs, errors.New("no cgroup cpu controller found under "+cgroupRoot))
 	}
 	return noLimit{}, errors.Join(errs...)
+}
+
+// groupPrefix starts the name of every cgroup (and scratch folder) a testbed makes; the
+// owner's pid follows, so leftovers of a killed run can be recognised.
+const groupPrefix = "bascaler-testbed-"
+
+// SweepStale removes entries of dir named prefix<pid>-... whose process no longer exists:
+// what a testbed killed with SIGKILL leaves behind (its replicas die with it through
+// Pdeathsig, but it cannot remove its cgroups or scratch folder). Cgroup directories are
+// removed bottom-up; a group that still holds a task stays.
+func SweepStale(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pidStr)); err == nil {
+			continue // its owner still runs
+		}
+		path := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(path, "cgroup.procs")); err == nil {
+			_ = closeParent(path)
+		} else {
+			_ = os.RemoveAll(path)
+		}
+	}
 }
 
 func hasWord(s, w string) bool {

@@ -229,3 +229,22 @@ func TestRealCgroupHoldsReplica(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestSweepStaleRemovesLeftoversOfDeadOwnersOnly(t *testing.T) {
+	dir := t.TempDir()
+	dead := filepath.Join(dir, "bascaler-testbed-999999999-1")
+	alive := filepath.Join(dir, "bascaler-testbed-"+strconv.Itoa(os.Getppid())+"-1")
+	other := filepath.Join(dir, "something-else-1")
+	for _, d := range []string{filepath.Join(dead, "data"), alive, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	SweepStale(dir, "bascaler-testbed-")
+	for path, want := range map[string]bool{dead: false, alive: true, other: true} {
+		_, err := os.Stat(path)
+		if exists := err == nil; exists != want {
+			t.Errorf("%s exists %v, want %v", filepath.Base(path), exists, want)
+		}
+	}
+}
