@@ -512,8 +512,10 @@ func (m *ARIMA) Predict(history series.Series, h int) (Forecast, error) {
 			v += phi * wf[t-1-i]
 		}
 		for j, th := range f.Theta {
-			if t-1-j < len(resid) {
-				v += th * resid[t-1-j]
+			// Innovations before the history's start, and all future ones, are taken as 0
+			// (their expectation); a history as short as MinHistory has fewer than Q.
+			if i := t - 1 - j; i >= 0 && i < len(resid) {
+				v += th * resid[i]
 			}
 		}
 		wf = append(wf, v)

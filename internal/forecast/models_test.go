@@ -250,3 +250,40 @@ func TestDetectPeriodByStep(t *testing.T) {
 		}
 	}
 }
+
+// Every classic model predicts from any history of at least MinHistory points without
+// panicking (an ARIMA with q > p once indexed an innovation before the history's start).
+func TestClassicModelsPredictFromTheShortestHistory(t *testing.T) {
+	for _, preset := range series.SyntheticNames() {
+		for seed := int64(1); seed <= 3; seed++ {
+			s, err := series.SyntheticByName(preset, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := s.Len()
+			train, val := s.Slice(0, n*6/10), s.Slice(n*6/10, n*8/10)
+			for _, kind := range []string{"naive", "seasonal-naive", "holt-winters", "arima"} {
+				f, err := New(kind, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Fit(train, val, FitOptions{Horizon: 3, Seed: 1}); err != nil {
+					continue // a preset too short for the model is not this test's subject
+				}
+				from := n * 8 / 10
+				for m := f.MinHistory(); m <= f.MinHistory()+3 && from+m <= n; m++ {
+					func() {
+						defer func() {
+							if r := recover(); r != nil {
+								t.Errorf("%s on %s seed %d, history %d (min %d): panic %v", kind, preset, seed, m, f.MinHistory(), r)
+							}
+						}()
+						if _, err := f.Predict(s.Slice(from, from+m), 3); err != nil {
+							t.Errorf("%s on %s seed %d, history %d (min %d): %v", kind, preset, seed, m, f.MinHistory(), err)
+						}
+					}()
+				}
+			}
+		}
+	}
+}
