@@ -102,8 +102,8 @@ func podMetrics(t *testing.T, c client.Client, ns, name, app, cpu string) {
 	t.Helper()
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
-		"metadata":   map[string]any{"namespace": ns, "name": name, "labels": map[string]any{"app": app}},
-		"timestamp":  time.Now().UTC().Format(time.RFC3339), "window": "30s",
+		"metadata":  map[string]any{"namespace": ns, "name": name, "labels": map[string]any{"app": app}},
+		"timestamp": time.Now().UTC().Format(time.RFC3339), "window": "30s",
 		"containers": []any{map[string]any{"name": "app", "usage": map[string]any{"cpu": cpu, "memory": "64Mi"}}},
 	}}
 	if err := c.Create(context.Background(), u); err != nil {
@@ -143,7 +143,9 @@ func TestMetricsAPICPU(t *testing.T) {
 			{"with prometheus", func(b *v1alpha1.BurstAwareAutoscaler) {
 				b.Spec.Metrics.Prometheus = v1alpha1.PrometheusSpec{Address: "http://127.0.0.1:9"}
 			}, "remove metrics.prometheus, or use cpu.source cadvisor"},
-			{"fallback cpu", func(b *v1alpha1.BurstAwareAutoscaler) { b.Spec.Fallback = &v1alpha1.Fallback{Action: v1alpha1.FallbackCPU} },
+			{"fallback cpu", func(b *v1alpha1.BurstAwareAutoscaler) {
+				b.Spec.Fallback = &v1alpha1.Fallback{Action: v1alpha1.FallbackCPU}
+			},
 				"fallback action cpu would re-read the metrics API"},
 			{"no prometheus with cadvisor", func(b *v1alpha1.BurstAwareAutoscaler) { b.Spec.Metrics.CPU.Source = v1alpha1.CPUSourceCadvisor },
 				"metrics.prometheus is required unless metrics.cpu.source is metrics-api"},

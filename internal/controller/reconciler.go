@@ -50,6 +50,10 @@ type Reconciler struct {
 	ModelDir string
 	// NewSource builds an object's metric source; nil means Prometheus.
 	NewSource func(metrics.PrometheusOptions) (metrics.Source, error)
+	// MetricsReader reads Pods and PodMetrics for cpu.source metrics-api; nil means Client.
+	// (Unstructured reads through the manager's client are not cached: they go to the API
+	// server, which needs only get/list RBAC.)
+	MetricsReader client.Reader
 
 	decisions atomic.Int64
 	mu        sync.Mutex
@@ -150,7 +154,11 @@ func (r *Reconciler) loopFor(key types.NamespacedName, baa *v1alpha1.BurstAwareA
 		l.log = metrics.NewReplicaLog(time.Duration(l.cfg.historyIntervals+1) * l.cfg.interval)
 		l.behavior = newBehavior(baa.Spec.Behavior)
 		if l.cfg.cpuFromAPI {
-			l.podCPU = &metrics.PodMetricsCPU{Client: r.Client}
+			rd := r.MetricsReader
+			if rd == nil {
+				rd = r.Client
+			}
+			l.podCPU = &metrics.PodMetricsCPU{Client: rd}
 			r.loops[key] = l
 			return l
 		}

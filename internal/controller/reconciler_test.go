@@ -35,6 +35,7 @@ type fakeScaler struct {
 	replicas int32
 	sets     []int32
 	err      error
+	selector string // the scale status.selector to report
 }
 
 func (f *fakeScaler) Get(context.Context, scale.Ref) (scale.State, error) {
@@ -43,7 +44,7 @@ func (f *fakeScaler) Get(context.Context, scale.Ref) (scale.State, error) {
 	if f.err != nil {
 		return scale.State{}, f.err
 	}
-	return scale.State{Replicas: f.replicas, Current: f.replicas, Ready: f.replicas}, nil
+	return scale.State{Replicas: f.replicas, Current: f.replicas, Ready: f.replicas, Selector: f.selector}, nil
 }
 
 func (f *fakeScaler) Set(_ context.Context, _ scale.Ref, n int32) error {
