@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/metrics"
@@ -161,6 +164,22 @@ func TestMetricsAPICPU(t *testing.T) {
 				t.Errorf("%s: error %q does not say %q", tc.name, err, tc.want)
 			}
 		}
+	})
+
+	t.Run("shipped sample is accepted", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", "metrics-api-web.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &v1alpha1.BurstAwareAutoscaler{}
+		if err := yaml.UnmarshalStrict(data, b); err != nil {
+			t.Fatalf("deploy/samples/metrics-api-web.yaml: %v", err)
+		}
+		b.Namespace = namespace(t, c, "mapi-sample")
+		if err := c.Create(context.Background(), b); err != nil {
+			t.Fatalf("the API server rejects the shipped sample: %v", err)
+		}
+		_ = c.Delete(context.Background(), b) // its target does not exist: nothing to reconcile
 	})
 
 	t.Run("cpu above target scales up without prometheus", func(t *testing.T) {
