@@ -22,7 +22,7 @@ func init() {
 	var (
 		tracePath, policies, format, sloMetric string
 		duration                               time.Duration
-		start                                  int
+		start, historyN                        int
 		params                                 []string
 		quiet                                  bool
 		cfg                                    testbed.Config
@@ -43,6 +43,8 @@ requests, then a 5-point load profile; the SLO defaults to twice the unloaded la
 of --max-replicas replicas and 75% of the machine); (3) per policy: start --min-replicas
 replicas, replay the window with an open-loop load generator, and every decision period
 read Prometheus through the http metric preset, call the policy and start or stop replicas.
+Forecasting policies (bascaler) train on --history points before the window, scaled like
+it; for a trace file, pick --start at least that far in.
 
 Output: the simulator's JSON shape (trace, intervals, results[]) plus slo_ms and the
 calibration; with --out, per-interval and per-decision CSVs, the profiling CSV and replica
@@ -60,6 +62,7 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 			case "synthetic":
 				cfg.TraceName = "synthetic:testbed-burst"
 				cfg.Shape = testbed.Synthetic(n)
+				cfg.History = testbed.SyntheticHistory(historyN, 1)
 			case "":
 				return fmt.Errorf("--trace is required: a CSV path (timestamp,value) or \"synthetic\"")
 			default:
@@ -72,6 +75,8 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 				}
 				cfg.TraceName = s.Name
 				cfg.Shape = append([]float64(nil), s.Values[start:start+n]...)
+				from := max(0, start-historyN)
+				cfg.History = append([]float64(nil), s.Values[from:start]...)
 			}
 			m, err := perf.ParseLatencyMetric(sloMetric)
 			if err != nil {
@@ -113,6 +118,7 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 	f := run.Flags()
 	f.StringVar(&tracePath, "trace", "", `trace CSV (timestamp,value), or "synthetic" for a quiet-burst-quiet window`)
 	f.IntVar(&start, "start", 0, "index of the trace point the window starts at")
+	f.IntVar(&historyN, "history", 200, "points of training history for forecasting policies: the trace points before --start (synthetic: quiet-level noise)")
 	f.StringVar(&policies, "policy", "hpa", "comma-separated policies to run in turn")
 	f.DurationVar(&duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
 	f.DurationVar(&cfg.Interval, "interval", 15*time.Second, "control interval")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type Config struct {
 	// in any unit: the testbed maps Shape's maximum to the calibrated peak rate.
 	TraceName string
 	Shape     []float64
+	// History holds the points before the window, in Shape's unit (scaled by the same
+	// factor): the training data forecasting policies receive as Env.History. It is never
+	// replayed.
+	History []float64
 	// Interval is the control interval (default 15 s): one trace point per interval.
 	Interval time.Duration
 	// Policies run in turn, each on a fresh set of Min replicas.
@@ -114,6 +119,12 @@ func (c *Config) defaults() error {
 		}
 		peak = math.Max(peak, v)
 	}
+	for i, v := range c.History {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			bad("history point %d: %g is not a finite non-negative number", i, v)
+			break
+		}
+	}
 	if len(c.Shape) >= 2 && peak == 0 {
 		bad("trace window is all zero: nothing to replay")
 	}
@@ -169,6 +180,21 @@ func paramsFor(name string, all map[string]string) map[string]string {
 		case scope == base:
 			out[key] = v
 		}
+	}
+	return out
+}
+
+// SyntheticHistory returns n points of training history for the synthetic window: its
+// quiet level (0.2 of the peak) times seeded log-normal noise of 10% (coefficient of
+// variation). The burst is not in it: a forecasting policy meets it for the first time in
+// the window, as it would meet a real flash crowd.
+func SyntheticHistory(n int, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 0x7e57bed))
+	const cv = 0.1
+	sigma := math.Sqrt(math.Log(1 + cv*cv))
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 0.2 * math.Exp(sigma*rng.NormFloat64()-sigma*sigma/2)
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
@@ -73,11 +74,19 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	for i, v := range cfg.Shape {
 		rates[i] = v / peak * cal.PeakRate
 	}
+	// History (training data for forecasting policies) is scaled like the window.
+	history := make([]float64, len(cfg.History))
+	for i, v := range cfg.History {
+		history[i] = v / peak * cal.PeakRate
+	}
 	capAtSLO := cal.ReplicaCapacityAtSLO
 	for _, name := range cfg.Policies {
-		pr, err := runPolicy(ctx, r, name, rates, slo, prof, capAtSLO)
+		pr, err := runPolicy(ctx, r, name, rates, history, slo, prof, capAtSLO)
 		if err != nil {
-			return rep, fmt.Errorf("policy %s: %w", name, err)
+			if !strings.HasPrefix(err.Error(), "policy "+name) {
+				err = fmt.Errorf("policy %s: %w", name, err)
+			}
+			return rep, err
 		}
 		rep.Runs = append(rep.Runs, pr)
 		rep.Results = append(rep.Results, pr.Summary)
@@ -149,7 +158,7 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 }
 
 // runPolicy replays rates once under the named policy.
-func runPolicy(ctx context.Context, r *rig, name string, rates []float64, slo policy.SLO, prof *perf.Profile, capAtSLO float64) (*PolicyRun, error) {
+func runPolicy(ctx context.Context, r *rig, name string, rates, history []float64, slo policy.SLO, prof *perf.Profile, capAtSLO float64) (*PolicyRun, error) {
 	cfg := r.cfg
 	if err := r.scaler.Scale(ctx, cfg.Min); err != nil {
 		return nil, err
@@ -157,9 +166,12 @@ func runPolicy(ctx context.Context, r *rig, name string, rates []float64, slo po
 	if err := r.waitReplicas(ctx, cfg.Min, cfg.StartupDelay+30*time.Second); err != nil {
 		return nil, err
 	}
+	// The history ends where the run starts (give or take the policy's training time).
+	hist := series.Series{Name: cfg.TraceName + " (history)", Step: cfg.Interval, Values: history,
+		Start: time.Now().Add(-time.Duration(len(history)) * cfg.Interval)}
 	pol, err := policy.New(name, policy.Env{
 		Interval: cfg.Interval, SLO: slo, Min: cfg.Min, Max: cfg.Max, Startup: cfg.StartupDelay,
-		Profile: prof, Seed: 1, Params: paramsFor(name, cfg.Params),
+		Profile: prof, Seed: 1, Params: paramsFor(name, cfg.Params), History: hist,
 	})
 	if err != nil {
 		return nil, err
@@ -263,7 +275,7 @@ func decideLoop(ctx context.Context, r *rig, pol policy.Policy, src metrics.Sour
 		d := Decision{At: elapsed, Index: k, Before: in.Replicas, Ready: in.Ready}
 		var qerr error
 		if k > 0 {
-			in.History, qerr = rangeOrEmpty(ctx, src, metrics.Window{End: start.Add(time.Duration(k) * cfg.Interval), Step: cfg.Interval, Count: min(k, 240)})
+			in.History, qerr = rangeOrEmpty(ctx, src, metrics.Window{End: start.Add(time.Duration(k) * cfg.Interval), Step: cfg.Interval, Count: k})
 		}
 		if j > 0 && qerr == nil {
 			in.Recent, qerr = rangeOrEmpty(ctx, src, metrics.Window{End: boundary, Step: tick, Count: min(j, recentCount)})
