@@ -305,3 +305,25 @@ func TestHoldingAgentScoresLikeTheBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainIsDeterministicForASeed: the same seed reproduces the training curve exactly.
+func TestTrainIsDeterministicForASeed(t *testing.T) {
+	e := newTestEnv(t, "slo-cost")
+	o := TrainOptions{Steps: 300, Rollout: 150, EvalEvery: 1, Seed: 9, Config: rl.Config{Hidden: 8}}
+	a, err := e.Train(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.Train(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Curve) != len(b.Curve) {
+		t.Fatalf("curves of %d and %d points", len(a.Curve), len(b.Curve))
+	}
+	for i := range a.Curve {
+		if a.Curve[i] != b.Curve[i] {
+			t.Fatalf("point %d: %+v vs %+v", i, a.Curve[i], b.Curve[i])
+		}
+	}
+}
