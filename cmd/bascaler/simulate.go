@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
+	"github.com/bascaler/bascaler/internal/rl"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/sim"
 )
@@ -122,11 +124,12 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 		}
 		params[k] = v
 	}
-	if f.rlModel != "" {
-		params["bascaler.rl-model"] = f.rlModel
-		params["bascaler-paper.rl-model"] = f.rlModel
-	}
 	names := splitList(f.policies)
+	if f.rlModel != "" {
+		if err := applyRLModel(f.rlModel, names, params); err != nil {
+			return e, err
+		}
+	}
 	if len(names) == 0 {
 		return e, fmt.Errorf("--policy: no policy given (valid: %s)", strings.Join(policy.Names(), ", "))
 	}
@@ -143,6 +146,37 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 	}
 	e.Policies, e.Config, e.Params = names, cfg, params
 	return e, nil
+}
+
+// rlPolicies are the policies with an RL correction hook.
+var rlPolicies = []string{"bascaler", "bascaler-paper"}
+
+// applyRLModel turns --rl-model into "<policy>.rl-model" parameters: for the policy the model
+// was trained for (its manifest says), or else for every selected policy with the hook. An
+// explicit --param <policy>.rl-model wins.
+func applyRLModel(dir string, names []string, params map[string]string) error {
+	m, err := rl.ReadManifest(dir)
+	if err != nil {
+		return fmt.Errorf("--rl-model: %w", err)
+	}
+	applied := 0
+	for _, n := range names {
+		if !slices.Contains(rlPolicies, n) {
+			continue
+		}
+		if trained := m.Meta["policy"]; trained != "" && trained != n {
+			continue
+		}
+		if _, explicit := params[n+".rl-model"]; !explicit {
+			params[n+".rl-model"] = dir
+		}
+		applied++
+	}
+	if applied == 0 {
+		return fmt.Errorf("--rl-model %s (trained for %q): none of the selected policies (%s) can use it; RL-corrected policies are %s",
+			dir, m.Meta["policy"], strings.Join(names, ", "), strings.Join(rlPolicies, ", "))
+	}
+	return nil
 }
 
 func splitList(s string) []string {
