@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -211,23 +212,34 @@ func writeProfiling(path string, samples []perf.ProfilingSample) error {
 // fixed instant does, the simulator reads only the spacing.
 var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// writeSimInputs writes what `bascaler simulate` needs to replay the same run: trace.csv
-// (timestamp,value with value = requests scheduled in the interval, so that the simulator's
-// counts-per-step reading gives back the testbed's rates) and profile.csv (the measured
-// single-replica profile, columns perf.ProfileHeader).
-func writeSimInputs(dir string, rates []float64, interval time.Duration, prof *perf.Profile) error {
+// writeSimInputs writes what `bascaler simulate` needs to replay the same run:
+//   - trace.csv: timestamp,value with value = requests scheduled in each interval of the
+//     window, so that the simulator's counts-per-step reading gives back the testbed's rates;
+//   - trace-with-history.csv: the training history followed by the window (forecasting
+//     policies train on the history in the simulator too);
+//   - profile.csv: the measured single-replica profile (columns perf.ProfileHeader);
+//   - simulate.txt: the simulate command that replays the window with the same settings.
+func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo policy.SLO, prof *perf.Profile) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	rows := [][]string{{"timestamp", "value"}}
-	for k, r := range rates {
-		rows = append(rows, []string{simStart.Add(time.Duration(k) * interval).Format(time.RFC3339),
-			strconv.FormatFloat(r*interval.Seconds(), 'f', 3, 64)})
+	interval := cfg.Interval
+	traceRows := func(vals []float64) [][]string {
+		rows := [][]string{{"timestamp", "value"}}
+		for k, r := range vals {
+			rows = append(rows, []string{simStart.Add(time.Duration(k) * interval).Format(time.RFC3339),
+				strconv.FormatFloat(r*interval.Seconds(), 'f', 3, 64)})
+		}
+		return rows
 	}
-	if err := writeCSV(filepath.Join(dir, "trace.csv"), rows); err != nil {
+	if err := writeCSV(filepath.Join(dir, "trace.csv"), traceRows(rates)); err != nil {
 		return err
 	}
-	rows = [][]string{perf.ProfileHeader}
+	all := append(append([]float64(nil), history...), rates...)
+	if err := writeCSV(filepath.Join(dir, "trace-with-history.csv"), traceRows(all)); err != nil {
+		return err
+	}
+	rows := [][]string{perf.ProfileHeader}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 	for _, p := range prof.Points {
 		if p.Load == 0 {
@@ -235,5 +247,28 @@ func writeSimInputs(dir string, rates []float64, interval time.Duration, prof *p
 		}
 		rows = append(rows, []string{f(p.Load), f(p.MeanMS), f(p.P95MS), f(p.P99MS), f(100 * p.CPU)})
 	}
-	return writeCSV(filepath.Join(dir, "profile.csv"), rows)
+	if err := writeCSV(filepath.Join(dir, "profile.csv"), rows); err != nil {
+		return err
+	}
+	// With history, the window is the test split of trace-with-history.csv: the history is
+	// split 3:1 into train and validation, as the simulator splits a trace file.
+	trace, split, eval := "trace.csv", "0.6,0.2,0.2", "all"
+	if h := len(history); h >= 4 {
+		n := float64(len(all))
+		train := math.Round(0.75 * float64(h))
+		trace, eval = "trace-with-history.csv", "test"
+		split = fmt.Sprintf("%.12f,%.12f,%.12f", train/n, (float64(h)-train)/n, float64(len(rates))/n)
+	}
+	cmd := fmt.Sprintf("bascaler simulate --trace %s --normalize none --split %s --eval %s --interval %s --startup %s --profile profile.csv --slo %gms --slo-metric %s --min %d --max %d --policy %s --format json",
+		trace, split, eval, interval, cfg.StartupDelay, slo.TargetMS, slo.Metric, cfg.Min, cfg.Max, strings.Join(cfg.Policies, ","))
+	keys := make([]string, 0, len(cfg.Params))
+	for k := range cfg.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd += fmt.Sprintf(" --param %s=%s", k, cfg.Params[k])
+	}
+	cmd += "\n"
+	return os.WriteFile(filepath.Join(dir, "simulate.txt"), []byte(cmd), 0o644)
 }

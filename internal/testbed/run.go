@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}
 	if cfg.OutDir != "" {
-		if err := writeSimInputs(cfg.OutDir, rates, cfg.Interval, prof); err != nil {
+		if err := writeSimInputs(cfg.OutDir, rates, history, &cfg, slo, prof); err != nil {
 			return rep, err
 		}
 		if err := writeProfiling(filepath.Join(cfg.OutDir, "profiling.csv"), cal.Profile); err != nil {
