@@ -19,11 +19,16 @@ check:
 
 # test: everything, including the envtest + Prometheus integration tests, then the race
 # detector on the packages with concurrency. Installs/builds the test binaries when missing.
+# The testbed's end-to-end run is left out of the race pass: its replicas re-execute the
+# race-instrumented test binary and compute about 20x slower, which turns a functional test
+# of scaling into a test of the machine's speed; its concurrent parts (lb, loadgen, replica,
+# fftsvc) do run under the race detector.
 test: check
 	env=$$(hack/test-env.sh) && eval "$$env" && \
 	$(GO) test -count=1 -timeout 45m ./... && \
 	$(GO) test -count=1 -race -timeout 30m ./internal/sim/... ./internal/metrics/... ./internal/promserver/... \
-		./internal/controller/... ./internal/testbed/... ./internal/nn/... ./internal/rl/...
+		./internal/controller/... ./internal/testbed/lb/... ./internal/testbed/loadgen/... \
+		./internal/testbed/replica/... ./internal/testbed/fftsvc/... ./internal/nn/... ./internal/rl/...
 
 # test-integration: only the tests against a real kube-apiserver and Prometheus.
 test-integration:
