@@ -14,6 +14,7 @@ import (
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/sim"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
@@ -29,21 +30,9 @@ import (
 // The testbed adds requests_not_sent: requests the load generator could not send on time
 // (it fell behind); they are neither served nor failed, and a run with many is suspect.
 type Summary struct {
-	Policy                 string  `json:"policy"`
-	Intervals              int     `json:"intervals"`
-	SLOViolationRate       float64 `json:"slo_violation_rate"`
-	RequestsOverSLO        float64 `json:"requests_over_slo"`
-	FailedRequests         float64 `json:"failed_requests"`
-	FailedRate             float64 `json:"failed_rate"`
-	CostPodHours           float64 `json:"cost_pod_hours"`
-	MeanReplicas           float64 `json:"mean_replicas"`
-	ScalingActions         int     `json:"scaling_actions"`
-	OverProvisionPodHours  float64 `json:"over_provision_pod_hours"`
-	UnderProvisionPodHours float64 `json:"under_provision_pod_hours"`
-	Requests               float64 `json:"requests"`
-	MeanLatencyMS          float64 `json:"mean_latency_ms"`
-	Decisions              int     `json:"decisions"`
-	RequestsNotSent        float64 `json:"requests_not_sent"`
+	Policy string `json:"policy"`
+	sim.Summary
+	RequestsNotSent float64 `json:"requests_not_sent"`
 }
 
 // Decision is one pass of the autoscaler loop.
@@ -91,7 +80,7 @@ type PolicyRun struct {
 func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) {
 	stats := run.Summarize(pr.SLO.TargetMS)
 	hours := pr.Interval.Hours()
-	sum := Summary{Policy: pr.Policy, Intervals: len(stats), Decisions: len(pr.Decisions)}
+	sum := Summary{Policy: pr.Policy, Summary: sim.Summary{Intervals: len(stats), Decisions: len(pr.Decisions)}}
 	for _, d := range pr.Decisions {
 		if d.Decided && d.After != d.Before {
 			sum.ScalingActions++
