@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/report"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed"
 )
@@ -24,7 +25,7 @@ func init() {
 		duration                               time.Duration
 		start, historyN                        int
 		params                                 []string
-		quiet                                  bool
+		quiet, compareSim                      bool
 		cfg                                    testbed.Config
 	)
 	run := &cobra.Command{
@@ -95,6 +96,9 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 			if format != "json" && format != "table" {
 				return fmt.Errorf("--format %q: want table or json", format)
 			}
+			if compareSim && cfg.OutDir == "" {
+				return fmt.Errorf("--compare-sim needs --out: the simulator replays the inputs the testbed writes there")
+			}
 			if !quiet {
 				cfg.Log = cmd.ErrOrStderr()
 			}
@@ -107,12 +111,28 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 				}
 				return err
 			}
+			out := struct {
+				*testbed.Report
+				Simulator *traceReport `json:"simulator,omitempty"`
+			}{Report: rep}
+			if compareSim {
+				if out.Simulator, err = simulateLikeTestbed(cfg.OutDir); err != nil {
+					return err
+				}
+			}
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return enc.Encode(out)
 			}
-			return printTestbedTable(cmd.OutOrStdout(), rep)
+			if err := printTestbedTable(cmd.OutOrStdout(), rep); err != nil {
+				return err
+			}
+			if out.Simulator != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "\nthe simulator on the same window, measured profile, SLO and bounds:")
+				return report.Table(cmd.OutOrStdout(), out.Simulator.Trace, out.Simulator.Intervals, out.Simulator.Results)
+			}
+			return nil
 		},
 	}
 	f := run.Flags()
@@ -138,6 +158,7 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 	f.StringVar(&format, "format", "table", "output format: table or json")
 	f.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.BoolVar(&compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and print its results beside (needs --out)")
 
 	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
 	tb.AddCommand(run, testbedProfileCmd())

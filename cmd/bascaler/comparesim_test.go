@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeTestbedOutputs lays out what a testbed run writes for the simulator: a trace of
+// requests per interval, a measured profile and the simulate command.
+func writeTestbedOutputs(t *testing.T, dir, command string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for k := 0; k < 16; k++ {
+		rate := 20.0
+		if k >= 6 && k < 10 {
+			rate = 60 // the burst
+		}
+		fmt.Fprintf(&b, "%s,%.3f\n", start.Add(time.Duration(k)*6*time.Second).Format(time.RFC3339), rate*6)
+	}
+	files := map[string]string{
+		"trace.csv":    b.String(),
+		"profile.csv":  "load,mean_ms,p95_ms,p99_ms,cpu_pct\n4,5.2,9,12,20\n10,6,11,15,50\n16,9,18,25,80\n19,20,40,60,100\n",
+		"simulate.txt": command + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCompareSimReplaysTheTestbedWindow(t *testing.T) {
+	dir := t.TempDir()
+	writeTestbedOutputs(t, dir, "bascaler simulate --trace trace.csv --normalize none --split 0.6,0.2,0.2 --eval all --interval 6s --startup 10s --profile profile.csv --slo 12ms --slo-metric mean --min 1 --max 8 --policy hpa,threshold --format json --param hpa.window=12s")
+	rep, err := simulateLikeTestbed(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Intervals != 16 || len(rep.Results) != 2 || rep.Results[0].Policy != "hpa" || rep.Results[1].Policy != "threshold" {
+		t.Fatalf("got %d intervals and results %+v; want the 16-interval window under hpa and threshold", rep.Intervals, rep.Results)
+	}
+	if rep.SLOms != 12 {
+		t.Errorf("SLO %v ms, want the testbed's 12", rep.SLOms)
+	}
+	// The trace holds 6 s counts: 60 req/s in the burst needs more than one 19 req/s replica.
+	if rep.Results[0].MeanReplicas <= 1 {
+		t.Errorf("hpa never scaled in the simulator (mean replicas %.2f)", rep.Results[0].MeanReplicas)
+	}
+}
+
+func TestCompareSimNamesWhatIsMissing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "simulate.txt") {
+		t.Fatalf("empty folder: error %v, want one naming simulate.txt", err)
+	}
+	writeTestbedOutputs(t, dir, "rm -rf /")
+	if _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "bascaler simulate") {
+		t.Fatalf("foreign command: error %v, want a refusal", err)
+	}
+	if _, err := run(t, "testbed", "run", "--trace", "synthetic", "--compare-sim"); err == nil || !strings.Contains(err.Error(), "--out") {
+		t.Fatalf("--compare-sim without --out: error %v", err)
+	}
+}
