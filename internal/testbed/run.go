@@ -103,6 +103,9 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		if err := writeProfiling(filepath.Join(cfg.OutDir, "profiling.csv"), cal.Profile); err != nil {
 			return rep, err
 		}
+		if err := writePlots(cfg.OutDir, rep.Runs, slo); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

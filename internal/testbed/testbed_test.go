@@ -134,7 +134,7 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	if _, err := perf.LoadProfileCSV(filepath.Join(out, "profile.csv")); err != nil {
 		t.Errorf("the profile written for the simulator does not load: %v", err)
 	}
-	for _, f := range []string{"hpa-intervals.csv", "hpa-decisions.csv", "profiling.csv", "trace.csv"} {
+	for _, f := range []string{"hpa-intervals.csv", "hpa-decisions.csv", "profiling.csv", "trace.csv", "replicas.svg", "latency.svg", "workload.svg"} {
 		b, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Errorf("output %s: %v", f, err)
@@ -197,8 +197,10 @@ func TestCancelledRunStopsEveryProcess(t *testing.T) {
 	requirePrometheus(t)
 	bin, args := proctest.Binary(t)
 	cfg := Config{Shape: Synthetic(20), Interval: 5 * time.Second, Policies: []string{"hpa"},
-		Min: 2, Max: 3, StartupDelay: 500 * time.Millisecond, CPUShare: 0.1, Rounds: 2,
-		CalibrationRequests: 5, ProfileStep: time.Second, ReplicaBinary: bin, ReplicaArgs: args}
+		Min: 2, Max: 3, StartupDelay: 500 * time.Millisecond, CPUShare: 0.1, Rounds: 16,
+		// process_cpu_seconds_total moves in 10 ms clock ticks: calibration needs requests
+		// that add up to several ticks, or it (rightly) fails before the cancellation.
+		CalibrationRequests: 10, ProfileStep: time.Second, ReplicaBinary: bin, ReplicaArgs: args}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(12*time.Second, cancel)
 	start := time.Now()
