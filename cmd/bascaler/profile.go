@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/testbed"
 )
 
 func init() { rootCmd.AddCommand(profileCmd()) }
@@ -21,7 +24,7 @@ func profileCmd() *cobra.Command {
 		samples                             int
 		seed                                uint64
 		highShare, headroom, workload       float64
-		fit, cv                             bool
+		fit, cv, onTestbed                  bool
 		slo                                 time.Duration
 	)
 	cmd := &cobra.Command{
@@ -49,7 +52,22 @@ load -> CPU) on the samples (or on --in FILE) and prints the per-pod capacity at
 			var data []perf.ProfilingSample
 			var source string
 			var prof *perf.Profile
-			if in != "" {
+			switch {
+			case onTestbed:
+				if in != "" {
+					return fmt.Errorf("--testbed and --in together: --testbed measures new profiling data on real replicas")
+				}
+				// The paper's procedure on real replicas, with the testbed's defaults (see
+				// `bascaler testbed profile` for every knob).
+				cfg := testbed.Config{StartupDelay: time.Second, CPUShare: 0.25, CFSPeriod: 100 * time.Millisecond, Log: cmd.ErrOrStderr()}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				var err error
+				if data, _, err = testbed.Profile(ctx, cfg, testbed.ProfileOptions{}); err != nil {
+					return err
+				}
+				source = "real serve-fft replicas (testbed)"
+			case in != "":
 				if out != "" {
 					return fmt.Errorf("--in and --out together: --in reads existing profiling data, --out writes generated data")
 				}
@@ -58,7 +76,7 @@ load -> CPU) on the samples (or on --in FILE) and prints the per-pod capacity at
 					return err
 				}
 				source = in
-			} else {
+			default:
 				var err error
 				if prof, err = loadProfile(profile); err != nil {
 					return err
@@ -109,6 +127,7 @@ load -> CPU) on the samples (or on --in FILE) and prints the per-pod capacity at
 	fl.Float64Var(&highShare, "high-share", 0.75, "share of samples at 50-100% of the saturation load")
 	fl.StringVar(&out, "out", "", "write the generated profiling CSV here (- for standard output)")
 	fl.StringVar(&in, "in", "", "fit this profiling CSV instead of generating data")
+	fl.BoolVar(&onTestbed, "testbed", false, "measure the profiling data on real serve-fft replicas (needs prometheus; as root for CPU quotas) instead of sampling --profile")
 	fl.BoolVar(&fit, "fit", false, "fit the SVR capacity model and print the capacity at the SLO")
 	fl.BoolVar(&cv, "cv", false, "choose C, ε, γ by 5-fold cross-validated grid search (else the paper's C=100, ε=0.1)")
 	fl.StringVar(&kernel, "kernel", "rbf", "SVR kernel: rbf or linear")

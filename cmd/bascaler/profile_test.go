@@ -70,3 +70,10 @@ func TestProfileReportsUnmeetableSLOsAndBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileTestbedRefusesExistingData(t *testing.T) {
+	_, err := run(t, "profile", "--testbed", "--in", "x.csv", "--fit")
+	if err == nil || !strings.Contains(err.Error(), "--testbed and --in") {
+		t.Fatalf("error %v, want a refusal naming --testbed and --in", err)
+	}
+}
