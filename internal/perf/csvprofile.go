@@ -3,7 +3,6 @@ package perf
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -84,20 +83,12 @@ func readProfilePoints(data []byte, source, name string) (*Profile, error) {
 	var pts []Point
 	lineOf := map[float64]int{}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := nextRecord(cr, source, len(header))
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%s:%d: %v", source, pe.Line, pe.Err)
-			}
-			return nil, fmt.Errorf("%s:%d: %w", source, line, err)
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", source, line, len(rec), len(header))
+			return nil, err
 		}
 		var v [5]float64
 		for k, field := range ProfileHeader {

@@ -77,20 +77,12 @@ func ReadProfilingCSV(r io.Reader, name string) ([]ProfilingSample, error) {
 	width := len(header)
 	var out []ProfilingSample
 	for {
-		rec, err := cr.Read()
+		rec, line, err := nextRecord(cr, name, width)
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
-			}
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		if len(rec) != width {
-			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(rec), width)
+			return nil, err
 		}
 		num := func(field string) (float64, error) {
 			s := strings.TrimSpace(rec[col[field]])
@@ -255,4 +247,25 @@ func SampleProfile(p *Profile, o SamplingOptions) ([]ProfilingSample, error) {
 	}
 	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out, nil
+}
+
+// nextRecord reads one CSV record and checks that it has width fields. Errors name
+// source:line; io.EOF (unwrapped) marks the end of the file.
+func nextRecord(cr *csv.Reader, source string, width int) (rec []string, line int, err error) {
+	rec, err = cr.Read()
+	if err == io.EOF {
+		return nil, 0, io.EOF
+	}
+	line, _ = cr.FieldPos(0)
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, pe.Line, fmt.Errorf("%s:%d: %v", source, pe.Line, pe.Err)
+		}
+		return nil, line, fmt.Errorf("%s:%d: %w", source, line, err)
+	}
+	if len(rec) != width {
+		return nil, line, fmt.Errorf("%s:%d: %d fields, the header has %d", source, line, len(rec), width)
+	}
+	return rec, line, nil
 }
