@@ -39,10 +39,10 @@ func newOracle(env Env) (Policy, error) {
 func (o *oracle) Name() string          { return "oracle" }
 func (o *oracle) Period() time.Duration { return 0 }
 func (o *oracle) needAt(i int) int {
-	if i >= len(o.future) || o.future[i] <= 0 {
+	if i >= len(o.future) {
 		return 0
 	}
-	return int(math.Ceil(o.future[i]/o.capacity - 1e-9))
+	return ceilPods(o.future[i], o.capacity)
 }
 
 func (o *oracle) Decide(obs *Observation) Decision {
