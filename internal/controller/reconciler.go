@@ -320,7 +320,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	}
 	// Burst state follows the policy's regime; a "guard" tick (bascaler's sub-interval
 	// check) says nothing about bursts and leaves the state as the last interval set it.
-	burst := e.Mode == "burst" || (e.Mode == "guard" && st.Burst == "burst")
+	burst := e.Mode.InBurst() || (e.Mode == policy.ModeGuard && st.Burst == "burst")
 	st.Burst = "normal"
 	if burst {
 		st.Burst = "burst"
@@ -351,7 +351,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
 	st.DesiredReplicas = int32(desired)
 	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(dec.Replicas),
-		Explanation: why, Mode: e.Mode, Applied: applied, Time: metav1.NewTime(t)}
+		Explanation: why, Mode: e.Mode.String(), Applied: applied, Time: metav1.NewTime(t)}
 	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(desired))
 	logger.V(1).Info("decided", "autoscaler", key, "current", current, "desired", desired, "why", why)
 	return next

@@ -161,7 +161,7 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	}
 	b.started = true
 	kv := make([]KV, 0, 5) // kept by the backend with the decision: never reused
-	mode := "normal"
+	mode := ModeSteady
 	reason := "forecast over the start-up lead time"
 	lastRate := b.mem.last()
 	if n := len(obs.History); n > 0 {
@@ -171,6 +171,7 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	plan := lastRate
 	hist := b.mem.recent(b.mem.window)
 	var fc forecast.Forecast
+	var fcInfo ForecastInfo
 	fcOK := false
 	if hist.Len() >= b.model.MinHistory() {
 		if f, err := b.model.Predict(hist, b.lead+1); err == nil {
@@ -187,13 +188,14 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	}
 	inBurst := b.inBurst
 	if !fcOK {
-		mode, reason = "warming-up", "no forecast yet: last observed rate"
+		mode, reason = ModeWarmingUp, "no forecast yet: last observed rate"
 	} else {
 		plan = 0
 		for s := 0; s <= b.lead; s++ {
 			plan = math.Max(plan, fc.Quantile(s, b.quantile))
 		}
 		kv = append(kv, KV{"forecast_p50", fc.Quantile(0, 0.5)}, KV{"forecast_q", plan})
+		fcInfo = ForecastInfo{Set: true, P50: fc.Quantile(0, 0.5), Upper: plan, UpperQuantile: b.quantile}
 	}
 	if inBurst {
 		b.holdLeft = b.hold
@@ -212,10 +214,10 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		if over > plan {
 			plan = over
 		}
-		mode = "burst"
+		mode = ModeBurst
 		reason = "burst: AR(2)+bootstrap overestimate"
 		if !inBurst {
-			mode, reason = "burst-hold", "burst ended recently: holding the overestimate"
+			mode, reason = ModeBurstHold, "burst ended recently: holding the overestimate"
 		}
 	}
 	capacity := b.capacity * b.headroom
@@ -236,7 +238,7 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	}
 	// The RL correction applies outside bursts only, as in BAScaler: during a burst the
 	// overestimate rules.
-	if b.corrector != nil && mode != "burst" && mode != "burst-hold" {
+	if b.corrector != nil && !mode.InBurst() {
 		n := min(b.mem.len(), 64)
 		corrected, ckv := b.corrector.Correct(CorrectionInput{Obs: obs, Estimate: raw, Forecast: fc, HaveForecast: fcOK,
 			Lead: b.lead, Capacity: capacity, Workload: b.mem.values[b.mem.len()-n:]})
@@ -267,7 +269,7 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		limit = bl
 	}
 	return Decision{Replicas: out, Explanation: Explanation{Mode: mode, Reason: reason, Metric: plan,
-		Target: capacity, Raw: raw, Limit: limit, Values: kv}}
+		Target: capacity, Raw: raw, Limit: limit, Values: kv, Forecast: fcInfo}}
 }
 
 func ceilPods(rate, capacity float64) int {
@@ -280,7 +282,7 @@ func ceilPods(rate, capacity float64) int {
 // guardDecision is the sub-interval guard: scale up when the tick that just ended brought
 // more requests than the allocated pods can serve at the SLO; otherwise keep the plan.
 func (b *bascaler) guardDecision(obs *Observation) Decision {
-	e := Explanation{Mode: "guard", Reason: "within the interval's plan", Raw: obs.Replicas}
+	e := Explanation{Mode: ModeGuard, Reason: "within the interval's plan", Raw: obs.Replicas}
 	if n := len(obs.Recent); n > 0 {
 		rate := obs.Recent[n-1].Rate
 		need := ceilPods(rate, b.capacity*b.headroom)

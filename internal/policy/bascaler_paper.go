@@ -101,16 +101,18 @@ func (b *bascalerPaper) Decide(obs *Observation) Decision {
 			kv = append(kv, KV{"detector_error", 1})
 		}
 	}
-	mode, reason := "normal", "one-step median forecast"
+	mode, reason := ModeSteady, "one-step median forecast"
+	var fcInfo ForecastInfo
 	workload := b.mem.last()
 	if fcOK {
 		workload = fc.Quantile(0, 0.5)
 		kv = append(kv, KV{"forecast_p50", workload}, KV{"forecast_p99", fc.Quantile(0, 0.99)})
+		fcInfo = ForecastInfo{Set: true, P50: workload, Upper: fc.Quantile(0, 0.99), UpperQuantile: 0.99}
 	} else {
-		mode, reason = "warming-up", "no forecast yet: last observed rate"
+		mode, reason = ModeWarmingUp, "no forecast yet: last observed rate"
 	}
 	if b.inBurst {
-		mode, reason = "burst", "burst: AR(2) + 99.5% residual quantile"
+		mode, reason = ModeBurst, "burst: AR(2) + 99.5% residual quantile"
 		over, err := b.detector.overestimate(b.mem.recent(336).Values, 1)
 		if err != nil {
 			over = b.mem.last()
@@ -137,5 +139,5 @@ func (b *bascalerPaper) Decide(obs *Observation) Decision {
 	lo, hi := bounds(obs, b.min, b.max)
 	out, limit := clampExplained(raw, lo, hi)
 	return Decision{Replicas: out, Explanation: Explanation{Mode: mode, Reason: reason, Metric: workload,
-		Target: b.capacity, Raw: raw, Limit: limit, Values: kv}}
+		Target: b.capacity, Raw: raw, Limit: limit, Values: kv, Forecast: fcInfo}}
 }

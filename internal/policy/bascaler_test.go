@@ -64,7 +64,7 @@ func TestBascalerEntersBurstModeDuringAFlashCrowd(t *testing.T) {
 	res := runPolicy(t, "bascaler", w, w.Eval.Values)
 	found := -1
 	for i := b.Start; i < b.End && found < 0; i++ {
-		if strings.HasPrefix(res.Records[i].Decision.Explanation.Mode, "burst") {
+		if res.Records[i].Decision.Explanation.Mode.InBurst() {
 			found = i
 		}
 	}
@@ -93,13 +93,13 @@ func TestGuardScalesUpWithinTheInterval(t *testing.T) {
 	}
 	res := runPolicy(t, "bascaler", w, rates)
 	rec := res.Records[120]
-	if rec.Decision.Explanation.Mode != "guard" || rec.Desired <= res.Records[119].Desired {
+	if rec.Decision.Explanation.Mode != policy.ModeGuard || rec.Desired <= res.Records[119].Desired {
 		t.Fatalf("interval 120 (rate x2.5): decision %q, desired %d after %d; want a guard scale-up within the interval",
 			rec.Decision.Explanation, rec.Desired, res.Records[119].Desired)
 	}
 	// Without the guard the same jump is answered only at the next interval.
 	off := runPolicy(t, "bascaler", w, rates, "guard-period=0")
-	if off.Records[120].Desired != off.Records[119].Desired && off.Records[120].Decision.Explanation.Mode == "guard" {
+	if off.Records[120].Desired != off.Records[119].Desired && off.Records[120].Decision.Explanation.Mode == policy.ModeGuard {
 		t.Fatalf("guard-period=0 still reacted within the interval")
 	}
 }
@@ -154,7 +154,7 @@ func TestBascalerPaperUsesTheMedianOutsideBursts(t *testing.T) {
 	w := workload(t, "steady")
 	res := runPolicy(t, "bascaler-paper", w, w.Eval.Values[:100])
 	rec := res.Records[50].Decision.Explanation
-	if rec.Mode != "normal" || rec.Reason != "one-step median forecast" {
+	if rec.Mode != policy.ModeSteady || rec.Reason != "one-step median forecast" {
 		t.Fatalf("interval 50 of a steady day: %q, want the one-step median forecast", rec)
 	}
 	var p50, capacity float64

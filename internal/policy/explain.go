@@ -9,8 +9,8 @@ import (
 // "normal: cpu above target (metric 0.91, target 0.7) -> 6, limited by scale-up rate".
 func (e Explanation) String() string {
 	var b strings.Builder
-	if e.Mode != "" {
-		b.WriteString(e.Mode)
+	if e.Mode != ModeUnset {
+		b.WriteString(e.Mode.String())
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Reason)

@@ -190,12 +190,12 @@ func (h *hpa) Decide(obs *Observation) Decision {
 	now := obs.Now.Sub(h.epoch)
 	lo, hi := bounds(obs, h.envMin, h.envMax)
 	cur := obs.Replicas
-	e := Explanation{Mode: "normal", Target: h.cfg.targetPct / 100, Raw: cur}
+	e := Explanation{Mode: ModeSteady, Target: h.cfg.targetPct / 100, Raw: cur}
 
 	// The HPA checks these before looking at metrics.
 	switch {
 	case cur == 0:
-		e.Mode, e.Reason = "disabled", hpaReasonDisabled
+		e.Mode, e.Reason = ModeDisabled, hpaReasonDisabled
 		return Decision{Replicas: 0, Explanation: e}
 	case cur > hi:
 		// The HPA records every rescale as a scale event, these included.
@@ -208,12 +208,12 @@ func (h *hpa) Decide(obs *Observation) Decision {
 		return Decision{Replicas: lo, Explanation: e}
 	}
 	if len(obs.Recent) == 0 {
-		e.Mode, e.Reason = "warming-up", hpaReasonNoData
+		e.Mode, e.Reason = ModeWarmingUp, hpaReasonNoData
 		return Decision{Replicas: cur, Explanation: e}
 	}
 	ready := min(obs.Ready, cur)
 	if ready <= 0 {
-		e.Mode, e.Reason = "warming-up", hpaReasonNoReady
+		e.Mode, e.Reason = ModeWarmingUp, hpaReasonNoReady
 		return Decision{Replicas: cur, Explanation: e}
 	}
 	cpu := obs.Recent[len(obs.Recent)-1].CPU

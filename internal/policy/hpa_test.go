@@ -217,12 +217,12 @@ func TestHPAWarmUpAndDisabled(t *testing.T) {
 	p := mustNew(t, "hpa", testEnv())
 	f := newFeed(15*time.Second, 1, 100)
 	d := p.Decide(f.obs(3, 3)) // no tick has completed yet
-	if d.Replicas != 3 || d.Explanation.Mode != "warming-up" || d.Explanation.Reason != hpaReasonNoData {
+	if d.Replicas != 3 || d.Explanation.Mode != ModeWarmingUp || d.Explanation.Reason != hpaReasonNoData {
 		t.Errorf("empty Recent: got %d %q, want hold at 3 with %q", d.Replicas, d.Explanation, hpaReasonNoData)
 	}
 	obs := f.step(0, 0, 0, 0)
 	obs.Min = 0
-	if d := p.Decide(obs); d.Replicas != 0 || d.Explanation.Mode != "disabled" {
+	if d := p.Decide(obs); d.Replicas != 0 || d.Explanation.Mode != ModeDisabled {
 		t.Errorf("0 current replicas: got %d %q, want 0 (disabled)", d.Replicas, d.Explanation)
 	}
 }

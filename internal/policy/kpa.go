@@ -155,12 +155,12 @@ const (
 func (k *kpa) Decide(obs *Observation) Decision {
 	lo, hi := bounds(obs, k.envMin, k.envMax)
 	cur := obs.Replicas
-	e := Explanation{Mode: "stable", Target: k.target, Raw: cur}
+	e := Explanation{Mode: ModeSteady, Target: k.target, Raw: cur}
 	if k.panicking {
-		e.Mode = "panic"
+		e.Mode = ModePanic
 	}
 	if len(obs.Recent) == 0 {
-		e.Mode, e.Reason = "warming-up", kpaReasonNoData
+		e.Mode, e.Reason = ModeWarmingUp, kpaReasonNoData
 		return Decision{Replicas: cur, Explanation: e}
 	}
 	tick := obs.Tick
@@ -195,7 +195,7 @@ func (k *kpa) Decide(obs *Observation) Decision {
 	e.Reason, e.Raw, e.Limit = kpaReasonStable, rawCount(dspc), stableLimit
 	e.Metric = stableAvg / ready
 	if k.panicking {
-		e.Mode = "panic"
+		e.Mode = ModePanic
 		if desiredPanic > desired {
 			desired = desiredPanic
 			e.Reason, e.Raw, e.Limit = kpaReasonPanic, rawCount(dppc), panicLimit
@@ -207,7 +207,7 @@ func (k *kpa) Decide(obs *Observation) Decision {
 			desired, e.Limit = k.maxPanicPods, kpaLimitPanic
 		}
 	} else {
-		e.Mode = "stable"
+		e.Mode = ModeSteady
 	}
 	final, limit := clampExplained(desired, lo, hi)
 	if limit != "" {

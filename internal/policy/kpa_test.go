@@ -21,7 +21,7 @@ func runKPA(t *testing.T, p Policy, f *feed, steps []kpaStep) {
 	t.Helper()
 	for i, s := range steps {
 		d := p.Decide(f.step(s.replicas, s.ready, 0, s.rate))
-		if d.Replicas != s.want || d.Explanation.Mode != s.mode || d.Explanation.Limit != s.limit {
+		if d.Replicas != s.want || d.Explanation.Mode.String() != s.mode || d.Explanation.Limit != s.limit {
 			t.Fatalf("tick %d (t=%v, %d/%d ready, %g req/s): got %d (%s), want %d in %s mode limited by %q",
 				i+1, f.now.Sub(t0), s.ready, s.replicas, s.rate, d.Replicas, d.Explanation, s.want, s.mode, s.limit)
 		}
@@ -40,20 +40,20 @@ func repeat(n int, s kpaStep) []kpaStep {
 func TestKPASteadyState(t *testing.T) {
 	p := mustNew(t, "kpa", testEnv("target-rps=50"))
 	f := newFeed(2*time.Second, 1, 100)
-	runKPA(t, p, f, repeat(40, kpaStep{6, 6, 290, 6, "stable", ""})) // 5.8 pods' worth
+	runKPA(t, p, f, repeat(40, kpaStep{6, 6, 290, 6, "steady", ""})) // 5.8 pods' worth
 	// A one-tick +20% wobble: the stable average moves to 291.9 (still 6 pods) and the panic
 	// average to 309 (7 pods, 7/6 below the 200% threshold).
-	runKPA(t, p, f, []kpaStep{{6, 6, 348, 6, "stable", ""}, {6, 6, 290, 6, "stable", ""}})
+	runKPA(t, p, f, []kpaStep{{6, 6, 348, 6, "steady", ""}, {6, 6, 290, 6, "steady", ""}})
 }
 
 func TestKPAPanicOnTripleLoad(t *testing.T) {
 	p := mustNew(t, "kpa", testEnv("target-rps=50"))
 	f := newFeed(2*time.Second, 1, 100)
-	runKPA(t, p, f, repeat(30, kpaStep{6, 6, 300, 6, "stable", ""}))
+	runKPA(t, p, f, repeat(30, kpaStep{6, 6, 300, 6, "steady", ""}))
 	runKPA(t, p, f, []kpaStep{
 		// panic window (6 s = 3 ticks): (300+300+900)/3 = 500 -> 10 pods, 10/6 < 2: no panic;
 		// the stable average (29*300+900)/30 = 320 -> 7.
-		{6, 6, 900, 7, "stable", ""},
+		{6, 6, 900, 7, "steady", ""},
 		// (300+900+900)/3 = 700 -> 14 pods, 14/6 >= 2: panic, and the panic window decides.
 		{6, 6, 900, 14, "panic", ""},
 		{14, 6, 900, 18, "panic", ""}, // 900/50 = 18; new pods still starting
@@ -64,8 +64,8 @@ func TestKPAPanicOnTripleLoad(t *testing.T) {
 func TestKPANoScaleDownWhilePanicking(t *testing.T) {
 	p := mustNew(t, "kpa", testEnv("target-rps=50"))
 	f := newFeed(2*time.Second, 1, 100)
-	runKPA(t, p, f, repeat(30, kpaStep{6, 6, 300, 6, "stable", ""}))
-	runKPA(t, p, f, []kpaStep{{6, 6, 900, 7, "stable", ""}, {6, 6, 900, 14, "panic", ""}})
+	runKPA(t, p, f, repeat(30, kpaStep{6, 6, 300, 6, "steady", ""}))
+	runKPA(t, p, f, []kpaStep{{6, 6, 900, 7, "steady", ""}, {6, 6, 900, 14, "panic", ""}})
 	lastPanic := f.now // 14/6 >= 2 here; from now on the panic window stays below 200%
 	runKPA(t, p, f, []kpaStep{{14, 14, 900, 18, "panic", ""}})
 	// The load falls back at once. Both recommendations drop (the stable one slowly, as its
@@ -75,30 +75,30 @@ func TestKPANoScaleDownWhilePanicking(t *testing.T) {
 		d := p.Decide(f.step(18, 18, 0, 300))
 		age := f.now.Sub(lastPanic)
 		if age <= 60*time.Second {
-			if d.Replicas != 18 || d.Explanation.Mode != "panic" || d.Explanation.Limit != kpaLimitPanic {
+			if d.Replicas != 18 || d.Explanation.Mode != ModePanic || d.Explanation.Limit != kpaLimitPanic {
 				t.Fatalf("%v after the last panicking tick: got %d (%s), want 18 held in panic mode", age, d.Replicas, d.Explanation)
 			}
 			continue
 		}
 		// Panic is over; the stable window holds only 300 req/s, so 6 pods are wanted, but
 		// at most half of the 18 ready pods may go at once.
-		if d.Replicas != 9 || d.Explanation.Mode != "stable" || d.Explanation.Limit != kpaLimitDownRate {
+		if d.Replicas != 9 || d.Explanation.Mode != ModeSteady || d.Explanation.Limit != kpaLimitDownRate {
 			t.Fatalf("%v after the last panicking tick: got %d (%s), want 9 in stable mode, limited by the scale-down rate", age, d.Replicas, d.Explanation)
 		}
 		break
 	}
-	runKPA(t, p, f, []kpaStep{{9, 9, 300, 6, "stable", ""}}) // floor(9/2) = 4 < 6
+	runKPA(t, p, f, []kpaStep{{9, 9, 300, 6, "steady", ""}}) // floor(9/2) = 4 < 6
 }
 
 func TestKPAScaleDownHalvesAtMost(t *testing.T) {
 	p := mustNew(t, "kpa", testEnv("target-rps=50"))
 	f := newFeed(2*time.Second, 1, 100)
 	runKPA(t, p, f, []kpaStep{
-		{20, 20, 50, 10, "stable", kpaLimitDownRate}, // wants 1
-		{10, 10, 50, 5, "stable", kpaLimitDownRate},
-		{5, 5, 50, 2, "stable", kpaLimitDownRate}, // floor(5/2)
-		{2, 2, 50, 1, "stable", ""},
-		{4, 2, 50, 1, "stable", ""}, // the clamp is relative to ready pods, not allocated ones
+		{20, 20, 50, 10, "steady", kpaLimitDownRate}, // wants 1
+		{10, 10, 50, 5, "steady", kpaLimitDownRate},
+		{5, 5, 50, 2, "steady", kpaLimitDownRate}, // floor(5/2)
+		{2, 2, 50, 1, "steady", ""},
+		{4, 2, 50, 1, "steady", ""}, // the clamp is relative to ready pods, not allocated ones
 	})
 }
 
@@ -127,11 +127,11 @@ func TestKPAScaleUpRateAndBounds(t *testing.T) {
 		},
 		{
 			name: "min replicas", params: []string{"target-rps=50"}, min: 3, max: 100,
-			steps: []kpaStep{{4, 4, 10, 3, "stable", limitMin}},
+			steps: []kpaStep{{4, 4, 10, 3, "steady", limitMin}},
 		},
 		{
 			name: "no ready pods count as one", params: []string{"target-rps=50"}, min: 1, max: 100,
-			steps: []kpaStep{{3, 0, 40, 1, "stable", ""}},
+			steps: []kpaStep{{3, 0, 40, 1, "steady", ""}},
 		},
 	}
 	for _, c := range cases {
@@ -146,7 +146,7 @@ func TestKPAScaleUpRateAndBounds(t *testing.T) {
 func TestKPAWindowsAverageWhatIsThere(t *testing.T) {
 	p := mustNew(t, "kpa", testEnv("target-rps=10"))
 	f := newFeed(2*time.Second, 1, 100)
-	if d := p.Decide(f.obs(3, 3)); d.Replicas != 3 || d.Explanation.Mode != "warming-up" {
+	if d := p.Decide(f.obs(3, 3)); d.Replicas != 3 || d.Explanation.Mode != ModeWarmingUp {
 		t.Fatalf("no samples: got %d (%s), want hold at 3 warming up", d.Replicas, d.Explanation)
 	}
 	// Two ticks of a 30-tick window: the average is over those two, (20+40)/2 = 30 req/s,

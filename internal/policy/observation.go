@@ -101,8 +101,10 @@ type Decision struct {
 // Explanation says why a decision came out as it did. Reason and Limit are constant phrases
 // (no formatting in the hot path); String renders the whole.
 type Explanation struct {
-	// Mode names the policy's regime: "normal", "burst", "panic", "warming-up", ...
-	Mode string
+	// Mode names the policy's regime (steady, burst, panic, warming-up, ...).
+	Mode Mode
+	// Forecast is the forecast the decision used, if any.
+	Forecast ForecastInfo
 	// Reason is the rule that produced Raw, e.g. "cpu above target".
 	Reason string
 	// Metric and Target are the observed value and the target that the rule compared.

@@ -51,7 +51,7 @@ func (o *oracle) Decide(obs *Observation) Decision {
 		want = max(want, o.needAt(obs.Index+k))
 	}
 	out := Clamp(want, o.min, o.max)
-	e := Explanation{Mode: "clairvoyant", Reason: "fewest pods meeting the SLO over the start-up lead time",
+	e := Explanation{Mode: ModeClairvoyant, Reason: "fewest pods meeting the SLO over the start-up lead time",
 		Metric: o.futureAt(obs.Index), Target: o.capacity, Raw: want}
 	if out != want {
 		e.Limit = "replica bounds"

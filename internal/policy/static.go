@@ -49,7 +49,7 @@ func (s *static) Decide(obs *Observation) Decision {
 	lo, hi := bounds(obs, s.envMin, s.envMax)
 	r, limit := clampExplained(s.n, lo, hi)
 	return Decision{Replicas: r, Explanation: Explanation{
-		Mode: "static", Reason: "fixed replica count", Raw: s.n, Limit: limit,
+		Mode: ModeStatic, Reason: "fixed replica count", Raw: s.n, Limit: limit,
 	}}
 }
 

@@ -70,8 +70,8 @@ const (
 	thresholdReasonSlow    = "latency above SLO"
 	thresholdReasonIdle    = "latency within SLO and cpu below the low threshold"
 	thresholdReasonHold    = "latency within SLO and cpu at or above the low threshold"
-	thresholdModeReactive  = "reactive"
-	thresholdModeWarmingUp = "warming-up"
+	thresholdModeReactive  = ModeSteady
+	thresholdModeWarmingUp = ModeWarmingUp
 )
 
 func (th *threshold) Decide(obs *Observation) Decision {
