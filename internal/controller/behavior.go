@@ -1,173 +1,77 @@
 package controller
 
 import (
-	"math"
+	"fmt"
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/hpa"
 )
 
-// rules is one direction's behavior with defaults filled in.
-type rules struct {
-	window   time.Duration
-	sel      string
-	policies []v1alpha1.ScalingPolicy
+// behaviorOf turns spec.behavior into the HPA's behavior engine (package hpa, the same one
+// the `hpa` policy uses), with the HPA's defaults for what the spec leaves out. A nil
+// spec.behavior means no brake: policies decide what they want and only the bounds apply.
+// every is the loop's tick (it sizes the engine's memory).
+func behaviorOf(b *v1alpha1.Behavior, every time.Duration) (*hpa.Behavior, error) {
+	if b == nil {
+		return nil, nil
+	}
+	up, err := rulesOf(b.ScaleUp, hpa.DefaultScaleUp())
+	if err != nil {
+		return nil, fmt.Errorf("spec.behavior.scaleUp: %w", err)
+	}
+	down, err := rulesOf(b.ScaleDown, hpa.DefaultScaleDown())
+	if err != nil {
+		return nil, fmt.Errorf("spec.behavior.scaleDown: %w", err)
+	}
+	return hpa.NewBehavior(up, down, every)
 }
 
-// The HPA's defaults (autoscaling/v2): scale up at most max(+4 pods, +100%) per 15 s without
-// stabilisation; scale down at most -100% per 15 s after a 300 s stabilisation window.
-func defaultUp() rules {
-	return rules{sel: v1alpha1.SelectMax, policies: []v1alpha1.ScalingPolicy{
-		{Type: v1alpha1.PodsPolicy, Value: 4, PeriodSeconds: 15},
-		{Type: v1alpha1.PercentPolicy, Value: 100, PeriodSeconds: 15}}}
-}
-
-func defaultDown() rules {
-	return rules{window: 300 * time.Second, sel: v1alpha1.SelectMax, policies: []v1alpha1.ScalingPolicy{
-		{Type: v1alpha1.PercentPolicy, Value: 100, PeriodSeconds: 15}}}
-}
-
-func fill(r *v1alpha1.ScalingRules, def rules) rules {
+func rulesOf(r *v1alpha1.ScalingRules, def hpa.Rules) (hpa.Rules, error) {
 	if r == nil {
-		return def
+		return def, nil
 	}
 	out := def
 	if r.StabilizationWindowSeconds != nil {
-		out.window = time.Duration(*r.StabilizationWindowSeconds) * time.Second
+		out.Window = time.Duration(*r.StabilizationWindowSeconds) * time.Second
 	}
 	if r.SelectPolicy != "" {
-		out.sel = r.SelectPolicy
+		s, err := hpa.ParseSelect(r.SelectPolicy)
+		if err != nil {
+			return out, err
+		}
+		out.Select = s
 	}
 	if len(r.Policies) > 0 {
-		out.policies = r.Policies
-	}
-	return out
-}
-
-type stamped struct {
-	t time.Time
-	n int // a recommendation, or a scale event's change in replicas
-}
-
-// behavior applies the HPA's stabilisation windows and rate policies to the policy's
-// recommendations. It is the controller's, not the policy's: policies decide what they
-// want, behavior is the cluster operator's brake. A nil spec.behavior disables it.
-type behavior struct {
-	up, down rules
-	recs     []stamped // past recommendations, for the stabilisation windows
-	events   []stamped // past scale changes, for the rate policies
-}
-
-func newBehavior(b *v1alpha1.Behavior) *behavior {
-	if b == nil {
-		return nil
-	}
-	return &behavior{up: fill(b.ScaleUp, defaultUp()), down: fill(b.ScaleDown, defaultDown())}
-}
-
-// apply returns the replicas to set given the recommendation rec and the current count, and
-// the reason when it changed rec ("" otherwise).
-//
-// Stabilisation (as the HPA): the result is held between the lowest recommendation of the
-// scale-up window and the highest of the scale-down window. Example: current 10, scale-down
-// window 300 s holding recommendations 10, 8, 6 -> a new 6 gives 10 (the highest), so pods
-// go away only after a quiet window.
-// Rate: within each policy's period, the change from the count at the period's start is at
-// most Value pods or Value percent; selectPolicy Max picks the most permissive limit.
-func (b *behavior) apply(now time.Time, rec, current int) (int, string) {
-	if b == nil {
-		return rec, ""
-	}
-	longest := max(b.up.window, b.down.window)
-	b.recs = prune(b.recs, now.Add(-longest))
-	b.recs = append(b.recs, stamped{now, rec})
-	upRec, downRec := rec, rec
-	for _, r := range b.recs {
-		if !r.t.Before(now.Add(-b.up.window)) {
-			upRec = min(upRec, r.n)
-		}
-		if !r.t.Before(now.Add(-b.down.window)) {
-			downRec = max(downRec, r.n)
-		}
-	}
-	out, why := current, ""
-	if out < upRec {
-		out = upRec
-	}
-	if out > downRec {
-		out = downRec
-	}
-	if out != rec {
-		why = v1alpha1.ReasonStabilized
-	}
-	var longestPeriod time.Duration
-	for _, p := range append(append([]v1alpha1.ScalingPolicy(nil), b.up.policies...), b.down.policies...) {
-		longestPeriod = max(longestPeriod, time.Duration(p.PeriodSeconds)*time.Second)
-	}
-	b.events = prune(b.events, now.Add(-longestPeriod))
-	if out > current {
-		limit := b.limit(now, current, b.up, +1)
-		if out > limit {
-			out, why = limit, v1alpha1.ReasonScaleUpLimit
-		}
-	} else if out < current {
-		limit := b.limit(now, current, b.down, -1)
-		if out < limit {
-			out, why = limit, v1alpha1.ReasonScaleDownLimit
-		}
-	}
-	return out, why
-}
-
-// limit returns the furthest count the rate policies allow in direction dir (+1 up, -1 down).
-func (b *behavior) limit(now time.Time, current int, r rules, dir int) int {
-	if r.sel == v1alpha1.SelectDisabled || len(r.policies) == 0 {
-		return current
-	}
-	best := current
-	first := true
-	for _, p := range r.policies {
-		period := time.Duration(p.PeriodSeconds) * time.Second
-		start := current // replicas at the start of the period: undo the changes made within it
-		for _, e := range b.events {
-			if !e.t.Before(now.Add(-period)) {
-				start -= e.n
+		out.Policies = nil
+		for i, p := range r.Policies {
+			k := hpa.Pods
+			switch p.Type {
+			case v1alpha1.PodsPolicy:
+			case v1alpha1.PercentPolicy:
+				k = hpa.Percent
+			default:
+				return out, fmt.Errorf("policies[%d].type %q (valid: %s, %s)", i, p.Type, v1alpha1.PodsPolicy, v1alpha1.PercentPolicy)
 			}
-		}
-		var l int
-		switch {
-		case p.Type == v1alpha1.PodsPolicy && dir > 0:
-			l = start + int(p.Value)
-		case p.Type == v1alpha1.PodsPolicy:
-			l = start - int(p.Value)
-		case dir > 0:
-			l = int(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
-		default:
-			l = int(math.Floor(float64(start) * (1 - float64(p.Value)/100)))
-		}
-		// Max picks the limit allowing the largest change, Min the smallest.
-		wantFurther := (r.sel != v1alpha1.SelectMin) == (dir > 0)
-		if first || (wantFurther && l > best) || (!wantFurther && l < best) {
-			best, first = l, false
+			out.Policies = append(out.Policies, hpa.RatePolicy{Kind: k, Value: float64(p.Value), Period: time.Duration(p.PeriodSeconds) * time.Second})
 		}
 	}
-	if dir > 0 {
-		return max(best, current)
-	}
-	return min(best, current)
+	return out, nil
 }
 
-// record notes a scale change applied at now (for the rate policies).
-func (b *behavior) record(now time.Time, from, to int) {
-	if b != nil && from != to {
-		b.events = append(b.events, stamped{now, to - from})
+// limitReason is the status reason for a limit the driver applied.
+func limitReason(l hpa.Limit) string {
+	switch l {
+	case hpa.LimitUpStabilization, hpa.LimitDownStabilization:
+		return v1alpha1.ReasonStabilized
+	case hpa.LimitUpRate:
+		return v1alpha1.ReasonScaleUpLimit
+	case hpa.LimitDownRate:
+		return v1alpha1.ReasonScaleDownLimit
+	case hpa.LimitMax:
+		return v1alpha1.ReasonTooManyReplicas
+	case hpa.LimitMin:
+		return v1alpha1.ReasonTooFewReplicas
 	}
-}
-
-func prune(s []stamped, before time.Time) []stamped {
-	i := 0
-	for i < len(s) && s[i].t.Before(before) {
-		i++
-	}
-	return append(s[:0], s[i:]...)
+	return ""
 }

@@ -5,19 +5,34 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/hpa"
 )
 
 func i32(v int32) *int32 { return &v }
 
-func TestBehaviorNilPassesThrough(t *testing.T) {
-	var b *behavior = newBehavior(nil)
-	if got, why := b.apply(time.Unix(0, 0), 17, 3); got != 17 || why != "" {
-		t.Errorf("nil behavior changed 17 to %d (%s)", got, why)
+// apply is the behavior engine as the driver runs it for the controller (bounds 0..1000).
+func apply(b *hpa.Behavior, now time.Time, rec, cur int) (int, string) {
+	got, l := b.Apply(now, cur, rec, 0, 1000)
+	return got, limitReason(l)
+}
+
+func mustBehavior(t *testing.T, spec *v1alpha1.Behavior) *hpa.Behavior {
+	t.Helper()
+	b, err := behaviorOf(spec, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBehaviorNilIsNoBrake(t *testing.T) {
+	if b, err := behaviorOf(nil, 15*time.Second); b != nil || err != nil {
+		t.Errorf("nil spec.behavior gave %v, %v; want no engine", b, err)
 	}
 }
 
 func TestBehaviorScaleDownWaitsForStabilisationWindow(t *testing.T) {
-	b := newBehavior(&v1alpha1.Behavior{ScaleDown: &v1alpha1.ScalingRules{StabilizationWindowSeconds: i32(60)}})
+	b := mustBehavior(t, &v1alpha1.Behavior{ScaleDown: &v1alpha1.ScalingRules{StabilizationWindowSeconds: i32(60)}})
 	t0 := time.Unix(1000, 0)
 	steps := []struct {
 		at       time.Duration
@@ -30,7 +45,7 @@ func TestBehaviorScaleDownWaitsForStabilisationWindow(t *testing.T) {
 		{61 * time.Second, 4, 10, 4}, // the 10 left the window
 	}
 	for _, s := range steps {
-		got, _ := b.apply(t0.Add(s.at), s.rec, s.cur)
+		got, _ := apply(b, t0.Add(s.at), s.rec, s.cur)
 		if got != s.want {
 			t.Fatalf("at +%v rec %d cur %d: got %d, want %d", s.at, s.rec, s.cur, got, s.want)
 		}
@@ -54,8 +69,8 @@ func TestBehaviorScaleUpRateLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := newBehavior(&v1alpha1.Behavior{ScaleUp: c.rules})
-			got, why := b.apply(time.Unix(0, 0), c.rec, c.cur)
+			b := mustBehavior(t, &v1alpha1.Behavior{ScaleUp: c.rules})
+			got, why := apply(b, time.Unix(0, 0), c.rec, c.cur)
 			if got != c.want || why != c.wantWhy {
 				t.Errorf("got %d (%q), want %d (%q)", got, why, c.want, c.wantWhy)
 			}
@@ -64,19 +79,19 @@ func TestBehaviorScaleUpRateLimits(t *testing.T) {
 }
 
 func TestBehaviorRateCountsChangesWithinPeriod(t *testing.T) {
-	b := newBehavior(&v1alpha1.Behavior{ScaleUp: &v1alpha1.ScalingRules{Policies: []v1alpha1.ScalingPolicy{{Type: v1alpha1.PodsPolicy, Value: 2, PeriodSeconds: 60}}}})
+	b := mustBehavior(t, &v1alpha1.Behavior{ScaleUp: &v1alpha1.ScalingRules{Policies: []v1alpha1.ScalingPolicy{{Type: v1alpha1.PodsPolicy, Value: 2, PeriodSeconds: 60}}}})
 	t0 := time.Unix(0, 0)
-	got, _ := b.apply(t0, 10, 2)
+	got, _ := apply(b, t0, 10, 2)
 	if got != 4 {
 		t.Fatalf("first step: got %d, want 4", got)
 	}
-	b.record(t0, 2, 4)
+	b.Record(t0, 2)
 	// 30 s later the period still holds the +2: no further pods allowed.
-	if got, _ := b.apply(t0.Add(30*time.Second), 10, 4); got != 4 {
+	if got, _ := apply(b, t0.Add(30*time.Second), 10, 4); got != 4 {
 		t.Errorf("within the period: got %d, want 4", got)
 	}
 	// After the period the budget is back.
-	if got, _ := b.apply(t0.Add(61*time.Second), 10, 4); got != 6 {
+	if got, _ := apply(b, t0.Add(61*time.Second), 10, 4); got != 6 {
 		t.Errorf("after the period: got %d, want 6", got)
 	}
 }

@@ -95,8 +95,11 @@ func TestMetricsAPIHistoryStartsEmptyAndIsTheLoopsOwnRecord(t *testing.T) {
 	rg.r.MetricsReader = api
 	rg.step(t, 0)
 	l := rg.r.loops[rg.key]
-	if len(l.obs.History) != 0 || len(l.obs.Recent) != 1 || l.obs.Recent[0].CPU != 0.5 {
-		t.Fatalf("first step: %d intervals, recent %+v; want no history and one tick at 0.5 (events %v)", len(l.obs.History), l.obs.Recent, rg.events.list)
+	obs := l.drv.Observation()
+	// The first reading describes the tick before the loop's start: like the simulator's
+	// first tick, the first decision sees nothing.
+	if len(obs.History) != 0 || len(obs.Recent) != 0 {
+		t.Fatalf("first step: %d intervals, recent %+v; want no history and no tick (events %v)", len(obs.History), obs.Recent, rg.events.list)
 	}
 	rg.step(t, time.Second)
 	api.fail = true
@@ -108,19 +111,19 @@ func TestMetricsAPIHistoryStartsEmptyAndIsTheLoopsOwnRecord(t *testing.T) {
 	for range 3 {
 		rg.step(t, time.Second)
 	}
-	if len(l.obs.History) < 2 {
-		t.Fatalf("after 6 s of 2 s intervals, %d completed intervals, want at least 2", len(l.obs.History))
+	if len(obs.History) < 2 {
+		t.Fatalf("after 6 s of 2 s intervals, %d completed intervals, want at least 2", len(obs.History))
 	}
-	for i, iv := range l.obs.History {
+	for i, iv := range obs.History {
 		if math.IsNaN(iv.CPU) || iv.Rate != 0 || iv.LatencyMeanMS != 0 {
 			t.Errorf("interval %d: %+v; want measured CPU, no rate, no latency", i, iv)
 		}
 	}
-	rec := l.obs.Recent
-	if len(rec) != 6 {
-		t.Fatalf("%d recent ticks, want 6 (one per step, the failed one a gap)", len(rec))
+	rec := obs.Recent
+	if len(rec) != 5 {
+		t.Fatalf("%d recent ticks, want 5 (one per step after the first, the failed one a gap)", len(rec))
 	}
-	if rec[2].CPU != 0.5 || rec[5].CPU != 0.7 {
+	if rec[0].CPU != 0.5 || rec[1].CPU != 0.5 || rec[4].CPU != 0.7 {
 		t.Errorf("the gap is filled from the tick before it and the last tick is fresh: %+v", rec)
 	}
 	for i := 1; i < len(rec); i++ {
@@ -128,8 +131,8 @@ func TestMetricsAPIHistoryStartsEmptyAndIsTheLoopsOwnRecord(t *testing.T) {
 			t.Errorf("ticks %d and %d are not consecutive: %v, %v", i-1, i, rec[i-1].Start, rec[i].Start)
 		}
 	}
-	if end := rec[len(rec)-1].Start.Add(time.Second); end.After(l.obs.Now) {
-		t.Errorf("the last tick ends at %v, after now %v", end, l.obs.Now)
+	if end := rec[len(rec)-1].Start.Add(time.Second); end.After(obs.Now) {
+		t.Errorf("the last tick ends at %v, after now %v", end, obs.Now)
 	}
 	if !rg.events.has(v1alpha1.ReasonFailedGetMetrics) {
 		t.Errorf("the failed read made no FailedGetMetrics event: %v", rg.events.list)

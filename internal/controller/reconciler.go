@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/scale"
@@ -61,26 +62,22 @@ type Reconciler struct {
 }
 
 // loop is the state of one autoscaler between reconciles. It is rebuilt when the spec's
-// generation changes; the policy's own state lives in pol.
+// generation changes; the control state (policy, observation windows, behavior, failure
+// count) lives in the driver's Loop, which the simulator and the testbed run too.
 type loop struct {
 	generation int64
 	uid        types.UID
 	cfg        settings
 	cfgErr     error
-	source     metrics.Source
-	cpuSource  metrics.Source
-	podCPU     *metrics.PodMetricsCPU // cpu.source metrics-api: the only metric, read once per tick
-	ticks      []metrics.Point        // metrics-api: the controller's own record of completed ticks
-	behavior   *behavior
-	pol        policy.Policy
-	tick       time.Duration
+	source     driver.Source
+	cpuSource  driver.Source
+	podCPU     *podCPURecord // cpu.source metrics-api: the controller's own record of ticks
+	feed       *driver.Feed
+	drv        *driver.Loop
 	last       time.Time // grid instant of the last step
-	epoch      time.Time // start of the first history interval (Index 0)
-	history    []metrics.Point
-	histEnd    time.Time // end of the last history interval
-	log        *metrics.ReplicaLog
-	failures   int
-	obs        policy.Observation
+	log        *driver.ReplicaLog
+	// train holds the intervals read before the policy exists: its training history.
+	train []policy.Interval
 }
 
 // Decisions returns how many policy decisions this reconciler made (tests use it to see
@@ -147,33 +144,48 @@ func (r *Reconciler) loopFor(key types.NamespacedName, baa *v1alpha1.BurstAwareA
 	if l, ok := r.loops[key]; ok && l.generation == baa.Generation && l.uid == baa.UID {
 		return l
 	}
-	l := &loop{generation: baa.Generation, uid: baa.UID, log: metrics.NewReplicaLog(0)}
-	l.cfg, l.cfgErr = resolve(baa, r.ModelDir)
-	if l.cfgErr == nil {
-		l.tick = l.cfg.interval
-		l.log = metrics.NewReplicaLog(time.Duration(l.cfg.historyIntervals+1) * l.cfg.interval)
-		l.behavior = newBehavior(baa.Spec.Behavior)
-		if l.cfg.cpuFromAPI {
-			rd := r.MetricsReader
-			if rd == nil {
-				rd = r.Client
-			}
-			l.podCPU = &metrics.PodMetricsCPU{Client: rd}
-			r.loops[key] = l
-			return l
-		}
-		opts := metrics.PrometheusOptions{Address: l.cfg.address, Timeout: l.cfg.timeout, Queries: l.cfg.queries, SLOMS: l.cfg.slo.TargetMS}
-		newSource := r.NewSource
-		if newSource == nil {
-			newSource = func(o metrics.PrometheusOptions) (metrics.Source, error) { return metrics.NewPrometheus(o) }
-		}
-		l.source, l.cfgErr = newSource(opts)
-		if l.cfgErr == nil && l.cfg.fallbackAction == v1alpha1.FallbackCPU {
-			opts.Queries.CPUOnly = true
-			l.cpuSource, l.cfgErr = newSource(opts)
-		}
-	}
+	l := &loop{generation: baa.Generation, uid: baa.UID}
 	r.loops[key] = l
+	l.cfg, l.cfgErr = resolve(baa, r.ModelDir)
+	if l.cfgErr != nil {
+		return l
+	}
+	cfg := l.cfg
+	l.log = driver.NewReplicaLog(time.Duration(cfg.historyIntervals+1) * cfg.interval)
+	beh, err := behaviorOf(baa.Spec.Behavior, cfg.interval)
+	if err != nil {
+		l.cfgErr = err
+		return l
+	}
+	fb := driver.Fallback{After: cfg.failuresBeforeFallback, Replicas: cfg.fallbackReplicas, CPUTarget: cfg.fallbackCPUTarget}
+	switch cfg.fallbackAction {
+	case v1alpha1.FallbackFixed:
+		fb.Action = driver.FallbackFixed
+	case v1alpha1.FallbackCPU:
+		fb.Action = driver.FallbackCPU
+	}
+	if l.drv, l.cfgErr = driver.New(driver.Config{Interval: cfg.interval, Min: cfg.min, Max: cfg.max, SLO: cfg.slo, Behavior: beh, Fallback: fb}); l.cfgErr != nil {
+		return l
+	}
+	if cfg.cpuFromAPI {
+		rd := r.MetricsReader
+		if rd == nil {
+			rd = r.Client
+		}
+		l.podCPU = &podCPURecord{reader: &metrics.PodMetricsCPU{Client: rd}, interval: cfg.interval}
+		l.source = l.podCPU
+		return l
+	}
+	opts := metrics.PrometheusOptions{Address: cfg.address, Timeout: cfg.timeout, Queries: cfg.queries, SLOMS: cfg.slo.TargetMS}
+	newSource := r.NewSource
+	if newSource == nil {
+		newSource = func(o metrics.PrometheusOptions) (metrics.Source, error) { return metrics.NewPrometheus(o) }
+	}
+	l.source, l.cfgErr = newSource(opts)
+	if l.cfgErr == nil && cfg.fallbackAction == v1alpha1.FallbackCPU {
+		opts.Queries.CPUOnly = true
+		l.cpuSource, l.cfgErr = newSource(opts)
+	}
 	return l
 }
 
@@ -185,7 +197,10 @@ func setCond(st *v1alpha1.BurstAwareAutoscalerStatus, gen int64, typ string, ok 
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
 }
 
-// step runs one control step at now and returns when to run the next.
+// step runs one control step at now and returns when to run the next. The control step
+// itself is the driver's (read, decide, behavior, bounds, fallback); what is the
+// controller's own is the grid's anchoring in wall time, the policy's construction from the
+// spec, and conditions, events, metrics and status.
 func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, now time.Time, st *v1alpha1.BurstAwareAutoscalerStatus) time.Duration {
 	gen := baa.Generation
 	key := baa.Namespace + "/" + baa.Name
@@ -197,12 +212,13 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		return time.Minute
 	}
 	cfg := l.cfg
-	t := now.Truncate(l.tick)
+	tick := l.drv.Tick()
+	t := now.Truncate(tick)
 	if !l.last.IsZero() && !t.After(l.last) {
-		return l.last.Add(l.tick).Sub(now) + 10*time.Millisecond // woken early (e.g. a spec edit): keep the grid
+		return l.last.Add(tick).Sub(now) + 10*time.Millisecond // woken early (e.g. a spec edit): keep the grid
 	}
 	l.last = t
-	next := t.Add(l.tick).Sub(now) + 10*time.Millisecond
+	next := t.Add(tick).Sub(now) + 10*time.Millisecond
 
 	if baa.Annotations[v1alpha1.PausedAnnotation] == "true" {
 		setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonPaused, "the "+v1alpha1.PausedAnnotation+" annotation is set: replicas are left alone")
@@ -230,21 +246,33 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	st.CurrentReplicas, st.ReadyReplicas = state.Replicas, state.Ready
 	r.Stats.Current.WithLabelValues(baa.Namespace, baa.Name).Set(float64(current))
 	l.log.Record(t, current, ready)
-
-	// Metrics of completed intervals, then the policy (it trains on the warm history), then
-	// the completed ticks at the policy's own period.
-	// The metrics API has no past: its policy starts without history (no warm start).
-	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: cfg.interval}
-	if l.podCPU == nil {
-		if err := r.readHistory(ctx, l, t); err != nil {
-			return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+	if l.feed == nil {
+		// The metrics API has no past: its record starts now (no warm start).
+		warm := cfg.historyIntervals
+		if l.podCPU != nil {
+			warm = 0
 		}
-		if hist, err = l.historySeries(baa); err != nil {
-			return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
-		}
+		l.feed = &driver.Feed{Source: l.source, Interval: cfg.interval, Start: t, Warm: warm, Log: l.log}
 	}
-	if l.pol == nil {
-		if err := r.buildPolicy(ctx, baa, l, hist); err != nil {
+	if l.podCPU != nil {
+		l.podCPU.sample(ctx, baa.Namespace, state.Selector, t, tick)
+	}
+	cpu := func() (float64, error) { return l.fallbackCPU(ctx, t) }
+
+	// The policy trains on the warm history, so it is built once that has been read.
+	if l.drv.Policy() == nil {
+		ivs, err := l.feed.Intervals(ctx, t, current, ready)
+		if err != nil {
+			return r.failed(ctx, baa, l, st, ref, l.drv.Fail(t, current, ready, err, cpu), next)
+		}
+		for _, iv := range ivs {
+			l.drv.AddInterval(iv)
+		}
+		l.train = append(l.train, ivs...)
+		if extra := len(l.train) - cfg.historyIntervals; extra > 0 {
+			l.train = append(l.train[:0], l.train[extra:]...)
+		}
+		if err := r.buildPolicy(ctx, baa, l); err != nil {
 			reason := v1alpha1.ReasonInvalidPolicy
 			switch {
 			case strings.Contains(err.Error(), "unknown policy"):
@@ -258,68 +286,38 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 			l.last = time.Time{} // retry at the next interval, not the next tick
 			return cfg.interval
 		}
-		// The tick rule of the simulator: a period at or above the interval means once per
-		// interval; a shorter one must divide it.
-		if p := l.pol.Period(); p > 0 && p < cfg.interval && cfg.interval%p != 0 {
-			err := fmt.Errorf("policy %s: period %s does not divide the interval %s", cfg.policyName, p, cfg.interval)
-			l.pol = nil
-			setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonInvalidPolicy, err.Error())
-			setCond(st, gen, v1alpha1.ConditionReady, false, v1alpha1.ReasonInvalidPolicy, err.Error())
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidPolicy, "BuildPolicy", "%v", err)
-			l.last = time.Time{}
-			return cfg.interval
-		}
-		if p := l.pol.Period(); p > 0 && p < cfg.interval {
-			l.tick = p
-			t = now.Truncate(p)
+		l.train = nil
+		if tick = l.drv.Tick(); tick < cfg.interval {
+			t = now.Truncate(tick)
 			l.last = t
-			next = t.Add(p).Sub(now) + 10*time.Millisecond
+			next = t.Add(tick).Sub(now) + 10*time.Millisecond
 		}
 	}
-	var recent []metrics.Point
-	if l.podCPU == nil {
-		recent, err = l.source.Range(ctx, metrics.Window{End: t, Step: l.tick, Count: recentTicks})
-	} else {
-		recent, err = l.readPodCPU(ctx, baa.Namespace, state.Selector, t)
+
+	began := time.Now()
+	step := l.feed.Step(ctx, l.drv, t, current, ready, cpu)
+	if !step.Decided {
+		return r.failed(ctx, baa, l, st, ref, step, next)
 	}
-	if err != nil {
-		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
+	r.Stats.Decision.WithLabelValues(baa.Namespace, baa.Name).Observe(time.Since(began).Seconds())
+	r.decisions.Add(1)
+	if step.Recovered >= cfg.failuresBeforeFallback {
+		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonMetricsHealthy, "ReadMetrics", "metrics readable again after %d failed reads; the policy decides again", step.Recovered)
 	}
-	in := metrics.ObserveInput{Now: t, Interval: cfg.interval, Tick: l.tick, Index: int(t.Sub(l.epoch) / cfg.interval),
-		History: l.history, Recent: recent, Replicas: current, Ready: ready, Min: cfg.min, Max: cfg.max, SLO: cfg.slo, Log: l.log}
-	if _, err := metrics.BuildObservation(in, &l.obs); err != nil {
-		return r.metricFailure(ctx, baa, l, st, t, ref, current, err, next)
-	}
-	if l.failures >= cfg.failuresBeforeFallback {
-		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonMetricsHealthy, "ReadMetrics", "metrics readable again after %d failed reads; the policy decides again", l.failures)
-	}
-	l.failures = 0
 	st.MetricFailures = 0
 	r.Stats.Fallback.WithLabelValues(baa.Namespace, baa.Name).Set(0)
 	setCond(st, gen, v1alpha1.ConditionFallback, false, v1alpha1.ReasonMetricsHealthy, "metrics are readable")
-	setCond(st, gen, v1alpha1.ConditionScalingActive, true, v1alpha1.ReasonValidMetricFound, fmt.Sprintf("policy %s decides from %d intervals of history", cfg.policyName, len(l.obs.History)))
+	setCond(st, gen, v1alpha1.ConditionScalingActive, true, v1alpha1.ReasonValidMetricFound, fmt.Sprintf("policy %s decides from %d intervals of history", cfg.policyName, len(l.drv.History())))
 
-	began := time.Now()
-	dec := l.pol.Decide(&l.obs)
-	r.Stats.Decision.WithLabelValues(baa.Namespace, baa.Name).Observe(time.Since(began).Seconds())
-	r.decisions.Add(1)
-
-	e := dec.Explanation
-	desired, limitReason := l.behavior.apply(t, dec.Replicas, current)
-	if c := policy.Clamp(desired, cfg.min, cfg.max); c != desired {
-		limitReason = v1alpha1.ReasonTooManyReplicas
-		if c > desired {
-			limitReason = v1alpha1.ReasonTooFewReplicas
-		}
-		desired = c
-	}
-	if limitReason != "" {
-		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, limitReason, fmt.Sprintf("the policy asked for %d, limited to %d", dec.Replicas, desired))
+	e := step.Decision.Explanation
+	desired := step.Desired
+	if reason := limitReason(step.Limit); reason != "" {
+		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, reason, fmt.Sprintf("the policy asked for %d, limited to %d (%s)", step.Decision.Replicas, desired, step.Limit))
 	} else {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, false, v1alpha1.ReasonDesiredWithinRange, "the desired count is within range and behavior limits")
 	}
-	// Burst state follows the policy's regime; a "guard" tick (bascaler's sub-interval
-	// check) says nothing about bursts and leaves the state as the last interval set it.
+	// Burst state follows the policy's regime; a guard tick (bascaler's sub-interval check)
+	// says nothing about bursts and leaves the state as the last interval set it.
 	burst := e.Mode.InBurst() || (e.Mode == policy.ModeGuard && st.Burst == "burst")
 	st.Burst = "normal"
 	if burst {
@@ -330,31 +328,36 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		setCond(st, gen, v1alpha1.ConditionBurstDetected, false, v1alpha1.ReasonNoBurst, "no burst")
 		r.Stats.Burst.WithLabelValues(baa.Namespace, baa.Name).Set(0)
 	}
-	st.Forecast = nil
-	for _, kv := range e.Values {
-		q := strings.TrimPrefix(kv.Key, "forecast_")
-		if q == kv.Key || (q != "p50" && q != "p99") {
-			continue
-		}
-		if st.Forecast == nil {
-			st.Forecast = &v1alpha1.ForecastStatus{}
-		}
-		v := strconv.FormatFloat(kv.Value, 'f', 2, 64)
-		if q == "p50" {
-			st.Forecast.P50 = v
-		} else {
-			st.Forecast.P99 = v
-		}
-		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, q).Set(kv.Value)
+	if f := e.Forecast; f.Set {
+		st.Forecast = &v1alpha1.ForecastStatus{P50: strconv.FormatFloat(f.P50, 'f', 2, 64), P99: strconv.FormatFloat(f.Upper, 'f', 2, 64)}
+		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "p50").Set(f.P50)
+		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "upper").Set(f.Upper)
+	} else if e.Mode != policy.ModeGuard {
+		st.Forecast = nil // a guard tick keeps the interval's forecast
 	}
 	why := e.String()
 	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
 	st.DesiredReplicas = int32(desired)
-	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(dec.Replicas),
+	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(step.Decision.Replicas),
 		Explanation: why, Mode: e.Mode.String(), Applied: applied, Time: metav1.NewTime(t)}
 	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(desired))
 	logger.V(1).Info("decided", "autoscaler", key, "current", current, "desired", desired, "why", why)
 	return next
+}
+
+// fallbackCPU reads the CPU of the last completed interval for the cpu fallback.
+func (l *loop) fallbackCPU(ctx context.Context, t time.Time) (float64, error) {
+	if l.cpuSource == nil {
+		return 0, driver.ErrNoCPU
+	}
+	pts, err := l.cpuSource.Range(ctx, driver.Window{End: t.Truncate(l.cfg.interval), Step: l.cfg.interval, Count: 1})
+	if err != nil {
+		return 0, err
+	}
+	if len(pts) != 1 || math.IsNaN(pts[0].CPU) {
+		return 0, driver.ErrNoCPU
+	}
+	return pts[0].CPU, nil
 }
 
 // apply writes desired to the target in Auto mode and says whether it did.
@@ -374,7 +377,7 @@ func (r *Reconciler) apply(ctx context.Context, baa *v1alpha1.BurstAwareAutoscal
 		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFailedRescale, "Rescale", "New size: %d; reason: %s; error: %v", desired, why, err)
 		return false
 	}
-	l.behavior.record(t, current, desired)
+	l.drv.Applied(t, current, desired)
 	dir := "up"
 	if desired < current {
 		dir = "down"
@@ -387,120 +390,22 @@ func (r *Reconciler) apply(ctx context.Context, baa *v1alpha1.BurstAwareAutoscal
 	return true
 }
 
-// readHistory brings l.history up to the last interval boundary at or before t: at the first
-// step it reads cfg.historyIntervals intervals (the warm start), later only the new ones.
-func (r *Reconciler) readHistory(ctx context.Context, l *loop, t time.Time) error {
-	cfg := l.cfg
-	end := t.Truncate(cfg.interval)
-	n := cfg.historyIntervals
-	if len(l.history) > 0 {
-		n = min(int(end.Sub(l.histEnd)/cfg.interval), cfg.historyIntervals)
-	}
-	if n <= 0 {
-		return nil
-	}
-	pts, err := l.source.Range(ctx, metrics.Window{End: end, Step: cfg.interval, Count: n})
-	if err != nil {
-		return err
-	}
-	if len(l.history) == 0 || n == cfg.historyIntervals {
-		l.history = append(l.history[:0], pts...)
-	} else {
-		l.history = append(l.history, pts...)
-		if extra := len(l.history) - cfg.historyIntervals; extra > 0 {
-			l.history = append(l.history[:0], l.history[extra:]...)
-		}
-	}
-	l.histEnd = end
-	if l.epoch.IsZero() {
-		l.epoch = l.history[0].Start
-	}
-	return nil
-}
-
-// readPodCPU reads the metrics API once and records the reading as the tick that ends at t
-// (metrics-server's sample covers its window before its timestamp, so it is past data).
-// The API keeps no history, so the loop keeps its own: the last recentTicks ticks, and
-// completed intervals as the mean of their ticks' CPU. A failed read is recorded as a gap
-// (NaN CPU, filled from the previous tick by BuildObservation once reads succeed again).
-// Request rate and latency are not measured and are 0; only CPU-only policies run here.
-func (l *loop) readPodCPU(ctx context.Context, ns, selector string, t time.Time) ([]metrics.Point, error) {
-	cfg := l.cfg
-	if l.epoch.IsZero() {
-		l.epoch = t.Truncate(cfg.interval)
-		l.histEnd = l.epoch
-	}
-	// Ticks missed while the controller was busy or down are gaps too.
-	if n := len(l.ticks); n > 0 {
-		for s := l.ticks[n-1].Start.Add(l.tick); s.Add(l.tick).Before(t) && len(l.ticks) < n+recentTicks; s = s.Add(l.tick) {
-			l.ticks = append(l.ticks, metrics.Point{Start: s, CPU: math.NaN()})
-		}
-	}
-	rd, err := l.podCPU.Read(ctx, ns, selector)
-	p := metrics.Point{Start: t.Add(-l.tick), CPU: rd.Utilization}
-	if err != nil {
-		p.CPU = math.NaN()
-	}
-	if n := len(l.ticks); n == 0 || l.ticks[n-1].Start.Before(p.Start) {
-		l.ticks = append(l.ticks, p)
-	}
-	// Completed intervals: mean CPU of the ticks inside each.
-	for end := l.histEnd.Add(cfg.interval); !end.After(t); end = end.Add(cfg.interval) {
-		iv := metrics.Point{Start: end.Add(-cfg.interval)}
-		sum, k := 0.0, 0
-		for _, tp := range l.ticks {
-			if !tp.Start.Before(iv.Start) && !tp.Start.Add(l.tick).After(end) && !math.IsNaN(tp.CPU) {
-				sum, k = sum+tp.CPU, k+1
-			}
-		}
-		iv.CPU = math.NaN()
-		if k > 0 {
-			iv.CPU = sum / float64(k)
-		}
-		l.history = append(l.history, iv)
-		l.histEnd = end
-	}
-	if extra := len(l.history) - cfg.historyIntervals; extra > 0 {
-		l.history = append(l.history[:0], l.history[extra:]...)
-	}
-	// Keep enough ticks for Recent and for the interval being filled.
-	keep := max(recentTicks, int(cfg.interval/l.tick)+1)
-	if extra := len(l.ticks) - keep; extra > 0 {
-		l.ticks = append(l.ticks[:0], l.ticks[extra:]...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return append([]metrics.Point(nil), l.ticks[max(len(l.ticks)-recentTicks, 0):]...), nil
-}
-
 var errModel = errors.New("model not found")
 
-// recentTicks is how many completed ticks Observation.Recent holds: the simulator's default,
-// so a policy sees the same Observation in both.
-const recentTicks = 64
-
-// historySeries returns the arrival rates of the completed intervals as the policy's
-// training history: the numbers BuildObservation shows it (gaps repaired). A history whose
-// last interval has no rate is an error (ErrStale): a model must not train on stale data.
-func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) (series.Series, error) {
-	cfg := l.cfg
-	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: cfg.interval}
-	var obs policy.Observation
-	in := metrics.ObserveInput{Now: l.histEnd, Interval: cfg.interval, Tick: cfg.interval, History: l.history, Min: cfg.min, Max: cfg.max, SLO: cfg.slo}
-	if _, err := metrics.BuildObservation(in, &obs); err != nil {
-		return hist, err
+// historySeries returns the arrival rates of the intervals read before the policy existed:
+// its training history.
+func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
+	hist := series.Series{Name: baa.Namespace + "/" + baa.Name, Step: l.cfg.interval}
+	if len(l.train) > 0 {
+		hist.Start = l.train[0].Start
 	}
-	if len(obs.History) > 0 {
-		hist.Start = obs.History[0].Start
-	}
-	for _, iv := range obs.History {
+	for _, iv := range l.train {
 		hist.Values = append(hist.Values, iv.Rate)
 	}
-	return hist, nil
+	return hist
 }
 
-func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, hist series.Series) error {
+func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
 	cfg := l.cfg
 	if err := cfg.checkModels(); err != nil {
 		return fmt.Errorf("%w: %v", errModel, err)
@@ -520,13 +425,12 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 		return err
 	}
 	env := policy.Env{Interval: cfg.interval, SLO: cfg.slo, Min: cfg.min, Max: cfg.max, Startup: cfg.startup,
-		Profile: prof, History: hist, Seed: seed(baa.Namespace, baa.Name), Params: cfg.params}
+		Profile: prof, History: l.historySeries(baa), Seed: seed(baa.Namespace, baa.Name), Params: cfg.params}
 	p, err := newPolicy(cfg.policyName, env)
 	if err != nil {
 		return err
 	}
-	l.pol = p
-	return nil
+	return l.drv.Bind(p)
 }
 
 // newPolicy builds a policy and turns a panicking factory into an error: a bad model file
@@ -540,64 +444,29 @@ func newPolicy(name string, env policy.Env) (p policy.Policy, err error) {
 	return policy.New(name, env)
 }
 
-// metricFailure handles a failed metric read: count it, tell, and after
-// cfg.failuresBeforeFallback failures let the fallback action decide. No path here lowers
-// replicas: without metrics a scale-down is blind.
-func (r *Reconciler) metricFailure(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, st *v1alpha1.BurstAwareAutoscalerStatus, t time.Time, ref scale.Ref, current int, err error, next time.Duration) time.Duration {
+// failed reports a step that could not decide from metrics: count it, tell, and when the
+// driver's fallback decided, apply its count. No path here lowers replicas.
+func (r *Reconciler) failed(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, st *v1alpha1.BurstAwareAutoscalerStatus, ref scale.Ref, step driver.Step, next time.Duration) time.Duration {
 	gen := baa.Generation
 	cfg := l.cfg
-	l.failures++
-	st.MetricFailures = int32(l.failures)
-	kind := "other"
-	for _, k := range []struct {
-		err  error
-		name string
-	}{{metrics.ErrUnavailable, "unavailable"}, {metrics.ErrTimeout, "timeout"}, {metrics.ErrBadResponse, "bad_response"},
-		{metrics.ErrQuery, "query"}, {metrics.ErrNoData, "no_data"}, {metrics.ErrManySeries, "many_series"}, {metrics.ErrStale, "stale"},
-		{metrics.ErrNoPods, "no_pods"}, {metrics.ErrNoCPURequest, "no_cpu_request"}} {
-		if errors.Is(err, k.err) {
-			kind = k.name
-			break
-		}
-	}
-	r.Stats.ReadErrors.WithLabelValues(baa.Namespace, baa.Name, kind).Inc()
-	r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFailedGetMetrics, "ReadMetrics", "%v", err)
-	setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonFailedGetMetrics, err.Error())
-	if l.failures < cfg.failuresBeforeFallback {
+	st.MetricFailures = int32(step.Failures)
+	r.Stats.ReadErrors.WithLabelValues(baa.Namespace, baa.Name, step.Failure.String()).Inc()
+	r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFailedGetMetrics, "ReadMetrics", "%v", step.Err)
+	setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonFailedGetMetrics, step.Err.Error())
+	if !step.Fallback {
 		setCond(st, gen, v1alpha1.ConditionReady, false, v1alpha1.ReasonFailedGetMetrics,
-			fmt.Sprintf("%d of %d failed metric reads before the fallback; holding %d replicas", l.failures, cfg.failuresBeforeFallback, current))
+			fmt.Sprintf("%d of %d failed metric reads before the fallback; holding %d replicas", step.Failures, cfg.failuresBeforeFallback, step.Replicas))
 		return next
 	}
-	desired, why := current, "fallback hold: metrics unavailable, keeping replicas"
-	switch cfg.fallbackAction {
-	case v1alpha1.FallbackFixed:
-		if f := policy.Clamp(cfg.fallbackReplicas, cfg.min, cfg.max); f > current {
-			desired, why = f, fmt.Sprintf("fallback fixed: metrics unavailable, scaling up to %d", f)
-		} else {
-			why = fmt.Sprintf("fallback fixed: metrics unavailable, already at or above %d, not scaling down blind", cfg.fallbackReplicas)
-		}
-	case v1alpha1.FallbackCPU:
-		pts, cerr := l.cpuSource.Range(ctx, metrics.Window{End: t, Step: cfg.interval, Count: 1})
-		if cerr == nil && len(pts) == 1 && !math.IsNaN(pts[0].CPU) {
-			// HPA rule: desired = ceil(current x utilisation / target), here only upwards.
-			want := int(math.Ceil(float64(current) * pts[0].CPU / cfg.fallbackCPUTarget))
-			if f := policy.Clamp(want, cfg.min, cfg.max); f > current {
-				desired = f
-			}
-			why = fmt.Sprintf("fallback cpu: utilisation %.2f against target %.2f -> %d (never down without metrics)", pts[0].CPU, cfg.fallbackCPUTarget, desired)
-		} else {
-			why = fmt.Sprintf("fallback cpu: CPU unreadable too (%v), holding", cerr)
-		}
+	if step.Failures == cfg.failuresBeforeFallback {
+		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFallbackActive, "Fallback", "%d consecutive failed metric reads; fallback %s takes over", step.Failures, cfg.fallbackAction)
 	}
-	if l.failures == cfg.failuresBeforeFallback {
-		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFallbackActive, "Fallback", "%d consecutive failed metric reads; fallback %s takes over", l.failures, cfg.fallbackAction)
-	}
-	setCond(st, gen, v1alpha1.ConditionFallback, true, v1alpha1.ReasonFallbackActive, fmt.Sprintf("%d consecutive failed metric reads: %s", l.failures, why))
+	setCond(st, gen, v1alpha1.ConditionFallback, true, v1alpha1.ReasonFallbackActive, fmt.Sprintf("%d consecutive failed metric reads: %s", step.Failures, step.Why))
 	r.Stats.Fallback.WithLabelValues(baa.Namespace, baa.Name).Set(1)
-	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
-	st.DesiredReplicas = int32(desired)
-	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(desired),
-		Explanation: why, Mode: "fallback", Applied: applied, Time: metav1.NewTime(t)}
-	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(desired))
+	applied := r.apply(ctx, baa, l, st, step.At, ref, step.Replicas, step.Desired, step.Why)
+	st.DesiredReplicas = int32(step.Desired)
+	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(step.Desired), Recommendation: int32(step.Desired),
+		Explanation: step.Why, Mode: policy.ModeFallback.String(), Applied: applied, Time: metav1.NewTime(step.At)}
+	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(step.Desired))
 	return next
 }

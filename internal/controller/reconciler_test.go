@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/scale"
 )
@@ -350,7 +351,9 @@ func TestPolicyPeriodMustDivideTheInterval(t *testing.T) {
 	if cond == nil || cond.Reason != v1alpha1.ReasonInvalidPolicy || !strings.Contains(cond.Message, "does not divide") || rg.r.Decisions() != 0 {
 		t.Errorf("condition %+v, decisions %d", cond, rg.r.Decisions())
 	}
-	// A dividing period makes the loop tick at it, with 64 completed ticks in Recent.
+	// A dividing period makes the loop tick at it. Recent holds the completed ticks since
+	// the warm history's start (10 intervals of 2 s before the first step at 12:00:00), so
+	// at 12:00:01 it has 42 ticks of 500 ms, fewer than the driver's 64.
 	b = unitBAA("hpa")
 	b.Spec.Policy.Params = map[string]string{"period": "500ms"}
 	rg = newRig(t, b, 2)
@@ -359,7 +362,7 @@ func TestPolicyPeriodMustDivideTheInterval(t *testing.T) {
 	if n := rg.r.Decisions(); n != 2 {
 		t.Errorf("%d decisions in two 500 ms ticks, want 2", n)
 	}
-	if l := rg.r.loops[rg.key]; l.tick != 500*time.Millisecond || len(l.obs.Recent) != recentTicks {
-		t.Errorf("tick %v, recent %d, want 500ms and %d", l.tick, len(l.obs.Recent), recentTicks)
+	if l := rg.r.loops[rg.key]; l.drv.Tick() != 500*time.Millisecond || len(l.drv.Observation().Recent) != 42 {
+		t.Errorf("tick %v, recent %d, want 500ms and 42 (at most %d)", l.drv.Tick(), len(l.drv.Observation().Recent), driver.RecentTicks)
 	}
 }

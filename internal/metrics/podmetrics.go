@@ -23,14 +23,9 @@ import (
 // metrics.k8s.io API.
 var PodMetricsGVK = schema.GroupVersionKind{Group: "metrics.k8s.io", Version: "v1beta1", Kind: "PodMetricsList"}
 
-// Errors of the metrics API reader, for errors.Is (besides ErrUnavailable and ErrNoData).
-var (
-	// ErrNoPods: the target's selector matches no ready pod.
-	ErrNoPods = errors.New("no ready pods")
-	// ErrNoCPURequest: a pod has a container without a CPU request, so its utilisation has
-	// no denominator (the HPA refuses the same way).
-	ErrNoCPURequest = errors.New("pod has no CPU request")
-)
+// The metrics API reader fails with ErrNoPods (the selector matches no ready pod) or
+// ErrNoCPURequest (a container without a CPU request: utilisation has no denominator, the
+// HPA refuses the same way), besides ErrUnavailable and ErrNoData.
 
 // CPUReading is one read of the metrics API.
 type CPUReading struct {

@@ -16,7 +16,6 @@ type workloadMemory struct {
 	values []float64
 	start  time.Time
 	step   time.Duration
-	seen   int // how many of the observation's History entries have been appended
 	window int // points handed to Predict (bounded so a long run stays O(1) per decision)
 }
 
@@ -32,22 +31,32 @@ func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloa
 	return &workloadMemory{values: vals, start: start, step: step, window: window}
 }
 
-// sync appends the observation's newly completed intervals and returns how many.
+// sync appends the observation's intervals that the memory does not hold yet and returns
+// how many. It goes by time, not by position: History is a bounded window (it slides once
+// full) and may start with intervals the memory was built with (a controller's warm start
+// is both its training history and its first Observation). An interval is new when it
+// starts at or after the end of what the memory covers.
 func (m *workloadMemory) sync(obs *Observation) int {
-	if len(m.values) == 0 && len(obs.History) > 0 {
+	if len(m.values) == 0 && len(obs.History) > 0 && m.start.IsZero() {
 		m.start = obs.History[0].Start
 	}
 	if m.start.IsZero() && len(obs.History) == 0 {
 		m.start = obs.Now
 	}
-	if m.seen > len(obs.History) { // a backend restarted its history: start over
-		m.seen = 0
-	}
-	added := len(obs.History) - m.seen
-	for _, iv := range obs.History[m.seen:] {
+	end := m.start.Add(time.Duration(len(m.values)) * m.step)
+	added := 0
+	for i := range obs.History {
+		iv := &obs.History[i]
+		if iv.Start.Before(end) {
+			continue
+		}
+		if len(m.values) == 0 {
+			m.start = iv.Start
+		}
 		m.values = append(m.values, iv.Rate)
+		end = iv.Start.Add(m.step)
+		added++
 	}
-	m.seen = len(obs.History)
 	return added
 }
 

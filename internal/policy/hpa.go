@@ -64,133 +64,96 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/hpa"
 )
 
 func init() {
 	Register("hpa", "Kubernetes HPA: CPU target 70%, tolerance 0.1, every 15 s; scale-up max(4 pods, 100%)/15 s; scale-down 100%/15 s after a 300 s stabilisation window", false, newHPA)
 }
 
-// Scaling-policy selection of the HPA's behavior rules.
-const (
-	selectMax = iota
-	selectMin
-	selectDisabled
-)
-
-// hpaConfig holds the HPA's settings; the defaults are the Kubernetes defaults.
-type hpaConfig struct {
-	period       time.Duration // sync period
-	targetPct    float64       // target utilisation, whole percent of the CPU request
-	tolerance    float64
-	upWindow     time.Duration // scale-up stabilisation window
-	downWindow   time.Duration // scale-down stabilisation window
-	policyPeriod time.Duration // periodSeconds of every rate-limit policy
-	upPods       int           // Pods policy for scale-up (0 = none)
-	upPercent    float64       // Percent policy for scale-up, in percent (0 = none)
-	downPods     int           // Pods policy for scale-down (0 = none)
-	downPercent  float64       // Percent policy for scale-down, in percent (0 = none)
-	upSelect     int
-	downSelect   int
-}
-
-// hpa is the policy's state: the remembered recommendations and scale events, both in
-// rings preallocated for the windows so that Decide never allocates.
-type hpa struct {
-	cfg            hpaConfig
+// hpaPolicy is the HPA on a CPU target: the replica calculator and the behavior engine of
+// package hpa (the same engine the controller applies for spec.behavior).
+type hpaPolicy struct {
+	period         time.Duration
+	targetPct      float64
+	tolerance      float64
 	envMin, envMax int
-	epoch          time.Time // first decision time; ring timestamps are offsets from it
-	started        bool
-	downMax        stampRing // raw recommendations that may still be the scale-down window's max
-	upMin          stampRing // raw recommendations that may still be the scale-up window's min
-	events         stampRing // scale events: +n added, -n removed
+	behavior       *hpa.Behavior
 }
 
 func newHPA(env Env) (Policy, error) {
 	p := newParamSet("hpa", env.Params)
-	c := hpaConfig{
-		period:       p.duration("period", 15*time.Second),
-		tolerance:    p.float("tolerance", 0.1),
-		upWindow:     p.duration("up-window", 0),
-		downWindow:   p.duration("window", 300*time.Second),
-		policyPeriod: p.duration("policy-period", 15*time.Second),
-		upPods:       p.integer("up-pods", 4),
-		upPercent:    p.float("up-percent", 100),
-		downPods:     p.integer("down-pods", 0),
-		downPercent:  p.float("down-percent", 100),
-	}
+	period := p.duration("period", 15*time.Second)
+	tolerance := p.float("tolerance", 0.1)
+	upWindow := p.duration("up-window", 0)
+	downWindow := p.duration("window", 300*time.Second)
+	policyPeriod := p.duration("policy-period", 15*time.Second)
+	upPods := p.integer("up-pods", 4)
+	upPercent := p.float("up-percent", 100)
+	downPods := p.integer("down-pods", 0)
+	downPercent := p.float("down-percent", 100)
 	target := p.float("target", 0.7)
 	sel := p.choice("select", "max", "max", "min", "disabled")
+	var pct float64
 	if p.err == nil {
 		p.check(target > 0 && target <= 100, "target", target, "must be a CPU utilisation fraction > 0 (0.7 = 70%)")
-		pct := math.Round(target * 100)
+		pct = math.Round(target * 100)
 		// The HPA's averageUtilization is an integer percentage.
 		p.check(math.Abs(target*100-pct) < 1e-6, "target", target, "must be a whole percentage (the HPA's averageUtilization is an integer)")
-		c.targetPct = pct
-		p.check(c.period > 0, "period", c.period, "must be positive")
-		p.check(c.tolerance >= 0 && c.tolerance < 1, "tolerance", c.tolerance, "must be in [0, 1)")
-		p.check(c.upWindow >= 0 && c.upWindow <= time.Hour, "up-window", c.upWindow, "must be in [0, 1h] (the HPA's limit)")
-		p.check(c.downWindow >= 0 && c.downWindow <= time.Hour, "window", c.downWindow, "must be in [0, 1h] (the HPA's limit)")
-		p.check(c.policyPeriod > 0 && c.policyPeriod <= 30*time.Minute, "policy-period", c.policyPeriod, "must be in (0, 30m] (the HPA's limit)")
-		p.check(c.upPods >= 0, "up-pods", c.upPods, "must be >= 0 (0 = no Pods policy)")
-		p.check(c.upPercent >= 0, "up-percent", c.upPercent, "must be >= 0 (0 = no Percent policy)")
-		p.check(c.downPods >= 0, "down-pods", c.downPods, "must be >= 0 (0 = no Pods policy)")
-		p.check(c.downPercent >= 0 && c.downPercent <= 100, "down-percent", c.downPercent, "must be in [0, 100] (0 = no Percent policy)")
-		p.check(c.upPods > 0 || c.upPercent > 0 || sel == "disabled", "up-pods", c.upPods, "no scale-up policy: up-pods and up-percent are both 0 (select=disabled forbids scaling)")
-		p.check(c.downPods > 0 || c.downPercent > 0 || sel == "disabled", "down-pods", c.downPods, "no scale-down policy: down-pods and down-percent are both 0 (select=disabled forbids scaling)")
+		p.check(period > 0, "period", period, "must be positive")
+		p.check(tolerance >= 0 && tolerance < 1, "tolerance", tolerance, "must be in [0, 1)")
+		p.check(upWindow >= 0 && upWindow <= time.Hour, "up-window", upWindow, "must be in [0, 1h] (the HPA's limit)")
+		p.check(downWindow >= 0 && downWindow <= time.Hour, "window", downWindow, "must be in [0, 1h] (the HPA's limit)")
+		p.check(policyPeriod > 0 && policyPeriod <= 30*time.Minute, "policy-period", policyPeriod, "must be in (0, 30m] (the HPA's limit)")
+		p.check(upPods >= 0, "up-pods", upPods, "must be >= 0 (0 = no Pods policy)")
+		p.check(upPercent >= 0, "up-percent", upPercent, "must be >= 0 (0 = no Percent policy)")
+		p.check(downPods >= 0, "down-pods", downPods, "must be >= 0 (0 = no Pods policy)")
+		p.check(downPercent >= 0 && downPercent <= 100, "down-percent", downPercent, "must be in [0, 100] (0 = no Percent policy)")
+		p.check(upPods > 0 || upPercent > 0 || sel == "disabled", "up-pods", upPods, "no scale-up policy: up-pods and up-percent are both 0 (select=disabled forbids scaling)")
+		p.check(downPods > 0 || downPercent > 0 || sel == "disabled", "down-pods", downPods, "no scale-down policy: down-pods and down-percent are both 0 (select=disabled forbids scaling)")
 	}
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	switch sel {
-	case "min":
-		c.upSelect, c.downSelect = selectMin, selectMin
-	case "disabled":
-		c.upSelect, c.downSelect = selectDisabled, selectDisabled
-	default:
-		c.upSelect, c.downSelect = selectMax, selectMax
+	selected, _ := hpa.ParseSelect(sel)
+	rules := func(window time.Duration, pods int, percent float64) hpa.Rules {
+		r := hpa.Rules{Window: window, Select: selected}
+		if pods > 0 {
+			r.Policies = append(r.Policies, hpa.RatePolicy{Kind: hpa.Pods, Value: float64(pods), Period: policyPeriod})
+		}
+		if percent > 0 {
+			r.Policies = append(r.Policies, hpa.RatePolicy{Kind: hpa.Percent, Value: percent, Period: policyPeriod})
+		}
+		return r
 	}
-	// One recommendation per sync; +2 leaves room for the current one and for timing slack.
-	return &hpa{
-		cfg:     c,
-		envMin:  env.Min,
-		envMax:  env.Max,
-		downMax: newStampRing(int(c.downWindow/c.period) + 2),
-		upMin:   newStampRing(int(c.upWindow/c.period) + 2),
-		events:  newStampRing(int(c.policyPeriod/c.period) + 2),
-	}, nil
+	b, err := hpa.NewBehavior(rules(upWindow, upPods, upPercent), rules(downWindow, downPods, downPercent), period)
+	if err != nil {
+		return nil, fmt.Errorf("policy hpa: %w", err)
+	}
+	return &hpaPolicy{period: period, targetPct: pct, tolerance: tolerance, envMin: env.Min, envMax: env.Max, behavior: b}, nil
 }
 
-func (h *hpa) Name() string          { return "hpa" }
-func (h *hpa) Period() time.Duration { return h.cfg.period }
+func (h *hpaPolicy) Name() string          { return "hpa" }
+func (h *hpaPolicy) Period() time.Duration { return h.period }
 
-// Reasons and limits of the HPA's explanations (constant so Decide does not allocate).
+// Reasons of the HPA's explanations (constant so Decide does not allocate).
 const (
-	hpaReasonNoData    = "no cpu sample yet"
-	hpaReasonNoReady   = "no ready pods: no cpu metrics"
-	hpaReasonBadCPU    = "cpu sample is not a finite non-negative number"
-	hpaReasonDisabled  = "scale target has 0 replicas: autoscaling disabled"
-	hpaReasonAboveMax  = "current replicas above max"
-	hpaReasonBelowMin  = "current replicas below min"
-	hpaReasonInTol     = "cpu within tolerance of target"
-	hpaReasonAbove     = "cpu above target"
-	hpaReasonBelow     = "cpu below target"
-	hpaReasonRebalance = "cpu above target among ready pods, but not once starting pods count as 0%"
-	hpaLimitDownStab   = "scale-down stabilisation window"
-	hpaLimitUpStab     = "scale-up stabilisation window"
-	hpaLimitUpRate     = "scale-up rate"
-	hpaLimitDownRate   = "scale-down rate"
+	hpaReasonNoData   = "no cpu sample yet"
+	hpaReasonNoReady  = "no ready pods: no cpu metrics"
+	hpaReasonBadCPU   = "cpu sample is not a finite non-negative number"
+	hpaReasonDisabled = "scale target has 0 replicas: autoscaling disabled"
+	hpaReasonAboveMax = "current replicas above max"
+	hpaReasonBelowMin = "current replicas below min"
 )
 
-func (h *hpa) Decide(obs *Observation) Decision {
-	if !h.started {
-		h.epoch, h.started = obs.Now, true
-	}
-	now := obs.Now.Sub(h.epoch)
+func (h *hpaPolicy) Decide(obs *Observation) Decision {
 	lo, hi := bounds(obs, h.envMin, h.envMax)
 	cur := obs.Replicas
-	e := Explanation{Mode: ModeSteady, Target: h.cfg.targetPct / 100, Raw: cur}
+	e := Explanation{Mode: ModeSteady, Target: h.targetPct / 100, Raw: cur}
 
 	// The HPA checks these before looking at metrics.
 	switch {
@@ -199,11 +162,11 @@ func (h *hpa) Decide(obs *Observation) Decision {
 		return Decision{Replicas: 0, Explanation: e}
 	case cur > hi:
 		// The HPA records every rescale as a scale event, these included.
-		h.storeEvent(now, hi-cur)
+		h.behavior.Record(obs.Now, hi-cur)
 		e.Reason, e.Limit = hpaReasonAboveMax, limitMax
 		return Decision{Replicas: hi, Explanation: e}
 	case cur < lo:
-		h.storeEvent(now, lo-cur)
+		h.behavior.Record(obs.Now, lo-cur)
 		e.Reason, e.Limit = hpaReasonBelowMin, limitMin
 		return Decision{Replicas: lo, Explanation: e}
 	}
@@ -222,254 +185,14 @@ func (h *hpa) Decide(obs *Observation) Decision {
 		return Decision{Replicas: cur, Explanation: e}
 	}
 
-	raw, reason := hpaReplicas(cur, ready, cur-ready, 0, cpu, h.cfg.targetPct, h.cfg.tolerance)
-	e.Reason, e.Raw = reason, raw
-	e.Metric = math.Floor(cpu*100+1e-9) / 100
+	raw, reason := hpa.Replicas(cur, ready, cur-ready, 0, cpu, h.targetPct, h.tolerance)
+	e.Reason, e.Raw = reason.String(), raw
+	e.Metric = hpa.Utilization(cpu) / 100
 
-	stab := h.stabilize(now, cur, raw)
-	if stab != raw { // then raw != cur: a recommendation equal to cur is never moved
-		if raw < cur {
-			e.Limit = hpaLimitDownStab
-		} else {
-			e.Limit = hpaLimitUpStab
-		}
-	}
-	final, limit := h.rateLimit(now, cur, stab, lo, hi)
-	if limit != "" {
-		e.Limit = limit
-	}
+	final, limit := h.behavior.Apply(obs.Now, cur, raw, lo, hi)
+	e.Limit = limit.String()
 	if final != cur {
-		h.storeEvent(now, final-cur)
+		h.behavior.Record(obs.Now, final-cur)
 	}
 	return Decision{Replicas: final, Explanation: e}
-}
-
-// hpaReplicas is the HPA's replica calculator for a CPU-utilisation target. cur is the
-// current replica count, ready the pods with a usable metric, unready the pods still
-// starting, missing the pods with no metric; cpu is the ready pods' mean utilisation as a
-// fraction of the request, targetPct the target in whole percent. It returns the raw
-// recommendation and the rule that produced it.
-func hpaReplicas(cur, ready, unready, missing int, cpu, targetPct, tolerance float64) (int, string) {
-	// The HPA sums milli-cores and divides as integers: utilisation in whole percent.
-	util := math.Floor(cpu*100 + 1e-9)
-	usageRatio := util / targetPct
-
-	scaleUpWithUnready := unready > 0 && usageRatio > 1.0
-	if !scaleUpWithUnready && missing == 0 {
-		if math.Abs(1.0-usageRatio) <= tolerance {
-			return cur, hpaReasonInTol
-		}
-		return int(math.Ceil(usageRatio * float64(ready))), directionReason(usageRatio)
-	}
-
-	// Fill in the pods without a usable metric, conservatively in the direction of change.
-	total := cpu * 100 * float64(ready)
-	n := ready
-	if missing > 0 {
-		if usageRatio < 1.0 {
-			total += math.Max(100, targetPct) * float64(missing)
-			n += missing
-		} else if usageRatio > 1.0 {
-			n += missing
-		}
-	}
-	if scaleUpWithUnready {
-		n += unready
-	}
-	newRatio := math.Floor(total/float64(n)+1e-9) / targetPct
-	if math.Abs(1.0-newRatio) <= tolerance || (usageRatio < 1.0 && newRatio > 1.0) || (usageRatio > 1.0 && newRatio < 1.0) {
-		if usageRatio > 1.0 {
-			return cur, hpaReasonRebalance
-		}
-		return cur, hpaReasonInTol
-	}
-	next := int(math.Ceil(newRatio * float64(n)))
-	if (newRatio < 1.0 && next > cur) || (newRatio > 1.0 && next < cur) {
-		return cur, hpaReasonRebalance
-	}
-	return next, directionReason(newRatio)
-}
-
-func directionReason(ratio float64) string {
-	if ratio > 1 {
-		return hpaReasonAbove
-	}
-	return hpaReasonBelow
-}
-
-// stabilize applies the stabilisation windows to raw and remembers raw.
-//
-// The HPA scans every remembered recommendation; we keep the same answer in O(1) with two
-// monotonic queues: downMax holds the recommendations of the scale-down window that a newer
-// one has not outranked (values strictly decreasing from the front), so its front is the
-// window's maximum; upMin is the mirror image for the scale-up window's minimum.
-func (h *hpa) stabilize(now time.Duration, cur, raw int) int {
-	down := raw
-	h.downMax.dropUpTo(now - h.cfg.downWindow)
-	if h.downMax.n > 0 {
-		down = max(down, h.downMax.buf[h.downMax.head].v)
-	}
-	for h.downMax.n > 0 && h.downMax.back().v <= raw {
-		h.downMax.popBack()
-	}
-	h.downMax.push(stamp{at: now, v: raw})
-
-	up := raw
-	if h.cfg.upWindow > 0 { // a zero window holds only the current recommendation
-		h.upMin.dropUpTo(now - h.cfg.upWindow)
-		if h.upMin.n > 0 {
-			up = min(up, h.upMin.buf[h.upMin.head].v)
-		}
-		for h.upMin.n > 0 && h.upMin.back().v >= raw {
-			h.upMin.popBack()
-		}
-		h.upMin.push(stamp{at: now, v: raw})
-	}
-
-	rec := cur
-	if rec < up {
-		rec = up
-	}
-	if rec > down {
-		rec = down
-	}
-	return rec
-}
-
-// rateLimit applies the behavior policies and the bounds to the stabilised recommendation.
-func (h *hpa) rateLimit(now time.Duration, cur, desired, lo, hi int) (int, string) {
-	if desired == cur {
-		return desired, ""
-	}
-	cut := now - h.cfg.policyPeriod
-	h.events.dropUpTo(cut)
-	added, removed := 0, 0
-	for i := 0; i < h.events.n; i++ {
-		if s := h.events.at(i); s.at > cut {
-			if s.v > 0 {
-				added += s.v
-			} else {
-				removed -= s.v
-			}
-		}
-	}
-	start := cur - added + removed // replicas at the start of the policy period
-	c := &h.cfg
-	if desired > cur {
-		limit := cur
-		if c.upSelect != selectDisabled {
-			first := true
-			if c.upPods > 0 {
-				limit, first = start+c.upPods, false
-			}
-			if c.upPercent > 0 {
-				// Rounded up so that a small percentage still adds a pod.
-				p := int(math.Ceil(float64(start) * (1 + c.upPercent/100)))
-				switch {
-				case first:
-					limit = p
-				case c.upSelect == selectMin:
-					limit = min(limit, p)
-				default:
-					limit = max(limit, p)
-				}
-			}
-		}
-		limit = max(limit, cur) // never below current: wait for old events to expire
-		allowed, why := hi, limitMax
-		if allowed > limit {
-			allowed, why = limit, hpaLimitUpRate
-		}
-		if desired > allowed {
-			return allowed, why
-		}
-		return desired, ""
-	}
-	limit := cur
-	if c.downSelect != selectDisabled {
-		first := true
-		if c.downPods > 0 {
-			limit, first = start-c.downPods, false
-		}
-		if c.downPercent > 0 {
-			p := int(float64(start) * (1 - c.downPercent/100)) // truncated, as the HPA does
-			switch {
-			case first:
-				limit = p
-			case c.downSelect == selectMin:
-				limit = max(limit, p)
-			default:
-				limit = min(limit, p)
-			}
-		}
-	}
-	limit = min(limit, cur)
-	allowed, why := lo, limitMin
-	if allowed < limit {
-		allowed, why = limit, hpaLimitDownRate
-	}
-	if desired < allowed {
-		return allowed, why
-	}
-	return desired, ""
-}
-
-func (h *hpa) storeEvent(now time.Duration, change int) {
-	h.events.dropUpTo(now - h.cfg.policyPeriod)
-	h.events.push(stamp{at: now, v: change})
-}
-
-// stamp is a timestamped integer: a recommendation or a scale event. at is the offset from
-// the policy's first decision.
-type stamp struct {
-	at time.Duration
-	v  int
-}
-
-// stampRing is a FIFO of stamps in time order, backed by a ring preallocated for the
-// expected window. It grows only if Decide is called more often than the policy's period.
-type stampRing struct {
-	buf     []stamp
-	head, n int
-}
-
-func newStampRing(capacity int) stampRing { return stampRing{buf: make([]stamp, max(capacity, 2))} }
-
-func (r *stampRing) at(i int) stamp {
-	j := r.head + i
-	if j >= len(r.buf) {
-		j -= len(r.buf)
-	}
-	return r.buf[j]
-}
-
-func (r *stampRing) push(s stamp) {
-	if r.n == len(r.buf) {
-		grown := make([]stamp, 2*len(r.buf))
-		for i := 0; i < r.n; i++ {
-			grown[i] = r.at(i)
-		}
-		r.buf, r.head = grown, 0
-	}
-	j := r.head + r.n
-	if j >= len(r.buf) {
-		j -= len(r.buf)
-	}
-	r.buf[j] = s
-	r.n++
-}
-
-func (r *stampRing) back() stamp { return r.at(r.n - 1) }
-
-func (r *stampRing) popBack() { r.n-- }
-
-// dropUpTo removes the oldest stamps with at <= cut.
-func (r *stampRing) dropUpTo(cut time.Duration) {
-	for r.n > 0 && r.buf[r.head].at <= cut {
-		r.head++
-		if r.head == len(r.buf) {
-			r.head = 0
-		}
-		r.n--
-	}
 }

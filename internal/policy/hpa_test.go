@@ -1,42 +1,12 @@
 package policy
 
 import (
+	"github.com/bascaler/bascaler/internal/hpa"
 	"math"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestHPAReplicaCalculator(t *testing.T) {
-	cases := []struct {
-		name                         string
-		cur, ready, unready, missing int
-		cpu, targetPct               float64
-		want                         int
-		reason                       string
-	}{
-		{"within tolerance -> no change", 3, 3, 0, 0, 0.75, 70, 3, hpaReasonInTol},
-		{"2 pods at 140% of target 70% -> 4", 2, 2, 0, 0, 1.40, 70, 4, hpaReasonAbove},
-		{"5 pods at 28% of target 70% -> 2", 5, 5, 0, 0, 0.28, 70, 2, hpaReasonBelow},
-		{"1 pod at 1000% -> 15 before rate limits", 1, 1, 0, 0, 10, 70, 15, hpaReasonAbove},
-		{"utilisation truncated to whole percent: 75.9% counts as 75%", 2, 2, 0, 0, 0.759, 50, 3, hpaReasonAbove},
-		{"starting pods count as 0% on scale-up", 4, 2, 2, 0, 2.10, 70, 6, hpaReasonAbove},
-		{"starting pods at 0% flip the direction -> hold", 4, 2, 2, 0, 1.00, 70, 4, hpaReasonRebalance},
-		{"starting pods at 0% bring the ratio within tolerance -> hold", 10, 5, 5, 0, 1.50, 70, 10, hpaReasonRebalance},
-		{"starting pods ignored on scale-down: ceil(0.5 * 2 ready)", 4, 2, 2, 0, 0.35, 70, 1, hpaReasonBelow},
-		{"missing pods count as 100% on scale-down -> hold", 4, 3, 0, 1, 0.40, 50, 4, hpaReasonInTol},
-		{"missing pods count as 0% on scale-up", 4, 3, 0, 1, 1.40, 70, 6, hpaReasonAbove},
-		{"missing pods count as the target when it exceeds 100%", 4, 3, 0, 1, 0.60, 150, 3, hpaReasonBelow},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, reason := hpaReplicas(c.cur, c.ready, c.unready, c.missing, c.cpu, c.targetPct, 0.1)
-			if got != c.want || reason != c.reason {
-				t.Errorf("hpaReplicas = %d (%q), want %d (%q)", got, reason, c.want, c.reason)
-			}
-		})
-	}
-}
 
 // hpaStep is one sync of a scripted HPA timeline: the state the backend reports and the
 // decision expected.
@@ -77,31 +47,31 @@ func TestHPABehaviour(t *testing.T) {
 		{
 			name: "scale-up capped at max(4 pods, 100%) per period, then doubles", min: 1, max: 100,
 			steps: []hpaStep{
-				{1, 1, 10, 5, hpaLimitUpRate},  // wants 15; 1+4 beats 1*2
-				{5, 1, 10, 10, hpaLimitUpRate}, // 4 starting pods count as 0%: still 15 wanted; 5*2 beats 5+4
-				{10, 5, 2.0, 15, ""},           // 5 ready at 200%, 5 starting at 0%: 100%/70% -> ceil(14.3)
+				{1, 1, 10, 5, hpa.LimitUpRate.String()},  // wants 15; 1+4 beats 1*2
+				{5, 1, 10, 10, hpa.LimitUpRate.String()}, // 4 starting pods count as 0%: still 15 wanted; 5*2 beats 5+4
+				{10, 5, 2.0, 15, ""},                     // 5 ready at 200%, 5 starting at 0%: 100%/70% -> ceil(14.3)
 			},
 		},
 		{
 			name: "scale events are remembered for the whole policy period", params: []string{"policy-period=60s"}, min: 1, max: 100,
 			steps: []hpaStep{
-				{1, 1, 10, 5, hpaLimitUpRate},
-				{5, 1, 10, 5, hpaLimitUpRate}, // period started at 1 replica: limit still 5
-				{5, 1, 10, 5, hpaLimitUpRate},
-				{5, 5, 2.8, 5, hpaLimitUpRate},
-				{5, 5, 2.8, 10, hpaLimitUpRate}, // the +4 event is now 60 s old: the period starts at 5
+				{1, 1, 10, 5, hpa.LimitUpRate.String()},
+				{5, 1, 10, 5, hpa.LimitUpRate.String()}, // period started at 1 replica: limit still 5
+				{5, 1, 10, 5, hpa.LimitUpRate.String()},
+				{5, 5, 2.8, 5, hpa.LimitUpRate.String()},
+				{5, 5, 2.8, 10, hpa.LimitUpRate.String()}, // the +4 event is now 60 s old: the period starts at 5
 			},
 		},
 		{
 			name: "select=min takes the smaller scale-up policy", params: []string{"select=min"}, min: 1, max: 100,
-			steps: []hpaStep{{1, 1, 10, 2, hpaLimitUpRate}, {2, 2, 5, 4, hpaLimitUpRate}},
+			steps: []hpaStep{{1, 1, 10, 2, hpa.LimitUpRate.String()}, {2, 2, 5, 4, hpa.LimitUpRate.String()}},
 		},
 		{
 			name: "scale-down limited by down-percent=50", params: []string{"window=0s", "down-percent=50"}, min: 1, max: 100,
 			steps: []hpaStep{
-				{10, 10, 0.07, 5, hpaLimitDownRate},
-				{5, 5, 0.07, 2, hpaLimitDownRate}, // floor(5 * 0.5)
-				{2, 2, 0.07, 1, ""},               // floor(2 * 0.5) = 1 is the wanted count anyway
+				{10, 10, 0.07, 5, hpa.LimitDownRate.String()},
+				{5, 5, 0.07, 2, hpa.LimitDownRate.String()}, // floor(5 * 0.5)
+				{2, 2, 0.07, 1, ""},                         // floor(2 * 0.5) = 1 is the wanted count anyway
 			},
 		},
 		{
@@ -116,10 +86,10 @@ func TestHPABehaviour(t *testing.T) {
 			steps: []hpaStep{
 				{2, 2, 0.70, 2, ""},
 				{2, 2, 0.70, 2, ""},
-				{2, 2, 1.40, 2, hpaLimitUpStab}, // min over (0 s, 30 s]: the 2 of 15 s
-				{2, 2, 0.70, 2, ""},             // spike over
-				{2, 2, 1.40, 2, hpaLimitUpStab}, // the 2 of 45 s is in the window
-				{2, 2, 1.40, 4, ""},             // sustained: only 4s in the window
+				{2, 2, 1.40, 2, hpa.LimitUpStabilization.String()}, // min over (0 s, 30 s]: the 2 of 15 s
+				{2, 2, 0.70, 2, ""}, // spike over
+				{2, 2, 1.40, 2, hpa.LimitUpStabilization.String()}, // the 2 of 45 s is in the window
+				{2, 2, 1.40, 4, ""}, // sustained: only 4s in the window
 			},
 		},
 		{
@@ -141,11 +111,11 @@ func TestHPABehaviour(t *testing.T) {
 		{
 			name: "moves to a bound count as scale events for the rate limit", params: []string{"policy-period=60s", "up-pods=1", "up-percent=0"}, min: 4, max: 100,
 			steps: []hpaStep{
-				{1, 1, 0.70, 4, limitMin},       // +3 recorded
-				{4, 4, 1.40, 4, hpaLimitUpRate}, // period start 1: limit 2 < 4, so hold until the event expires
-				{4, 4, 1.40, 4, hpaLimitUpRate},
-				{4, 4, 1.40, 4, hpaLimitUpRate},
-				{4, 4, 1.40, 5, hpaLimitUpRate}, // 60 s later: start 4, +1
+				{1, 1, 0.70, 4, limitMin},                 // +3 recorded
+				{4, 4, 1.40, 4, hpa.LimitUpRate.String()}, // period start 1: limit 2 < 4, so hold until the event expires
+				{4, 4, 1.40, 4, hpa.LimitUpRate.String()},
+				{4, 4, 1.40, 4, hpa.LimitUpRate.String()},
+				{4, 4, 1.40, 5, hpa.LimitUpRate.String()}, // 60 s later: start 4, +1
 			},
 		},
 		{
@@ -184,7 +154,7 @@ func TestHPAScaleDownWaitsForStabilisationWindow(t *testing.T) {
 		}
 		age := f.now.Sub(lastHigh)
 		if age < 300*time.Second {
-			if d.Replicas != 10 || d.Explanation.Limit != hpaLimitDownStab {
+			if d.Replicas != 10 || d.Explanation.Limit != hpa.LimitDownStabilization.String() {
 				t.Fatalf("%v after the last high recommendation: got %d (%s), want 10 held by the window", age, d.Replicas, d.Explanation)
 			}
 			continue

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 )
@@ -32,24 +33,36 @@ type Config struct {
 	// at the first decision can be ready (the first interval, with the default 30 s start-up).
 	// Every policy gets the same start, so the choice favours none of them.
 	Initial int
-	// RecentTicks is how many completed ticks Observation.Recent holds (at least 64).
-	RecentTicks int
 	// Seed drives the start-up jitter.
 	Seed int64
+	// Warm holds completed intervals before the run, in the Observation's History from the
+	// first decision on (a controller's warm start; what a metric source would report for
+	// them). Usually empty: the policy's models train on Env.History either way.
+	Warm []driver.Point
+	// Tap, when set, sees every step and every reported period (for tests that replay a run
+	// through another backend's source).
+	Tap Tap
+}
+
+// Tap observes a run: each step the driver took, and each period the simulated cluster
+// reported (step is the period's length: the tick or the interval), with the replica
+// counts at its end.
+type Tap interface {
+	Step(st driver.Step)
+	Reported(step time.Duration, p driver.Point, replicas, ready int)
 }
 
 // DefaultConfig returns the evaluation protocol's defaults: 60 s intervals, 30 s start-up,
 // 10 s request timeout, the fft profile, mean latency SLO of 16 ms, 1..100 replicas.
 func DefaultConfig() Config {
 	return Config{
-		Interval:    60 * time.Second,
-		Startup:     30 * time.Second,
-		Timeout:     10 * time.Second,
-		Profile:     perf.FFT(),
-		SLO:         policy.SLO{Metric: perf.Mean, TargetMS: 16},
-		Min:         1,
-		Max:         100,
-		RecentTicks: 64,
+		Interval: 60 * time.Second,
+		Startup:  30 * time.Second,
+		Timeout:  10 * time.Second,
+		Profile:  perf.FFT(),
+		SLO:      policy.SLO{Metric: perf.Mean, TargetMS: 16},
+		Min:      1,
+		Max:      100,
 	}
 }
 

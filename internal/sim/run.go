@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/policy"
 )
 
@@ -58,15 +59,16 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 			return Result{}, fmt.Errorf("workload point %d: rate %v is not a finite non-negative number", i, r)
 		}
 	}
-	tick := p.Period()
-	if tick <= 0 || tick >= cfg.Interval {
-		tick = cfg.Interval
+	loop, err := driver.New(driver.Config{Interval: cfg.Interval, Min: cfg.Min, Max: cfg.Max, SLO: cfg.SLO})
+	if err != nil {
+		return Result{}, err
 	}
-	if cfg.Interval%tick != 0 {
-		return Result{}, fmt.Errorf("policy %s: period %s does not divide the interval %s", p.Name(), tick, cfg.Interval)
+	if err := loop.Bind(p); err != nil {
+		return Result{}, err
 	}
+	loop.SetEpoch(start)
+	tick := loop.Tick()
 	ticksPer := int(cfg.Interval / tick)
-	window := max(cfg.RecentTicks, 64)
 
 	c := &cluster{cfg: &cfg, mu: cfg.Profile.MaxLoad, sat: cfg.Profile.At(cfg.Profile.MaxLoad),
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
@@ -81,17 +83,16 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 		}
 	}
 	c.ready = min(max(initial, cfg.Min, 1), cfg.Max)
+	for _, w := range cfg.Warm {
+		if w.Start.Add(cfg.Interval).After(start) {
+			return Result{}, fmt.Errorf("warm interval starting %s does not end before the run's start %s", w.Start.Format(time.RFC3339), start.Format(time.RFC3339))
+		}
+		// Labelled with the counts the run starts with, as a controller labels the past it
+		// has no record of.
+		loop.AddInterval(driver.IntervalOf(w, float64(c.ready), float64(c.ready)))
+	}
 
 	records := make([]Record, len(rates))
-	// history mirrors records[:i].Interval: the policy sees the measured interval, never
-	// the judging fields (Need, Violated) that use hindsight.
-	history := make([]policy.Interval, len(rates))
-	// recent is a double-written ring: sample k lives at k%window and k%window+window, so
-	// the last `window` samples are always one contiguous slice, without copying.
-	recent := make([]policy.Sample, 2*window)
-	nSamples := 0
-	obs := policy.Observation{Interval: cfg.Interval, Tick: tick, Min: cfg.Min, Max: cfg.Max, SLO: cfg.SLO}
-
 	res := Result{Policy: p.Name(), Records: records}
 	for i, rate := range rates {
 		var iv accum
@@ -100,59 +101,69 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 		decided := false
 		for k := 0; k < ticksPer; k++ {
 			now := ivStart + time.Duration(k)*tick
-			obs.Now = start.Add(now)
-			obs.Index = i
-			obs.History = history[:i:i]
-			if nSamples < window {
-				obs.Recent = recent[:nSamples:nSamples]
-			} else {
-				from := nSamples % window
-				obs.Recent = recent[from : from+window : from+window]
+			// The driver's step: the policy sees only the periods pushed so far (completed
+			// ones), then behavior and bounds.
+			st := loop.Decide(start.Add(now), c.allocated(), c.ready)
+			if cfg.Tap != nil {
+				cfg.Tap.Step(st)
 			}
-			obs.Replicas = c.allocated()
-			obs.Ready = c.ready
-			d := p.Decide(&obs)
 			res.Summary.Decisions++
-			want := policy.Clamp(d.Replicas, cfg.Min, cfg.Max)
+			want := st.Desired
 			changed := want != c.allocated()
 			if changed {
 				res.Summary.ScalingActions++
 				c.scaleTo(want, now)
+				loop.Applied(st.At, st.Replicas, want)
 			}
 			if !decided || changed {
-				rec.Decision = d
+				rec.Decision = st.Decision
 				decided = true
 			}
 
 			var tk accum
 			c.advance(now, now+tick, rate, &tk)
 			iv.add(&tk)
-			s := sampleOf(&tk, start.Add(now), c)
-			recent[nSamples%window] = s
-			recent[nSamples%window+window] = s
-			nSamples++
+			p := reported(&tk, start.Add(now), c.cfg)
+			loop.AddSample(driver.SampleOf(p, c.allocated(), c.ready))
+			if cfg.Tap != nil {
+				cfg.Tap.Reported(tick, p, c.allocated(), c.ready)
+			}
 		}
 		finish(rec, &iv, start.Add(ivStart), rate, capacity, &cfg)
 		rec.Desired = c.allocated()
-		history[i] = rec.Interval
+		// Labelled with the counts at the interval's end, as real backends label it.
+		p := reported(&iv, rec.Start, c.cfg)
+		loop.AddInterval(driver.IntervalOf(p, float64(c.allocated()), float64(c.ready)))
+		if cfg.Tap != nil {
+			cfg.Tap.Reported(cfg.Interval, p, c.allocated(), c.ready)
+		}
 	}
 	res.Summary = summarise(records, &cfg, res.Summary)
 	return res, nil
 }
 
-func sampleOf(a *accum, start time.Time, c *cluster) policy.Sample {
-	s := policy.Sample{Start: start, Ready: c.ready, Replicas: c.allocated()}
+// reported is what a metric source would report for a period: arrival and failure rates,
+// latency of the served requests, the share over the SLO and the ready pods' CPU. The
+// Observation is built from it with the same functions as in the real backends.
+func reported(a *accum, start time.Time, cfg *Config) driver.Point {
+	p := driver.Point{Start: start, MemoryBytes: math.NaN()}
 	if a.seconds > 0 {
-		s.Rate = a.arrived / a.seconds
-		s.Concurrency = a.inSys / a.seconds
+		p.Rate = a.arrived / a.seconds
+		p.Errors = a.failed / a.seconds
 	}
 	if a.readyTime > 0 {
-		s.CPU = a.cpuTime / a.readyTime
+		p.CPU = a.cpuTime / a.readyTime
 	}
 	if a.served > 0 {
-		s.LatencyMeanMS = a.latMean / a.served
+		p.LatencyMeanMS = a.latMean / a.served
+		p.LatencyP95MS = a.latP95 / a.served
+		p.LatencyP99MS = a.latP99 / a.served
+		p.OverSLO = a.overSLO / a.served
+	} else {
+		idle := cfg.Profile.At(0)
+		p.LatencyMeanMS, p.LatencyP95MS, p.LatencyP99MS = idle.MeanMS, idle.P95MS, idle.P99MS
 	}
-	return s
+	return p
 }
 
 func finish(rec *Record, a *accum, start time.Time, rate, capacity float64, cfg *Config) {

@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
@@ -179,10 +179,14 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	if err != nil {
 		return nil, err
 	}
-	tick := pol.Period()
-	if tick <= 0 || tick > cfg.Interval {
-		tick = cfg.Interval
+	loop, err := driver.New(driver.Config{Interval: cfg.Interval, Min: cfg.Min, Max: cfg.Max, SLO: slo})
+	if err != nil {
+		return nil, err
 	}
+	if err := loop.Bind(pol); err != nil {
+		return nil, err
+	}
+	tick := loop.Tick()
 	src, err := metrics.NewPrometheus(metrics.PrometheusOptions{
 		Address: r.prom.URL,
 		Timeout: 5 * time.Second,
@@ -205,7 +209,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	defer cancel()
 	pr := &PolicyRun{Policy: name, Interval: cfg.Interval, SLO: slo, rates: rates, capAtSLO: capAtSLO}
 	samp := newSampler(len(rates), cfg.Interval)
-	log := metrics.NewReplicaLog(0)
+	log := driver.NewReplicaLog(0)
 
 	start := time.Now()
 	genDone := make(chan struct{})
@@ -222,7 +226,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 		samp.run(runCtx, start, r.scaler.Counts, log)
 	}()
 
-	loopErr := decideLoop(runCtx, r, pol, src, log, start, tick, sched.Duration(), slo, pr)
+	loopErr := decideLoop(runCtx, r, loop, src, log, start, sched.Duration(), pr)
 	if loopErr != nil {
 		cancel()
 	}
@@ -248,15 +252,17 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	return pr, nil
 }
 
-// decideLoop runs the policy every tick from start until the schedule ends. A decision at
-// tick boundary t reads Prometheus for periods ending at or before t, once a scrape
-// interval (plus a margin) has passed so that the last period's samples have landed.
-func decideLoop(ctx context.Context, r *rig, pol policy.Policy, src metrics.Source, log *metrics.ReplicaLog,
-	start time.Time, tick, total time.Duration, slo policy.SLO, pr *PolicyRun) error {
+// decideLoop runs the driver's step every tick from start until the schedule ends. A step
+// at tick boundary t reads Prometheus for periods ending at or before t, once a scrape
+// interval (plus a margin) has passed so that the last period's samples have landed. The
+// run sees only its own traffic (the feed reads nothing before start), as in the simulator.
+func decideLoop(ctx context.Context, r *rig, loop *driver.Loop, src driver.Source, log *driver.ReplicaLog,
+	start time.Time, total time.Duration, pr *PolicyRun) error {
 	cfg := r.cfg
 	settle := cfg.ScrapeInterval + 250*time.Millisecond
-	recentCount := max(1, int(math.Ceil(float64(time.Minute)/float64(tick))))
-	var obs policy.Observation
+	tick := loop.Tick()
+	feed := &driver.Feed{Source: src, Interval: cfg.Interval, Origin: start, Start: start, Log: log}
+	name := loop.Policy().Name()
 	for j := 0; time.Duration(j)*tick < total; j++ {
 		boundary := start.Add(time.Duration(j) * tick)
 		wake := boundary
@@ -271,55 +277,31 @@ func decideLoop(ctx context.Context, r *rig, pol policy.Policy, src metrics.Sour
 		case <-time.After(time.Until(wake)):
 		}
 		elapsed := time.Duration(j) * tick
-		k := int(elapsed / cfg.Interval) // completed intervals
-		in := metrics.ObserveInput{Now: boundary, Interval: cfg.Interval, Tick: tick, Index: k,
-			Min: cfg.Min, Max: cfg.Max, SLO: slo, Log: log}
-		in.Replicas, in.Ready = r.scaler.Counts()
-		d := Decision{At: elapsed, Index: k, Before: in.Replicas, Ready: in.Ready}
-		var qerr error
-		if k > 0 {
-			in.History, qerr = rangeOrEmpty(ctx, src, metrics.Window{End: start.Add(time.Duration(k) * cfg.Interval), Step: cfg.Interval, Count: k})
-		}
-		if j > 0 && qerr == nil {
-			in.Recent, qerr = rangeOrEmpty(ctx, src, metrics.Window{End: boundary, Step: tick, Count: min(j, recentCount)})
-		}
-		if qerr == nil {
-			_, qerr = metrics.BuildObservation(in, &obs)
-		}
-		if qerr != nil {
-			// No usable metrics: hold, as a controller does when its metric read fails.
-			d.After, d.Err = in.Replicas, qerr.Error()
+		replicas, ready := r.scaler.Counts()
+		st := feed.Step(ctx, loop, boundary, replicas, ready, nil)
+		d := Decision{At: elapsed, Index: st.Index, Before: replicas, Ready: ready, After: st.Desired, Decided: st.Decided}
+		if !st.Decided {
+			// No usable metrics: hold (the driver's rule, as in the controller).
+			d.Err = st.Err.Error()
 			pr.Decisions = append(pr.Decisions, d)
-			fmt.Fprintf(cfg.Log, "testbed: %s t=%s: hold at %d: %v\n", pol.Name(), elapsed, in.Replicas, qerr)
+			fmt.Fprintf(cfg.Log, "testbed: %s t=%s: hold at %d: %v\n", name, elapsed, replicas, st.Err)
 			continue
 		}
-		if n := len(obs.History); n > 0 {
-			last := obs.History[n-1]
-			d.SeenRate, d.SeenLatencyMS, d.SeenCPU = last.Rate, last.Latency(slo.Metric), last.CPU
+		if h := loop.History(); len(h) > 0 {
+			last := h[len(h)-1]
+			d.SeenRate, d.SeenLatencyMS, d.SeenCPU = last.Rate, last.Latency(pr.SLO.Metric), last.CPU
 		}
-		dec := pol.Decide(&obs)
-		want := policy.Clamp(dec.Replicas, cfg.Min, cfg.Max)
-		d.After, d.Explanation = want, dec.Explanation.String()
-		d.Decided = true
-		if want != in.Replicas {
-			if err := r.scaler.Scale(ctx, want); err != nil {
+		d.Explanation = st.Explanation()
+		if st.Desired != replicas {
+			if err := r.scaler.Scale(ctx, st.Desired); err != nil {
 				return err
 			}
-			fmt.Fprintf(cfg.Log, "testbed: %s t=%s: %d -> %d (%s)\n", pol.Name(), elapsed, in.Replicas, want, d.Explanation)
+			loop.Applied(boundary, replicas, st.Desired)
+			fmt.Fprintf(cfg.Log, "testbed: %s t=%s: %d -> %d (%s)\n", name, elapsed, replicas, st.Desired, d.Explanation)
 		}
 		pr.Decisions = append(pr.Decisions, d)
 	}
 	return nil
-}
-
-// rangeOrEmpty reads a window; "no data" (no traffic recorded yet) is an empty window,
-// not a failure.
-func rangeOrEmpty(ctx context.Context, src metrics.Source, w metrics.Window) ([]metrics.Point, error) {
-	pts, err := src.Range(ctx, w)
-	if errors.Is(err, metrics.ErrNoData) {
-		return nil, nil
-	}
-	return pts, err
 }
 
 // sampler integrates the allocated and ready replica counts over each interval: the
@@ -337,7 +319,7 @@ func newSampler(n int, interval time.Duration) *sampler {
 }
 
 // run samples every 100 ms until ctx ends or the schedule is over.
-func (s *sampler) run(ctx context.Context, start time.Time, counts func() (int, int), log *metrics.ReplicaLog) {
+func (s *sampler) run(ctx context.Context, start time.Time, counts func() (int, int), log *driver.ReplicaLog) {
 	const every = 100 * time.Millisecond
 	t := time.NewTicker(every)
 	defer t.Stop()
