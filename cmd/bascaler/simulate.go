@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
@@ -191,12 +192,12 @@ func splitList(s string) []string {
 
 // traceReport is the JSON shape of one workload's results.
 type traceReport struct {
-	Trace      string          `json:"trace"`
-	Intervals  int             `json:"intervals"`
-	Normalizer string          `json:"normalizer"`
-	SLOms      float64         `json:"slo_ms"`
-	SLOMetric  string          `json:"slo_metric"`
-	Results    []sim.Aggregate `json:"results"`
+	Trace      string              `json:"trace"`
+	Intervals  int                 `json:"intervals"`
+	Normalizer string              `json:"normalizer"`
+	SLOms      float64             `json:"slo_ms"`
+	SLOMetric  string              `json:"slo_metric"`
+	Results    []measure.Aggregate `json:"results"`
 }
 
 func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
@@ -260,7 +261,7 @@ func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Expe
 		return report.Section{}, err
 	}
 	sec := report.Section{Workload: w.Name, Table: table}
-	var firsts []sim.Result
+	var firsts []measure.Result
 	for _, o := range outs {
 		if o.Workload != w.Name || o.Seed != e.Seeds[0] {
 			continue

@@ -13,9 +13,12 @@ type CapacitySource interface {
 	CapacityAt(metric LatencyMetric, sloMS float64) (float64, error)
 }
 
-// DefaultHeadroom is the share of the SLO capacity a policy plans to use by default: the
-// 10% margin absorbs model error and the load imbalance between pods.
-const DefaultHeadroom = 0.9
+// DefaultHeadroom is the share of the SLO capacity a policy plans to use by default: the 5%
+// margin absorbs the capacity model's error and the load imbalance between pods. It is the
+// `bascaler` policy's default (param headroom) and the default of `bascaler profile
+// --headroom`, so the planning capacity the profile command prints is the one the policy
+// plans with.
+const DefaultHeadroom = 0.95
 
 // PodCapacity is the per-pod load to plan with: src's capacity at the SLO times headroom,
 // a number in (0, 1] (0 means DefaultHeadroom).
@@ -33,9 +36,24 @@ func PodCapacity(src CapacitySource, metric LatencyMetric, sloMS, headroom float
 	return c * headroom, nil
 }
 
-// Replicas is the number of pods that serve workload (req/s) at perPod req/s each:
-// ⌈workload / perPod⌉. A workload of zero needs zero pods (the caller applies its minimum).
-// A tiny tolerance keeps 300/100 at 3 despite rounding in the division.
+// PodsFor is the fewest pods that serve rate (req/s) at perPodCapacity req/s each:
+// ⌈rate / perPodCapacity⌉, and 0 for no load (the caller applies its minimum). It is the one
+// "pods for a rate" of the project: policies size with it, and the simulator and the testbed
+// judge the hindsight need with it. The slack of 1e-9 on the ratio keeps float noise from
+// adding a pod: 300/100 computed as 3.0000000001 stays 3.
+//
+// The arithmetic does not validate: rate must be finite and perPodCapacity positive and
+// finite (Replicas checks both for input that comes from a user).
+func PodsFor(rate, perPodCapacity float64) int {
+	if rate <= 0 {
+		return 0
+	}
+	return int(math.Ceil(rate/perPodCapacity - 1e-9))
+}
+
+// Replicas is PodsFor for unchecked input (a command-line workload, a fitted capacity): it
+// returns an error, naming the value, for a capacity that is not positive and finite, a
+// workload that is negative or not finite, or an answer beyond math.MaxInt32 pods.
 func Replicas(workload, perPod float64) (int, error) {
 	if !(perPod > 0) || math.IsInf(perPod, 0) {
 		return 0, fmt.Errorf("replicas: per-pod capacity must be positive and finite, got %g", perPod)
@@ -43,11 +61,10 @@ func Replicas(workload, perPod float64) (int, error) {
 	if math.IsNaN(workload) || math.IsInf(workload, 0) || workload < 0 {
 		return 0, fmt.Errorf("replicas: workload must be finite and non-negative, got %g", workload)
 	}
-	r := math.Ceil(workload/perPod - 1e-9)
-	if r > math.MaxInt32 {
+	if workload/perPod > math.MaxInt32 {
 		return 0, fmt.Errorf("replicas: workload %g at %g per pod needs more than %d pods", workload, perPod, math.MaxInt32)
 	}
-	return int(math.Max(r, 0)), nil
+	return PodsFor(workload, perPod), nil
 }
 
 // CapacityOptions configure FitCapacityModel.
@@ -121,16 +138,7 @@ func fitLoadCurve(x [][]float64, y []float64, what string, o CapacityOptions) (*
 	return svr, nil, nil
 }
 
-func (s ProfilingSample) latency(m LatencyMetric) float64 {
-	switch m {
-	case P95:
-		return s.P95MS
-	case P99:
-		return s.P99MS
-	default:
-		return s.MeanMS
-	}
-}
+func (s ProfilingSample) latency(m LatencyMetric) float64 { return m.Pick(s.MeanMS, s.P95MS, s.P99MS) }
 
 // LatencyAt is the predicted latency (ms) of the model's metric at a per-pod load.
 func (m *CapacityModel) LatencyAt(load float64) float64 { return m.Latency.Predict1(load) }

@@ -6,6 +6,43 @@ import (
 	"testing"
 )
 
+func TestPodsForIsTheCeilingOfRateOverCapacity(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		rate, capacity float64
+		want           int
+	}{
+		{"no load needs no pod", 0, 80, 0},
+		{"a negative rate needs no pod", -5, 80, 0},
+		{"a trickle needs one", 0.001, 80, 1},
+		{"exactly full", 160, 80, 2},
+		{"just over full", 160.01, 80, 3},
+		// 0.1*3 is 0.30000000000000004: the 1e-9 slack keeps it at 3 pods of 0.1.
+		{"float noise does not add a pod", 0.1 * 3, 0.1, 3},
+		// The default fft SLO capacity 80.4 req/s: 500 req/s needs ceil(6.22) = 7.
+		{"fft at 16 ms", 500, 80.4, 7},
+	} {
+		if got := PodsFor(c.rate, c.capacity); got != c.want {
+			t.Errorf("%s: PodsFor(%g, %g) = %d, want %d", c.name, c.rate, c.capacity, got, c.want)
+		}
+	}
+}
+
+func TestPickReadsTheMetricsStatistic(t *testing.T) {
+	for m, want := range map[LatencyMetric]float64{Mean: 10, P95: 20, P99: 30} {
+		if got := m.Pick(10, 20, 30); got != want {
+			t.Errorf("%s.Pick(10, 20, 30) = %g, want %g", m, got, want)
+		}
+	}
+	pt := Point{MeanMS: 1, P95MS: 2, P99MS: 3}
+	s := ProfilingSample{MeanMS: 1, P95MS: 2, P99MS: 3}
+	for _, m := range []LatencyMetric{Mean, P95, P99} {
+		if pt.Latency(m) != m.Pick(1, 2, 3) || s.latency(m) != m.Pick(1, 2, 3) {
+			t.Errorf("%s: point %g, sample %g, want %g", m, pt.Latency(m), s.latency(m), m.Pick(1, 2, 3))
+		}
+	}
+}
+
 func TestReplicasIsTheCeilingOfWorkloadOverCapacity(t *testing.T) {
 	cases := []struct {
 		workload, perPod float64
@@ -19,7 +56,7 @@ func TestReplicasIsTheCeilingOfWorkloadOverCapacity(t *testing.T) {
 			t.Errorf("Replicas(%g, %g) = %d, %v; want %d", c.workload, c.perPod, got, err, c.want)
 		}
 	}
-	for _, bad := range [][2]float64{{10, 0}, {10, -1}, {math.NaN(), 10}, {-1, 10}, {10, math.Inf(1)}} {
+	for _, bad := range [][2]float64{{10, 0}, {10, -1}, {math.NaN(), 10}, {-1, 10}, {10, math.Inf(1)}, {1e12, 1e-3}} {
 		if _, err := Replicas(bad[0], bad[1]); err == nil {
 			t.Errorf("Replicas(%g, %g) gave no error", bad[0], bad[1])
 		}
@@ -33,8 +70,8 @@ func TestPodCapacityAppliesHeadroom(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := PodCapacity(p, Mean, 16, 0)
-	if err != nil || math.Abs(got-0.9*raw) > 1e-9 {
-		t.Errorf("default headroom: %g, %v; want %g", got, err, 0.9*raw)
+	if err != nil || math.Abs(got-0.95*raw) > 1e-9 {
+		t.Errorf("default headroom: %g, %v; want %g", got, err, 0.95*raw)
 	}
 	got, _ = PodCapacity(p, Mean, 16, 1)
 	if got != raw {

@@ -172,16 +172,7 @@ func (p *Profile) At(load float64) Point {
 }
 
 // Latency returns the chosen latency statistic at a point.
-func (pt Point) Latency(m LatencyMetric) float64 {
-	switch m {
-	case P95:
-		return pt.P95MS
-	case P99:
-		return pt.P99MS
-	default:
-		return pt.MeanMS
-	}
-}
+func (pt Point) Latency(m LatencyMetric) float64 { return m.Pick(pt.MeanMS, pt.P95MS, pt.P99MS) }
 
 // FracOver returns the share of requests slower than sloMS at this operating point when
 // every request also waits extraMS in a queue first, under the shifted-exponential law of
@@ -223,6 +214,21 @@ func (m LatencyMetric) String() string {
 		return "p99"
 	default:
 		return "mean"
+	}
+}
+
+// Pick returns the one of three values that belongs to the metric: mean for Mean, p95 for
+// P95, p99 for P99. It is the one place that maps an SLO's metric onto a latency triple
+// (profile points, profiling samples, measured intervals in every backend), so that every
+// judge of an SLO reads the same statistic.
+func (m LatencyMetric) Pick(mean, p95, p99 float64) float64 {
+	switch m {
+	case P95:
+		return p95
+	case P99:
+		return p99
+	default:
+		return mean
 	}
 }
 

@@ -25,7 +25,8 @@ import (
 //     flash crowd's decay is noisy and re-entering costs a start-up delay each time.
 //
 //  3. Capacity. Replicas = ceil(plan / (capacity * headroom)), capacity being the largest
-//     per-pod load whose profile latency meets the SLO; headroom (default 0.95) keeps a 5%
+//     per-pod load whose profile latency meets the SLO; headroom (default 0.95,
+//     perf.DefaultHeadroom) keeps a 5%
 //     margin for forecast error and uneven load, because the capacity is the SLO's edge.
 //
 //  4. Reactive floor. Whatever the forecast says, the last interval's observed rate must be
@@ -71,22 +72,16 @@ func init() {
 	Register("bascaler", "burst-aware: calibrated forecast over the start-up lead time, burst detection with AR(2)+bootstrap overestimation, SLO capacity, reactive floor, scale-down stabilisation", false, newBascaler)
 }
 
-func sloQuantile(m perf.LatencyMetric) float64 {
-	switch m {
-	case perf.P95:
-		return 0.95
-	case perf.P99:
-		return 0.99
-	}
-	return 0.9
-}
+// sloQuantile is the forecast quantile planned for under an SLO on metric m: the stricter
+// the statistic, the higher the quantile (0.9 for mean, 0.95 for p95, 0.99 for p99).
+func sloQuantile(m perf.LatencyMetric) float64 { return m.Pick(0.9, 0.95, 0.99) }
 
 func newBascaler(env Env) (Policy, error) {
 	ps := newParamSet("bascaler", env.Params)
 	kind := ps.choice("forecaster", "arima", forecast.Kinds()...)
 	modelDir, _ := ps.raw("model")
 	q := ps.float("quantile", sloQuantile(env.SLO.Metric))
-	headroom := ps.float("headroom", 0.95)
+	headroom := ps.float("headroom", perf.DefaultHeadroom)
 	downWin := ps.integer("down-window", 3)
 	hold := ps.integer("hold", 3)
 	detName := ps.choice("detector", "cusum", burstDetectorNames()...)
@@ -221,11 +216,11 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		}
 	}
 	capacity := b.capacity * b.headroom
-	raw := ceilPods(plan, capacity)
+	raw := perf.PodsFor(plan, capacity)
 	kv = append(kv, KV{"capacity", capacity})
 
 	// Reactive floor: serve what was observed; add a pod when the SLO was missed.
-	floor := ceilPods(lastRate, capacity)
+	floor := perf.PodsFor(lastRate, capacity)
 	if n := len(obs.History); n > 0 {
 		last := &obs.History[n-1]
 		if last.Latency(b.slo.Metric) > b.slo.TargetMS || last.Failed > 0 {
@@ -272,20 +267,13 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		Target: capacity, Raw: raw, Limit: limit, Values: kv, Forecast: fcInfo}}
 }
 
-func ceilPods(rate, capacity float64) int {
-	if rate <= 0 {
-		return 0
-	}
-	return int(math.Ceil(rate/capacity - 1e-9))
-}
-
 // guardDecision is the sub-interval guard: scale up when the tick that just ended brought
 // more requests than the allocated pods can serve at the SLO; otherwise keep the plan.
 func (b *bascaler) guardDecision(obs *Observation) Decision {
 	e := Explanation{Mode: ModeGuard, Reason: "within the interval's plan", Raw: obs.Replicas}
 	if n := len(obs.Recent); n > 0 {
 		rate := obs.Recent[n-1].Rate
-		need := ceilPods(rate, b.capacity*b.headroom)
+		need := perf.PodsFor(rate, b.capacity*b.headroom)
 		e.Metric, e.Target = rate, b.capacity*b.headroom
 		if need > obs.Replicas {
 			e.Reason, e.Raw = "sub-interval guard: arrivals above the allocated capacity", need

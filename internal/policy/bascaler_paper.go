@@ -123,7 +123,7 @@ func (b *bascalerPaper) Decide(obs *Observation) Decision {
 		workload = over
 		kv = append(kv, KV{"overestimate", over})
 	}
-	raw := ceilPods(workload, b.capacity)
+	raw := perf.PodsFor(workload, b.capacity)
 	kv = append(kv, KV{"capacity", b.capacity})
 	if b.corrector != nil && !b.inBurst {
 		n := min(b.mem.len(), 64)

@@ -58,14 +58,7 @@ type Interval struct {
 
 // Latency returns the interval's latency statistic m.
 func (iv *Interval) Latency(m perf.LatencyMetric) float64 {
-	switch m {
-	case perf.P95:
-		return iv.LatencyP95MS
-	case perf.P99:
-		return iv.LatencyP99MS
-	default:
-		return iv.LatencyMeanMS
-	}
+	return m.Pick(iv.LatencyMeanMS, iv.LatencyP95MS, iv.LatencyP99MS)
 }
 
 // Sample summarises one completed tick (a period shorter than or equal to an interval).

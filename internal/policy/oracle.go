@@ -3,6 +3,8 @@ package policy
 import (
 	"math"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/perf"
 )
 
 // oracle is the clairvoyant floor of the evaluation protocol. It knows every future arrival
@@ -42,7 +44,7 @@ func (o *oracle) needAt(i int) int {
 	if i >= len(o.future) {
 		return 0
 	}
-	return ceilPods(o.future[i], o.capacity)
+	return perf.PodsFor(o.future[i], o.capacity)
 }
 
 func (o *oracle) Decide(obs *Observation) Decision {

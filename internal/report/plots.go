@@ -12,8 +12,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
-	"github.com/bascaler/bascaler/internal/sim"
 )
 
 // maxPlotPoints bounds the points of one plotted line: long traces are reduced to bucket
@@ -59,7 +59,7 @@ func line(p *plot.Plot, name string, values []float64, c color.RGBA, dashed bool
 
 // Plots writes workload.svg, replicas.svg and latency.svg for one workload's runs (one
 // seed per policy) into dir and returns the file names.
-func Plots(dir string, results []sim.Result, slo float64, metric perf.LatencyMetric) ([]string, error) {
+func Plots(dir string, results []measure.Result, slo float64, metric perf.LatencyMetric) ([]string, error) {
 	if len(results) == 0 {
 		return nil, nil
 	}

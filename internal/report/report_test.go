@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/sim"
 )
 
-func runFixed(t *testing.T, n int, rates []float64) sim.Result {
+// runFixed simulates static:n over rates: real records with real explanations (the test
+// imports the simulator; the package itself reads only measure types).
+func runFixed(t *testing.T, n int, rates []float64) measure.Result {
 	t.Helper()
 	p, err := policy.New("static:"+strconv.Itoa(n), policy.Env{Interval: time.Minute, Min: 1, Max: 50, Profile: perf.FFT(),
 		SLO: policy.SLO{TargetMS: 16}})
@@ -32,9 +35,9 @@ func runFixed(t *testing.T, n int, rates []float64) sim.Result {
 }
 
 func TestTableShowsCostRelativeToTheOracle(t *testing.T) {
-	aggs := []sim.Aggregate{
-		{Policy: "hpa", Seeds: 1, Summary: sim.Summary{CostPodHours: 12, SLOViolationRate: 0.05}},
-		{Policy: "oracle", Seeds: 1, Summary: sim.Summary{CostPodHours: 10}},
+	aggs := []measure.Aggregate{
+		{Policy: "hpa", Seeds: 1, Summary: measure.Summary{CostPodHours: 12, SLOViolationRate: 0.05}},
+		{Policy: "oracle", Seeds: 1, Summary: measure.Summary{CostPodHours: 10}},
 	}
 	var b bytes.Buffer
 	if err := Table(&b, "w", 100, aggs); err != nil {
@@ -76,7 +79,7 @@ func TestPlotsAndIndexAreWritten(t *testing.T) {
 		rates[i] = 200 + float64(i%100)
 	}
 	res := runFixed(t, 5, rates)
-	files, err := Plots(dir, []sim.Result{res}, 16, perf.Mean)
+	files, err := Plots(dir, []measure.Result{res}, 16, perf.Mean)
 	if err != nil {
 		t.Fatal(err)
 	}

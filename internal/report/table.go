@@ -6,12 +6,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bascaler/bascaler/internal/sim"
+	"github.com/bascaler/bascaler/internal/measure"
 )
 
 // Table writes one row per policy: the evaluation protocol's headline numbers, and each
 // policy's cost relative to the oracle when the oracle ran.
-func Table(w io.Writer, workload string, intervals int, aggs []sim.Aggregate) error {
+func Table(w io.Writer, workload string, intervals int, aggs []measure.Aggregate) error {
 	var oracleCost float64
 	for _, a := range aggs {
 		if a.Policy == "oracle" {
@@ -41,7 +41,7 @@ func Table(w io.Writer, workload string, intervals int, aggs []sim.Aggregate) er
 }
 
 // CSVSummary writes the aggregates as CSV with a header.
-func CSVSummary(w io.Writer, workload string, aggs []sim.Aggregate) error {
+func CSVSummary(w io.Writer, workload string, aggs []measure.Aggregate) error {
 	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms"); err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func csvField(s string) string {
 
 // Intervals writes one run's per-interval records as CSV, with the decision that shaped
 // each interval and its explanation.
-func Intervals(w io.Writer, res sim.Result) error {
+func Intervals(w io.Writer, res measure.Result) error {
 	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,decision,explanation"); err != nil {
 		return err
 	}

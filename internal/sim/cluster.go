@@ -2,12 +2,12 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
 
 	"github.com/bascaler/bascaler/internal/driver"
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 )
@@ -88,23 +88,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 }
 
 // Record is one simulated control interval: what the workload did, what the cluster did and
-// the decision that governed the interval.
-type Record struct {
-	policy.Interval
-	// Requests, Failed are request counts over the interval.
-	Requests, FailedCount float64
-	// Need is the fewest ready pods that meet the SLO at this interval's rate (hindsight;
-	// used only for judging, never shown to a policy).
-	Need int
-	// Violated reports an SLO violation: the interval's latency statistic above the target,
-	// or failed requests.
-	Violated bool
-	// Desired is the allocated replica count at the end of the interval.
-	Desired int
-	// Decision is the decision that shaped the interval: the last one in it that changed the
-	// replica count, else its first.
-	Decision policy.Decision
-}
+// the decision that governed the interval (package measure).
+type Record = measure.Record
 
 // pendingPod is a pod that was created and is not ready yet.
 type pendingPod struct{ readyAt time.Duration }
@@ -306,13 +291,4 @@ func (c *cluster) advance(from, to time.Duration, rate float64, a *accum) {
 		c.pending = c.pending[1:]
 		c.ready++
 	}
-}
-
-// need is the fewest ready pods whose per-pod load stays within capacity.
-func need(rate, capacity float64) int {
-	if rate <= 0 {
-		return 0
-	}
-	// The small relative slack keeps float noise (e.g. 3.0000000001 pods) from adding a pod.
-	return int(math.Ceil(rate/capacity - 1e-9))
 }

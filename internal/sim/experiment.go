@@ -3,11 +3,11 @@ package sim
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/policy"
 )
 
@@ -170,18 +170,11 @@ func (e Experiment) runOne(w *Workload, name string, seed int64) (Result, error)
 	return res, nil
 }
 
-// Aggregate is a policy's summary over seeds: the mean of each number and the spread of the
-// two headline ones.
-type Aggregate struct {
-	Policy string `json:"policy"`
-	Summary
-	Seeds               int     `json:"seeds"`
-	SLOViolationRateStd float64 `json:"slo_violation_rate_std"`
-	CostPodHoursStd     float64 `json:"cost_pod_hours_std"`
-}
+// Aggregate is a policy's summary over seeds (package measure).
+type Aggregate = measure.Aggregate
 
 // Aggregates groups outcomes of one workload by policy (in first-seen order) and averages
-// over seeds.
+// over seeds (measure.Combine).
 func Aggregates(outs []RunOutcome, workload string) []Aggregate {
 	var order []string
 	groups := map[string][]Summary{}
@@ -196,35 +189,7 @@ func Aggregates(outs []RunOutcome, workload string) []Aggregate {
 	}
 	aggs := make([]Aggregate, 0, len(order))
 	for _, name := range order {
-		g := groups[name]
-		a := Aggregate{Policy: name, Seeds: len(g)}
-		n := float64(len(g))
-		for _, s := range g {
-			a.Intervals = s.Intervals
-			a.SLOViolationRate += s.SLOViolationRate / n
-			a.RequestsOverSLO += s.RequestsOverSLO / n
-			a.FailedRequests += s.FailedRequests / n
-			a.FailedRate += s.FailedRate / n
-			a.CostPodHours += s.CostPodHours / n
-			a.MeanReplicas += s.MeanReplicas / n
-			a.OverProvisionPodHours += s.OverProvisionPodHours / n
-			a.UnderProvisionPodHours += s.UnderProvisionPodHours / n
-			a.Requests += s.Requests / n
-			a.MeanLatencyMS += s.MeanLatencyMS / n
-			a.ScalingActions += s.ScalingActions
-			a.Decisions += s.Decisions
-		}
-		a.ScalingActions = int(math.Round(float64(a.ScalingActions) / n))
-		a.Decisions = int(math.Round(float64(a.Decisions) / n))
-		for _, s := range g {
-			a.SLOViolationRateStd += (s.SLOViolationRate - a.SLOViolationRate) * (s.SLOViolationRate - a.SLOViolationRate)
-			a.CostPodHoursStd += (s.CostPodHours - a.CostPodHours) * (s.CostPodHours - a.CostPodHours)
-		}
-		if len(g) > 1 {
-			a.SLOViolationRateStd = math.Sqrt(a.SLOViolationRateStd / (n - 1))
-			a.CostPodHoursStd = math.Sqrt(a.CostPodHoursStd / (n - 1))
-		}
-		aggs = append(aggs, a)
+		aggs = append(aggs, measure.Combine(name, groups[name]))
 	}
 	return aggs
 }

@@ -7,40 +7,16 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/driver"
+	"github.com/bascaler/bascaler/internal/measure"
+	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 )
 
-// Result is one policy's run over one workload.
-type Result struct {
-	Policy  string
-	Records []Record
-	Summary Summary
-}
+// Result is one policy's run over one workload (records and summary, package measure).
+type Result = measure.Result
 
-// Summary holds the evaluation protocol's per-run numbers.
-type Summary struct {
-	Intervals int `json:"intervals"`
-	// SLOViolationRate is the share of intervals that violated the SLO.
-	SLOViolationRate float64 `json:"slo_violation_rate"`
-	// RequestsOverSLO is the share of requests slower than the SLO or failed.
-	RequestsOverSLO float64 `json:"requests_over_slo"`
-	// FailedRequests counts requests that timed out or found no ready pod.
-	FailedRequests float64 `json:"failed_requests"`
-	// FailedRate is FailedRequests over all requests.
-	FailedRate float64 `json:"failed_rate"`
-	// CostPodHours counts every allocated pod, starting or ready.
-	CostPodHours float64 `json:"cost_pod_hours"`
-	MeanReplicas float64 `json:"mean_replicas"`
-	// ScalingActions counts decisions that changed the allocated replicas.
-	ScalingActions int `json:"scaling_actions"`
-	// Over- and under-provisioning against the hindsight need (the fewest ready pods that
-	// meet the SLO each interval): allocated pods above it, ready pods below it.
-	OverProvisionPodHours  float64 `json:"over_provision_pod_hours"`
-	UnderProvisionPodHours float64 `json:"under_provision_pod_hours"`
-	Requests               float64 `json:"requests"`
-	MeanLatencyMS          float64 `json:"mean_latency_ms"`
-	Decisions              int     `json:"decisions"`
-}
+// Summary holds the evaluation protocol's per-run numbers (package measure).
+type Summary = measure.Summary
 
 // Run replays rates (requests per second, one value per control interval, starting at
 // start) through a simulated cluster under p.
@@ -79,7 +55,7 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 		// are ready only after the longest start-up delay.
 		reach := int(math.Ceil((cfg.Startup + cfg.StartupJitter).Seconds() / cfg.Interval.Seconds()))
 		for k := 0; k < max(reach, 1) && k < len(rates); k++ {
-			initial = max(initial, need(rates[k], capacity))
+			initial = max(initial, perf.PodsFor(rates[k], capacity))
 		}
 	}
 	c.ready = min(max(initial, cfg.Min, 1), cfg.Max)
@@ -189,43 +165,13 @@ func finish(rec *Record, a *accum, start time.Time, rate, capacity float64, cfg 
 	}
 	rec.Requests = a.arrived
 	rec.FailedCount = a.failed
-	rec.Need = need(rate, capacity)
-	rec.Violated = iv.Latency(cfg.SLO.Metric) > cfg.SLO.TargetMS || a.failed > 1e-9
+	rec.Judge(cfg.SLO, capacity)
 }
 
+// summarise is the run's summary from its records (measure.Summarise) with the loop's counts
+// of decisions and scaling actions carried over from s.
 func summarise(records []Record, cfg *Config, s Summary) Summary {
-	s.Intervals = len(records)
-	if len(records) == 0 {
-		return s
-	}
-	hours := cfg.Interval.Hours()
-	var violated int
-	var over, served, latSum float64
-	var alloc float64
-	for i := range records {
-		r := &records[i]
-		if r.Violated {
-			violated++
-		}
-		s.Requests += r.Requests
-		s.FailedRequests += r.FailedCount
-		srv := r.Served * cfg.Interval.Seconds()
-		served += srv
-		over += r.OverSLO * srv
-		latSum += r.LatencyMeanMS * srv
-		alloc += r.Replicas
-		s.OverProvisionPodHours += math.Max(0, r.Replicas-float64(r.Need)) * hours
-		s.UnderProvisionPodHours += math.Max(0, float64(r.Need)-r.Ready) * hours
-	}
-	s.CostPodHours = alloc * hours
-	s.MeanReplicas = alloc / float64(len(records))
-	s.SLOViolationRate = float64(violated) / float64(len(records))
-	if s.Requests > 0 {
-		s.RequestsOverSLO = (over + s.FailedRequests) / s.Requests
-		s.FailedRate = s.FailedRequests / s.Requests
-	}
-	if served > 0 {
-		s.MeanLatencyMS = latSum / served
-	}
-	return s
+	out := measure.Summarise(records, cfg.Interval)
+	out.Decisions, out.ScalingActions = s.Decisions, s.ScalingActions
+	return out
 }

@@ -1,31 +1,28 @@
 package testbed
 
 import (
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
-	"github.com/bascaler/bascaler/internal/sim"
 )
 
-// asSimResult presents a measured run as a simulator result, so the testbed's plots are
-// drawn by the same code as the simulator's: scheduled rate, time-averaged allocated and
-// ready replicas, the need from the calibrated capacity, measured latencies.
-func (pr *PolicyRun) asSimResult() sim.Result {
-	res := sim.Result{Policy: pr.Policy, Summary: pr.Summary.Summary, Records: make([]sim.Record, len(pr.Records))}
-	for i, r := range pr.Records {
-		res.Records[i] = sim.Record{
-			Interval: policy.Interval{Rate: r.Rate, LatencyMeanMS: r.MeanMS, LatencyP95MS: r.P95MS, LatencyP99MS: r.P99MS,
-				Replicas: r.Replicas, Ready: r.Ready},
-			Need: r.Need, Violated: r.Violated,
-		}
+// asResult presents a measured run as a measure.Result, the simulator's shape, so the
+// testbed's plots are drawn by the same code as the simulator's: scheduled rate,
+// time-averaged allocated and ready replicas, the need from the calibrated capacity,
+// measured latencies.
+func (pr *PolicyRun) asResult() measure.Result {
+	res := measure.Result{Policy: pr.Policy, Summary: pr.Summary.Summary, Records: make([]measure.Record, len(pr.Records))}
+	for i := range pr.Records {
+		res.Records[i] = pr.Records[i].measured(pr.Interval)
 	}
 	return res
 }
 
 // writePlots draws workload.svg, replicas.svg and latency.svg under dir for every policy run.
 func writePlots(dir string, runs []*PolicyRun, slo policy.SLO) error {
-	results := make([]sim.Result, len(runs))
+	results := make([]measure.Result, len(runs))
 	for i, pr := range runs {
-		results[i] = pr.asSimResult()
+		results[i] = pr.asResult()
 	}
 	_, err := report.Plots(dir, results, slo.TargetMS, slo.Metric)
 	return err

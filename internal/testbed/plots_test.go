@@ -18,7 +18,7 @@ func TestMeasuredRunsArePlottedLikeSimulatedOnes(t *testing.T) {
 		pr.Records = append(pr.Records, IntervalRecord{IntervalStats: loadgen.IntervalStats{MeanMS: 5 + float64(k), P95MS: 9, P99MS: 12},
 			Rate: 10 * float64(k+1), Replicas: float64(k + 1), Ready: float64(k), Need: k + 1})
 	}
-	res := pr.asSimResult()
+	res := pr.asResult()
 	if len(res.Records) != 5 || res.Records[3].Rate != 40 || res.Records[3].Replicas != 4 || res.Records[3].LatencyMeanMS != 8 || res.Records[3].Need != 4 {
 		t.Fatalf("converted record 3 = %+v", res.Records[3])
 	}

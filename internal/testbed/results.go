@@ -11,27 +11,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
-	"github.com/bascaler/bascaler/internal/sim"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
-// Summary is one policy's measured result, with the field names and meanings of the
-// simulator's summary (internal/sim), computed from measured latencies:
+// Summary is one policy's measured result: the simulator's summary (package measure, the
+// same records and arithmetic), computed from measured latencies:
 //   - an interval violates the SLO when the SLO statistic of the latencies the load
 //     generator measured for requests sent in it exceeds the target, or a request failed;
 //   - requests_over_slo is (requests slower than the SLO + failed) / requests sent;
 //   - cost counts every allocated replica (starting or ready), sampled every 100 ms;
-//   - need (for over/under-provisioning) is ceil(scheduled rate / per-replica capacity at
-//     the SLO), the capacity read from the single-replica profile measured at calibration.
+//   - need (for over/under-provisioning) is perf.PodsFor(scheduled rate, per-replica
+//     capacity at the SLO), the capacity read from the single-replica profile measured at
+//     calibration.
 //
 // The testbed adds requests_not_sent: requests the load generator could not send on time
 // (it fell behind); they are neither served nor failed, and a run with many is suspect.
 type Summary struct {
 	Policy string `json:"policy"`
-	sim.Summary
+	measure.Summary
 	RequestsNotSent float64 `json:"requests_not_sent"`
 }
 
@@ -79,26 +80,10 @@ type PolicyRun struct {
 
 func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) {
 	stats := run.Summarize(pr.SLO.TargetMS)
-	hours := pr.Interval.Hours()
-	sum := Summary{Policy: pr.Policy, Summary: sim.Summary{Intervals: len(stats), Decisions: len(pr.Decisions)}}
-	for _, d := range pr.Decisions {
-		if d.Decided && d.After != d.Before {
-			sum.ScalingActions++
-		}
-	}
-	var violated int
-	var over, ok, latSum, alloc float64
+	measured := make([]measure.Record, len(stats))
+	var notSent float64
 	for k, st := range stats {
 		rec := IntervalRecord{IntervalStats: st, Rate: pr.rates[k], PromRate: math.NaN(), PromMeanMS: math.NaN(), PromCPU: math.NaN()}
-		switch pr.SLO.Metric {
-		case perf.P95:
-			rec.LatencyMS = st.P95MS
-		case perf.P99:
-			rec.LatencyMS = st.P99MS
-		default:
-			rec.LatencyMS = st.MeanMS
-		}
-		rec.Violated = rec.LatencyMS > pr.SLO.TargetMS || st.Failed > 0
 		s.mu.Lock()
 		if s.seconds[k] > 0 {
 			rec.Replicas = s.alloc[k] / s.seconds[k]
@@ -106,39 +91,41 @@ func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) 
 		}
 		rec.AllocatedAtTheEnd = s.endAlloc[k]
 		s.mu.Unlock()
-		if pr.rates[k] > 0 {
-			rec.Need = int(math.Ceil(pr.rates[k]/pr.capAtSLO - 1e-9))
-		}
 		if k < len(seen) {
 			rec.PromRate, rec.PromMeanMS, rec.PromCPU = seen[k].Rate, seen[k].LatencyMeanMS, seen[k].CPU
 		}
-		if rec.Violated {
-			violated++
-		}
-		sum.Requests += float64(st.Sent)
-		sum.FailedRequests += float64(st.Failed)
-		sum.RequestsNotSent += float64(st.NotSent)
-		over += float64(st.OverSLO)
-		ok += float64(st.OK)
-		latSum += st.MeanMS * float64(st.OK)
-		alloc += rec.Replicas
-		sum.OverProvisionPodHours += math.Max(0, rec.Replicas-float64(rec.Need)) * hours
-		sum.UnderProvisionPodHours += math.Max(0, float64(rec.Need)-rec.Ready) * hours
+		m := rec.measured(pr.Interval)
+		m.Judge(pr.SLO, pr.capAtSLO)
+		rec.LatencyMS, rec.Violated, rec.Need = m.Latency(pr.SLO.Metric), m.Violated, m.Need
+		measured[k] = m
+		notSent += float64(st.NotSent)
 		pr.Records = append(pr.Records, rec)
 	}
-	if n := len(stats); n > 0 {
-		sum.SLOViolationRate = float64(violated) / float64(n)
-		sum.MeanReplicas = alloc / float64(n)
-	}
-	sum.CostPodHours = alloc * hours
-	if sum.Requests > 0 {
-		sum.RequestsOverSLO = (over + sum.FailedRequests) / sum.Requests
-		sum.FailedRate = sum.FailedRequests / sum.Requests
-	}
-	if ok > 0 {
-		sum.MeanLatencyMS = latSum / ok
+	sum := Summary{Policy: pr.Policy, Summary: measure.Summarise(measured, pr.Interval), RequestsNotSent: notSent}
+	sum.Decisions = len(pr.Decisions)
+	for _, d := range pr.Decisions {
+		if d.Decided && d.After != d.Before {
+			sum.ScalingActions++
+		}
 	}
 	pr.Summary = sum
+}
+
+// measured is the interval as a measure.Record: the client's counts over the interval's
+// length as rates, the OK requests' latencies, the sampled replicas, the scheduled rate, and
+// the record's need and verdict.
+func (r *IntervalRecord) measured(interval time.Duration) measure.Record {
+	sec := interval.Seconds()
+	m := measure.Record{
+		Interval: policy.Interval{Rate: r.Rate, Served: float64(r.OK) / sec, Failed: float64(r.Failed) / sec,
+			LatencyMeanMS: r.MeanMS, LatencyP95MS: r.P95MS, LatencyP99MS: r.P99MS, Replicas: r.Replicas, Ready: r.Ready},
+		Requests: float64(r.Sent), FailedCount: float64(r.Failed), Need: r.Need, Violated: r.Violated,
+		Desired: r.AllocatedAtTheEnd,
+	}
+	if r.OK > 0 {
+		m.OverSLO = float64(r.IntervalStats.OverSLO) / float64(r.OK)
+	}
+	return m
 }
 
 // WriteCSVs writes <policy>-intervals.csv and <policy>-decisions.csv under dir.

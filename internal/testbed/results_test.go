@@ -65,4 +65,43 @@ func TestFinishComputesSimulatorMetricsFromMeasuredLatencies(t *testing.T) {
 	if r := pr.Records[1]; !r.Violated || r.Need != 1 || r.Failed != 1 {
 		t.Errorf("interval 1 record %+v", r)
 	}
+	// As a measure.Record (what the summary and the plots read): interval 0 served 2 requests
+	// in 10 s (0.2 req/s), one of them (30 ms) over the 10 ms SLO.
+	m := pr.Records[0].measured(iv)
+	if m.Served != 0.2 || m.OverSLO != 0.5 || m.Requests != 2 || m.FailedCount != 0 || m.Need != 2 || !m.Violated {
+		t.Errorf("interval 0 as a measure record %+v", m)
+	}
+	if m := pr.Records[1].measured(iv); m.Failed != 0.1 || m.FailedCount != 1 || m.Requests != 3 {
+		t.Errorf("interval 1 as a measure record %+v", m)
+	}
+}
+
+// TestFinishReadsTheSLOsStatistic: under a p95 SLO the verdict reads the measured p95 (nearest
+// rank), not the mean. Interval 0 has latencies 5, 6 and 30 ms: mean 13.7 (under 20), p95 30.
+func TestFinishReadsTheSLOsStatistic(t *testing.T) {
+	iv := 10 * time.Second
+	sched, err := loadgen.NewSchedule([]float64{0.3}, iv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	run := &loadgen.Run{Schedule: sched, Records: []loadgen.Record{
+		{Sent: 1 * time.Second, Latency: ms(5), Code: 200},
+		{Sent: 2 * time.Second, Latency: ms(6), Code: 200},
+		{Sent: 3 * time.Second, Latency: ms(30), Code: 200},
+	}}
+	for _, c := range []struct {
+		metric   perf.LatencyMetric
+		latency  float64
+		violated bool
+	}{{perf.Mean, 41.0 / 3, false}, {perf.P95, 30, true}, {perf.P99, 30, true}} {
+		s := newSampler(1, iv)
+		s.alloc, s.ready, s.seconds = []float64{10}, []float64{10}, []float64{10}
+		pr := &PolicyRun{Policy: "p", Interval: iv, SLO: policy.SLO{Metric: c.metric, TargetMS: 20}, rates: []float64{0.3}, capAtSLO: 8}
+		pr.finish(run, s, nil)
+		r := pr.Records[0]
+		if math.Abs(r.LatencyMS-c.latency) > 1e-9 || r.Violated != c.violated || pr.Summary.SLOViolationRate != map[bool]float64{false: 0, true: 1}[c.violated] {
+			t.Errorf("%s SLO: latency %g violated %v (rate %g), want %g %v", c.metric, r.LatencyMS, r.Violated, pr.Summary.SLOViolationRate, c.latency, c.violated)
+		}
+	}
 }
