@@ -18,6 +18,7 @@ import (
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Burst",type=string,JSONPath=`.status.burst`
+// +kubebuilder:printcolumn:name="Forecast",type=string,JSONPath=`.status.forecast.p50`,description="median forecast of the next interval, req/s"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BurstAwareAutoscaler struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -489,11 +490,21 @@ type DecisionStatus struct {
 	Time metav1.Time `json:"time"`
 }
 
-// ForecastStatus is a forecast of the next interval's arrival rate, requests per second,
-// rendered as decimal strings.
+// ForecastStatus is the forecast the last decision used, requests per second, rendered as
+// decimal strings: the median of the next interval and the upper quantile the policy
+// planned with (bascaler: the SLO's quantile over the start-up lead time).
 type ForecastStatus struct {
+	// P50 is the median forecast of the next interval's arrival rate.
 	// +optional
 	P50 string `json:"p50,omitempty"`
+	// Upper is the planned-for forecast at quantile Quantile.
+	// +optional
+	Upper string `json:"upper,omitempty"`
+	// Quantile is Upper's quantile level, e.g. "0.9".
+	// +optional
+	Quantile string `json:"quantile,omitempty"`
+	// P99 is the 0.99 quantile when that is the planned-for one (bascaler-paper; bascaler
+	// with a p99 SLO).
 	// +optional
 	P99 string `json:"p99,omitempty"`
 }

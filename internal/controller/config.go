@@ -227,7 +227,10 @@ func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, cm func(name, k
 	}
 }
 
-// seed derives a policy seed from the object's identity, so a restart draws the same numbers.
+// PolicySeed is the seed of the policy of the autoscaler ns/name: derived from the object's
+// identity, so a restart draws the same numbers (and a replay elsewhere can use it too).
+func PolicySeed(ns, name string) int64 { return seed(ns, name) }
+
 func seed(ns, name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(ns + "/" + name))

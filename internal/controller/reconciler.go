@@ -329,7 +329,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		r.Stats.Burst.WithLabelValues(baa.Namespace, baa.Name).Set(0)
 	}
 	if f := e.Forecast; f.Set {
-		st.Forecast = &v1alpha1.ForecastStatus{P50: strconv.FormatFloat(f.P50, 'f', 2, 64), P99: strconv.FormatFloat(f.Upper, 'f', 2, 64)}
+		st.Forecast = forecastStatus(f)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "p50").Set(f.P50)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "upper").Set(f.Upper)
 	} else if e.Mode != policy.ModeGuard {
@@ -343,6 +343,16 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(desired))
 	logger.V(1).Info("decided", "autoscaler", key, "current", current, "desired", desired, "why", why)
 	return next
+}
+
+// forecastStatus renders the forecast a decision used.
+func forecastStatus(f policy.ForecastInfo) *v1alpha1.ForecastStatus {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	fs := &v1alpha1.ForecastStatus{P50: num(f.P50), Upper: num(f.Upper), Quantile: strconv.FormatFloat(f.UpperQuantile, 'g', -1, 64)}
+	if f.UpperQuantile == 0.99 {
+		fs.P99 = fs.Upper
+	}
+	return fs
 }
 
 // fallbackCPU reads the CPU of the last completed interval for the cpu fallback.

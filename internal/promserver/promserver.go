@@ -52,6 +52,11 @@ type Options struct {
 	Port int
 	// ReadyTimeout bounds the wait for /-/ready; default 30 s.
 	ReadyTimeout time.Duration
+	// Backfill, when set, is OpenMetrics text (ending in "# EOF") loaded into the TSDB
+	// before the server starts, with promtool's create-blocks-from openmetrics: series with
+	// exact values at exact past timestamps. With it, Jobs may be empty and retention is
+	// long enough to keep the data.
+	Backfill string
 }
 
 // Server is a running Prometheus.
@@ -106,12 +111,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: write config: %w", err)
 	}
+	retention := "2h"
+	if o.Backfill != "" {
+		if err := backfill(ctx, bin, dir, o.Backfill); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		retention = "3650d"
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=2h",
+		"--storage.tsdb.retention.time="+retention,
 		"--log.level=warn",
 	)
 	s := &Server{URL: "http://" + addr, dir: dir, cmd: cmd, log: &syncBuffer{}, exited: make(chan struct{})}
@@ -128,9 +141,29 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// backfill writes the OpenMetrics text to dir and turns it into TSDB blocks under dir/data
+// with promtool (found beside the prometheus binary, else on PATH).
+func backfill(ctx context.Context, bin, dir, text string) error {
+	tool := filepath.Join(filepath.Dir(bin), "promtool")
+	if _, err := os.Stat(tool); err != nil {
+		if tool, err = exec.LookPath("promtool"); err != nil {
+			return fmt.Errorf("prometheus: backfill needs promtool beside %s or on PATH (Debian's prometheus package ships it)", bin)
+		}
+	}
+	src := filepath.Join(dir, "backfill.om")
+	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("prometheus: write backfill: %w", err)
+	}
+	out, err := exec.CommandContext(ctx, tool, "tsdb", "create-blocks-from", "openmetrics", src, filepath.Join(dir, "data")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prometheus: promtool backfill: %w: %s", err, lastLines(string(out), 10))
+	}
+	return nil
+}
+
 // config renders prometheus.yml.
 func config(o Options) (string, error) {
-	if len(o.Jobs) == 0 {
+	if len(o.Jobs) == 0 && o.Backfill == "" {
 		return "", fmt.Errorf("prometheus: no scrape jobs")
 	}
 	var b strings.Builder

@@ -252,6 +252,13 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	return pr, nil
 }
 
+// NewFeed is how a testbed run reads its metrics: on a grid anchored at the run's start,
+// nothing before it (the run sees only its own traffic, as in the simulator), past periods
+// labelled by the rig's replica log.
+func NewFeed(src driver.Source, interval time.Duration, start time.Time, log *driver.ReplicaLog) *driver.Feed {
+	return &driver.Feed{Source: src, Interval: interval, Origin: start, Start: start, Log: log}
+}
+
 // decideLoop runs the driver's step every tick from start until the schedule ends. A step
 // at tick boundary t reads Prometheus for periods ending at or before t, once a scrape
 // interval (plus a margin) has passed so that the last period's samples have landed. The
@@ -261,7 +268,7 @@ func decideLoop(ctx context.Context, r *rig, loop *driver.Loop, src driver.Sourc
 	cfg := r.cfg
 	settle := cfg.ScrapeInterval + 250*time.Millisecond
 	tick := loop.Tick()
-	feed := &driver.Feed{Source: src, Interval: cfg.Interval, Origin: start, Start: start, Log: log}
+	feed := NewFeed(src, cfg.Interval, start, log)
 	name := loop.Policy().Name()
 	for j := 0; time.Duration(j)*tick < total; j++ {
 		boundary := start.Add(time.Duration(j) * tick)
