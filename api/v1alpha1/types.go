@@ -527,6 +527,7 @@ const (
 	ReasonFailedUpdateScale  = "FailedUpdateScale"
 	ReasonSucceededRescale   = "SucceededRescale"
 	ReasonValidMetricFound   = "ValidMetricFound"
+	ReasonNoMetricsYet       = "NoMetricsYet"
 	ReasonFailedGetMetrics   = "FailedGetMetrics"
 	ReasonWarmingUp          = "WarmingUp"
 	ReasonUnknownPolicy      = "UnknownPolicy"

@@ -307,7 +307,17 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	st.MetricFailures = 0
 	r.Stats.Fallback.WithLabelValues(baa.Namespace, baa.Name).Set(0)
 	setCond(st, gen, v1alpha1.ConditionFallback, false, v1alpha1.ReasonMetricsHealthy, "metrics are readable")
-	setCond(st, gen, v1alpha1.ConditionScalingActive, true, v1alpha1.ReasonValidMetricFound, fmt.Sprintf("policy %s decides from %d intervals of history", cfg.policyName, len(l.drv.History())))
+	if l.feed.NoData() {
+		// "No data yet" is not a failure (the policy decides on what it has, as in the
+		// simulator's first tick), but a query that never matches is worth a warning.
+		msg := fmt.Sprintf("the metric queries match no series yet; policy %s decides from %d intervals of history", cfg.policyName, len(l.drv.History()))
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionScalingActive); c == nil || c.Reason != v1alpha1.ReasonNoMetricsYet {
+			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonNoMetricsYet, "ReadMetrics", "%s (check the preset's labels if traffic is flowing)", msg)
+		}
+		setCond(st, gen, v1alpha1.ConditionScalingActive, true, v1alpha1.ReasonNoMetricsYet, msg)
+	} else {
+		setCond(st, gen, v1alpha1.ConditionScalingActive, true, v1alpha1.ReasonValidMetricFound, fmt.Sprintf("policy %s decides from %d intervals of history", cfg.policyName, len(l.drv.History())))
+	}
 
 	e := step.Decision.Explanation
 	desired := step.Desired

@@ -25,6 +25,7 @@ import (
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/metrics"
+	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/scale"
 )
 
@@ -81,14 +82,15 @@ func (f *fakeEvents) has(reason string) bool {
 // fakeSource serves a constant workload, or fails; it checks that nobody asks for a period
 // that has not ended yet.
 type fakeSource struct {
-	t       *testing.T
-	clock   *clocktesting.FakePassiveClock
-	rate    float64
-	latency float64
-	cpu     float64
-	fail    bool
-	noData  bool // every period unmeasured (NaN rate), as before a workload's first scrape
-	cpuOnly bool
+	t        *testing.T
+	clock    *clocktesting.FakePassiveClock
+	rate     float64
+	latency  float64
+	cpu      float64
+	fail     bool
+	noData   bool // every period unmeasured (NaN rate), as before a workload's first scrape
+	noSeries bool // the queries match no series at all (ErrNoData)
+	cpuOnly  bool
 	// scaler, when set, spreads the CPU demand cpu x demandAt over its current replicas, as
 	// real pods share a fixed load.
 	scaler   *fakeScaler
@@ -101,6 +103,9 @@ func (f *fakeSource) Range(_ context.Context, w metrics.Window) ([]metrics.Point
 	}
 	if f.fail && !f.cpuOnly {
 		return nil, &metrics.QueryError{Address: "fake", Query: "q", Kind: metrics.ErrUnavailable}
+	}
+	if f.noSeries {
+		return nil, &metrics.QueryError{Address: "fake", Query: "q", Kind: metrics.ErrNoData}
 	}
 	pts := make([]metrics.Point, w.Count)
 	for i := range pts {
@@ -364,5 +369,43 @@ func TestPolicyPeriodMustDivideTheInterval(t *testing.T) {
 	}
 	if l := rg.r.loops[rg.key]; l.drv.Tick() != 500*time.Millisecond || len(l.drv.Observation().Recent) != 42 {
 		t.Errorf("tick %v, recent %d, want 500ms and 42 (at most %d)", l.drv.Tick(), len(l.drv.Observation().Recent), driver.RecentTicks)
+	}
+}
+
+// A source with no series yet is the driver's "no data yet": the policy decides on empty
+// windows (hpa: hold, warming up), nothing counts towards the fallback, and the controller
+// warns once that the queries match nothing.
+func TestNoSeriesYetDecidesAndWarns(t *testing.T) {
+	b := unitBAA("hpa")
+	rg := newRig(t, b, 3)
+	rg.src.noSeries = true
+	var st *v1alpha1.BurstAwareAutoscaler
+	for range 4 {
+		st = rg.step(t, 2*time.Second)
+	}
+	if rg.r.Decisions() != 4 || st.Status.MetricFailures != 0 || len(rg.scaler.sets) != 0 {
+		t.Fatalf("decisions %d, failures %d, sets %v; want 4 decisions, no failure, no scaling", rg.r.Decisions(), st.Status.MetricFailures, rg.scaler.sets)
+	}
+	cond := meta.FindStatusCondition(st.Status.Conditions, v1alpha1.ConditionScalingActive)
+	if cond == nil || cond.Reason != v1alpha1.ReasonNoMetricsYet {
+		t.Fatalf("ScalingActive %+v, want reason %s", cond, v1alpha1.ReasonNoMetricsYet)
+	}
+	if st.Status.LastDecision == nil || st.Status.LastDecision.Mode != policy.ModeWarmingUp.String() {
+		t.Errorf("last decision %+v, want the policy's warming-up hold", st.Status.LastDecision)
+	}
+	n := 0
+	for _, e := range rg.events.list {
+		if strings.HasPrefix(e, v1alpha1.ReasonNoMetricsYet) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d NoMetricsYet events, want exactly 1: %v", n, rg.events.list)
+	}
+	// Data arrives: the warning clears.
+	rg.src.noSeries = false
+	st = rg.step(t, 2*time.Second)
+	if cond := meta.FindStatusCondition(st.Status.Conditions, v1alpha1.ConditionScalingActive); cond == nil || cond.Reason != v1alpha1.ReasonValidMetricFound {
+		t.Errorf("after data arrives: %+v", cond)
 	}
 }

@@ -59,7 +59,12 @@ type Feed struct {
 
 	histEnd time.Time // end of the last interval read
 	last    *Point    // the last interval kept, for filling gaps
+	noData  bool      // the last Sync found no series at all
 }
+
+// NoData reports whether the last Sync found no series at all (the source has no data yet,
+// or the queries match nothing): the policy then decided on what it had.
+func (f *Feed) NoData() bool { return f.noData }
 
 // Boundary returns the last grid instant of step d at or before now.
 func (f *Feed) Boundary(now time.Time, d time.Duration) time.Time {
@@ -95,6 +100,7 @@ func (f *Feed) Intervals(ctx context.Context, now time.Time, replicas, ready int
 	}
 	pts, err := f.Source.Range(ctx, Window{End: end, Step: f.Interval, Count: n})
 	if errors.Is(err, ErrNoData) {
+		f.noData = true
 		return nil, nil // no data yet: read again next time
 	}
 	if err != nil {
@@ -126,6 +132,7 @@ func (f *Feed) Recent(ctx context.Context, now time.Time, tick time.Duration, re
 	}
 	pts, err := f.Source.Range(ctx, Window{End: end, Step: tick, Count: n})
 	if errors.Is(err, ErrNoData) {
+		f.noData = true
 		return nil, nil
 	}
 	if err != nil {
@@ -145,6 +152,7 @@ func (f *Feed) Recent(ctx context.Context, now time.Time, tick time.Duration, re
 
 // Sync brings l up to now: new intervals into History, the Recent window replaced.
 func (f *Feed) Sync(ctx context.Context, l *Loop, now time.Time, replicas, ready int) error {
+	f.noData = false
 	ivs, err := f.Intervals(ctx, now, replicas, ready)
 	if err != nil {
 		return err
