@@ -234,28 +234,7 @@ func (b *Behavior) rate(now time.Time, cur, desired, lo, hi int) (int, Limit) {
 	}
 	b.events.dropUpTo(now.Add(-b.maxAge))
 	if desired > cur {
-		limit := cur
-		if b.up.Select != SelectDisabled {
-			for i, p := range b.up.Policies {
-				start := b.periodStart(now, cur, p.Period)
-				var l int
-				if p.Kind == Pods {
-					l = start + int(p.Value)
-				} else {
-					// Rounded up so that a small percentage still adds a pod.
-					l = int(math.Ceil(float64(start) * (1 + p.Value/100)))
-				}
-				switch {
-				case i == 0:
-					limit = l
-				case b.up.Select == SelectMin:
-					limit = min(limit, l)
-				default:
-					limit = max(limit, l)
-				}
-			}
-		}
-		limit = max(limit, cur) // never below current: wait for old events to expire
+		limit := max(b.limit(now, cur, b.up, true), cur) // never below current: wait for old events to expire
 		allowed, why := hi, LimitMax
 		if allowed > limit {
 			allowed, why = limit, LimitUpRate
@@ -265,27 +244,7 @@ func (b *Behavior) rate(now time.Time, cur, desired, lo, hi int) (int, Limit) {
 		}
 		return clamp(desired, lo, hi)
 	}
-	limit := cur
-	if b.down.Select != SelectDisabled {
-		for i, p := range b.down.Policies {
-			start := b.periodStart(now, cur, p.Period)
-			var l int
-			if p.Kind == Pods {
-				l = start - int(p.Value)
-			} else {
-				l = int(float64(start) * (1 - p.Value/100)) // truncated, as the HPA does
-			}
-			switch {
-			case i == 0:
-				limit = l
-			case b.down.Select == SelectMin:
-				limit = max(limit, l)
-			default:
-				limit = min(limit, l)
-			}
-		}
-	}
-	limit = min(limit, cur)
+	limit := min(b.limit(now, cur, b.down, false), cur)
 	allowed, why := lo, LimitMin
 	if allowed < limit {
 		allowed, why = limit, LimitDownRate
@@ -294,6 +253,39 @@ func (b *Behavior) rate(now time.Time, cur, desired, lo, hi int) (int, Limit) {
 		return allowed, why
 	}
 	return clamp(desired, lo, hi)
+}
+
+// limit is the furthest count one direction's rate policies allow from cur: each policy's
+// bound from the count at the start of its period, combined by the direction's Select
+// (Max: the most permissive, Min: the least; Disabled: cur).
+func (b *Behavior) limit(now time.Time, cur int, r Rules, up bool) int {
+	if r.Select == SelectDisabled {
+		return cur
+	}
+	limit := cur
+	for i, p := range r.Policies {
+		start := b.periodStart(now, cur, p.Period)
+		var l int
+		switch {
+		case p.Kind == Pods && up:
+			l = start + int(p.Value)
+		case p.Kind == Pods:
+			l = start - int(p.Value)
+		case up:
+			// Rounded up so that a small percentage still adds a pod.
+			l = int(math.Ceil(float64(start) * (1 + p.Value/100)))
+		default:
+			l = int(float64(start) * (1 - p.Value/100)) // truncated, as the HPA does
+		}
+		permissive := (l > limit) == up // further from cur in the direction of change
+		switch {
+		case i == 0:
+			limit = l
+		case (r.Select == SelectMin) != permissive:
+			limit = l
+		}
+	}
+	return limit
 }
 
 func clamp(n, lo, hi int) (int, Limit) {

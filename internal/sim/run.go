@@ -105,10 +105,9 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 				cfg.Tap.Reported(tick, p, c.allocated(), c.ready)
 			}
 		}
-		finish(rec, &iv, start.Add(ivStart), rate, capacity, &cfg)
+		p := finish(rec, &iv, start.Add(ivStart), rate, capacity, &cfg)
 		rec.Desired = c.allocated()
 		// Labelled with the counts at the interval's end, as real backends label it.
-		p := reported(&iv, rec.Start, c.cfg)
 		loop.AddInterval(driver.IntervalOf(p, float64(c.allocated()), float64(c.ready)))
 		if cfg.Tap != nil {
 			cfg.Tap.Reported(cfg.Interval, p, c.allocated(), c.ready)
@@ -142,30 +141,19 @@ func reported(a *accum, start time.Time, cfg *Config) driver.Point {
 	return p
 }
 
-func finish(rec *Record, a *accum, start time.Time, rate, capacity float64, cfg *Config) {
+// finish fills the interval's record: what the source reports (reported), with the
+// simulator's exact served rate and time-averaged replica counts for the judging.
+func finish(rec *Record, a *accum, start time.Time, rate, capacity float64, cfg *Config) driver.Point {
+	p := reported(a, start, cfg)
 	iv := &rec.Interval
-	iv.Start = start
-	sec := a.seconds
+	*iv = driver.IntervalOf(p, a.allocSec/a.seconds, a.readySec/a.seconds)
 	iv.Rate = rate
-	iv.Served = a.served / sec
-	iv.Failed = a.failed / sec
-	iv.Replicas = a.allocSec / sec
-	iv.Ready = a.readySec / sec
-	if a.readyTime > 0 {
-		iv.CPU = a.cpuTime / a.readyTime
-	}
-	if a.served > 0 {
-		iv.LatencyMeanMS = a.latMean / a.served
-		iv.LatencyP95MS = a.latP95 / a.served
-		iv.LatencyP99MS = a.latP99 / a.served
-		iv.OverSLO = a.overSLO / a.served
-	} else {
-		idle := cfg.Profile.At(0)
-		iv.LatencyMeanMS, iv.LatencyP95MS, iv.LatencyP99MS = idle.MeanMS, idle.P95MS, idle.P99MS
-	}
+	iv.Served = a.served / a.seconds
+	iv.Failed = a.failed / a.seconds
 	rec.Requests = a.arrived
 	rec.FailedCount = a.failed
 	rec.Judge(cfg.SLO, capacity)
+	return p
 }
 
 // summarise is the run's summary from its records (measure.Summarise) with the loop's counts
