@@ -26,7 +26,7 @@ check:
 test: check
 	env=$$(hack/test-env.sh) && eval "$$env" && \
 	$(GO) test -count=1 -timeout 45m ./... && \
-	$(GO) test -count=1 -race -timeout 30m ./internal/sim/... ./internal/metrics/... ./internal/promserver/... \
+	$(GO) test -count=1 -race -timeout 30m ./internal/driver/... ./internal/sim/... ./internal/metrics/... ./internal/promserver/... \
 		./internal/controller/... ./internal/testbed/lb/... ./internal/testbed/loadgen/... \
 		./internal/testbed/replica/... ./internal/testbed/fftsvc/... ./internal/nn/... ./internal/rl/...
 
