@@ -7,14 +7,21 @@ import (
 	"time"
 )
 
-// GCOptions says what garbage collection keeps besides aliased versions.
+// Defaults of GCOptions, as the CLI uses them.
+const (
+	DefaultKeepHistory = 20
+	DefaultMinAge      = time.Hour
+)
+
+// GCOptions says what garbage collection keeps besides aliased versions. The zero value
+// keeps only aliased versions.
 type GCOptions struct {
 	// KeepHistory keeps the versions named by the last KeepHistory alias events (rollback
-	// targets). Default 20.
+	// targets).
 	KeepHistory int
 	// MinAge keeps versions created less than MinAge ago, and staging directories as young,
 	// so that a version a trainer has just written (and is about to promote) is not taken
-	// from under it. Default 1h.
+	// from under it.
 	MinAge time.Duration
 	// DryRun reports what would be removed without removing it.
 	DryRun bool
@@ -26,11 +33,8 @@ type GCOptions struct {
 // promotion can name a version while it is being removed; a removed version is first
 // renamed into tmp/ so no half-deleted version is ever visible.
 func (r *Registry) GC(o GCOptions) ([]string, error) {
-	if o.KeepHistory == 0 {
-		o.KeepHistory = 20
-	}
-	if o.MinAge == 0 {
-		o.MinAge = time.Hour
+	if o.KeepHistory < 0 || o.MinAge < 0 {
+		return nil, fmt.Errorf("registry %s: gc: keep-history %d and min-age %v must not be negative", r.dir, o.KeepHistory, o.MinAge)
 	}
 	var removed []string
 	err := r.withLock(func() error {

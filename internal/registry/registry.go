@@ -103,9 +103,11 @@ type Lineage struct {
 	Data        Data               `json:"data"`
 	Validation  map[string]float64 `json:"validation_scores,omitempty"`
 	Calibration json.RawMessage    `json:"calibration,omitempty"`
-	Parent      string             `json:"parent,omitempty"`
-	Created     time.Time          `json:"created"`
-	CreatedBy   string             `json:"created_by,omitempty"`
+	// Seed is the training's random seed (and a synthetic trace's).
+	Seed      int64     `json:"seed,omitempty"`
+	Parent    string    `json:"parent,omitempty"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by,omitempty"`
 	// Files are the model's files with their digests; the version's identity is derived
 	// from them (see Digest).
 	Files map[string]FileDigest `json:"files"`

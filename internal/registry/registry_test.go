@@ -583,10 +583,11 @@ func TestRegistryGCKeepsAliasedRecentAndYoungVersions(t *testing.T) {
 		o    GCOptions
 		want []int
 	}{
-		{"dry run, default keeps", GCOptions{DryRun: true}, []int{4}},
-		{"history of one event", GCOptions{DryRun: true, KeepHistory: 1}, []int{0, 1, 4}},
+		{"dry run, default keeps", GCOptions{DryRun: true, KeepHistory: DefaultKeepHistory, MinAge: DefaultMinAge}, []int{4}},
+		{"history of one event", GCOptions{DryRun: true, KeepHistory: 1, MinAge: DefaultMinAge}, []int{0, 1, 4}},
 		{"young kept unless min-age is short", GCOptions{DryRun: true, KeepHistory: 1, MinAge: time.Minute}, []int{0, 1, 4, 5}},
-		{"for real", GCOptions{KeepHistory: 2}, []int{0, 4}},
+		{"zero value keeps aliased only", GCOptions{DryRun: true}, []int{0, 1, 4, 5}},
+		{"for real", GCOptions{KeepHistory: 2, MinAge: DefaultMinAge}, []int{0, 4}},
 	}
 	for _, c := range cases {
 		got, err := r.GC(c.o)

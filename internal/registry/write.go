@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -161,7 +162,10 @@ func (s *Staging) Commit(l Lineage) (v Version, created bool, err error) {
 			l.Validation = m.Validation
 		}
 		if l.Calibration == nil && len(m.Calibration) > 0 && string(m.Calibration) != "null" {
-			l.Calibration = m.Calibration
+			var b bytes.Buffer
+			if err := json.Compact(&b, m.Calibration); err == nil {
+				l.Calibration = b.Bytes()
+			}
 		}
 	}
 	id := Digest(files)
