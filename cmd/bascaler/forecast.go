@@ -35,6 +35,7 @@ type fcTraceFlags struct {
 	split     string
 	seed      int64
 	horizon   int
+	prom      promSource // training from Prometheus instead of a trace (forecast train only)
 }
 
 func (t *fcTraceFlags) register(cmd *cobra.Command) {
@@ -55,7 +56,7 @@ type fcData struct {
 
 func (t *fcTraceFlags) load() (fcData, error) {
 	var p fcData
-	if t.trace == "" {
+	if t.trace == "" && t.prom.address == "" {
 		return p, errors.New("--trace is required (a CSV path or synthetic[:NAME])")
 	}
 	if t.horizon < 1 {
@@ -64,7 +65,9 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	var s series.Series
 	var err error
 	synthetic := t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:")
-	if synthetic {
+	if t.prom.address != "" {
+		s, err = t.prom.load(t.trace)
+	} else if synthetic {
 		name := strings.TrimPrefix(strings.TrimPrefix(t.trace, "synthetic"), ":")
 		if name == "" {
 			name = series.DefaultSyntheticName
@@ -87,7 +90,7 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	mode := t.normalize
 	if mode == "" {
 		mode = "paper"
-		if synthetic {
+		if synthetic || t.prom.address != "" {
 			mode = "none"
 		}
 	}
@@ -401,6 +404,7 @@ func newForecastTrainCmd() *cobra.Command {
 		},
 	}
 	tf.register(cmd)
+	tf.prom.register(cmd)
 	cmd.Flags().StringVar(&kind, "model", "", "model kind ("+strings.Join(forecast.Kinds(), ", ")+")")
 	cmd.Flags().StringVar(&outDir, "out", "", "directory to save the model in")
 	reg.register(cmd)

@@ -80,9 +80,12 @@ func (t *fcTraceFlags) lineage(p fcData, createdBy string) (registry.Lineage, er
 		w := registry.WindowOf(p.val.Start, p.val.Step, p.val.Len())
 		d.Validation = &w
 	}
-	if t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:") {
+	switch {
+	case t.prom.address != "":
+		d.Source, d.Prometheus = "prometheus", t.prom.read
+	case t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:"):
 		d.Source = "synthetic"
-	} else {
+	default:
 		sum, err := registry.FileSHA256(t.trace)
 		if err != nil {
 			return registry.Lineage{}, err

@@ -52,6 +52,13 @@ type Options struct {
 	Port int
 	// ReadyTimeout bounds the wait for /-/ready; default 30 s.
 	ReadyTimeout time.Duration
+	// DataDir is an existing TSDB directory to serve, for example one backfilled with
+	// `promtool tsdb create-blocks-from openmetrics`; empty means a fresh temporary one.
+	// Stop does not remove it.
+	DataDir string
+	// Retention is the TSDB retention time; default 2h. Backfilled history older than the
+	// retention is deleted at start-up.
+	Retention time.Duration
 }
 
 // Server is a running Prometheus.
@@ -107,11 +114,18 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("prometheus: write config: %w", err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	data := o.DataDir
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
+	if o.Retention <= 0 {
+		o.Retention = 2 * time.Hour
+	}
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--storage.tsdb.path="+data,
 		"--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=2h",
+		"--storage.tsdb.retention.time="+promDur(o.Retention),
 		"--log.level=warn",
 	)
 	s := &Server{URL: "http://" + addr, dir: dir, cmd: cmd, log: &syncBuffer{}, exited: make(chan struct{})}
