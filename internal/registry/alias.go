@@ -139,11 +139,12 @@ func (r *Registry) Promote(alias, ref string) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if _, err := r.Verify(id); err != nil {
-		return Event{}, fmt.Errorf("promote %s to %s: %w", Short(id), alias, err)
-	}
 	var ev Event
 	err = r.updateAliases(func(st *aliasState) error {
+		// Verified under the lock, so gc cannot remove the version before the alias names it.
+		if _, err := r.Verify(id); err != nil {
+			return fmt.Errorf("promote %s to %s: %w", Short(id), alias, err)
+		}
 		ev = Event{Time: r.now(), Alias: alias, Action: ActionPromote, From: st.Aliases[alias], To: id}
 		if ev.From == id {
 			return nil
