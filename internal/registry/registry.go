@@ -141,8 +141,22 @@ func (e *CorruptError) Error() string {
 // ErrNotFound is wrapped by errors for an unknown alias or version.
 var ErrNotFound = errors.New("not found")
 
-// Create opens the registry at dir, creating it (and dir) if needed.
+// Create opens the registry at dir, creating it (and dir) if needed. It refuses a
+// directory that already holds something else (a model directory given by mistake).
 func Create(dir string) (*Registry, error) {
+	if !IsRegistry(dir) {
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("create registry %s: %w", dir, err)
+		}
+		for _, e := range ents {
+			switch e.Name() {
+			case versionsDir, tmpDir, aliasesFile, lockName: // a registry being created concurrently
+			default:
+				return nil, fmt.Errorf("create registry %s: directory exists and is not a model registry (it holds %s, no %s)", dir, e.Name(), markerFile)
+			}
+		}
+	}
 	for _, d := range []string{dir, filepath.Join(dir, versionsDir), filepath.Join(dir, tmpDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create registry %s: %w", dir, err)
@@ -247,10 +261,10 @@ func (r *Registry) Find(ref string) (string, error) {
 	if id, ok := st.Aliases[ref]; ok {
 		return id, nil
 	}
-	ref = strings.ToLower(ref)
-	if !isHex(ref) || len(ref) < MinPrefix {
-		return "", fmt.Errorf("registry %s: no alias %q (aliases: %s): %w", r.dir, ref, aliasNames(st), ErrNotFound)
+	if p := strings.ToLower(ref); !isHex(p) || len(p) < MinPrefix {
+		return "", fmt.Errorf("registry %s: no alias %q (aliases: %s; a version prefix needs %d+ hex digits): %w", r.dir, ref, aliasNames(st), MinPrefix, ErrNotFound)
 	}
+	ref = strings.ToLower(ref)
 	ids, err := r.ids()
 	if err != nil {
 		return "", err

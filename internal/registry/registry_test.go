@@ -222,6 +222,23 @@ func TestRegistryPromoteAndRollBack(t *testing.T) {
 	}
 }
 
+func TestRegistryCreateRefusesADirectoryThatIsNotARegistry(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(dir); err == nil || !strings.Contains(err.Error(), "not a model registry") {
+		t.Errorf("Create over a model directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, versionsDir)); err == nil {
+		t.Error("Create wrote into a directory it refused")
+	}
+	r := newTestRegistry(t)
+	if _, err := Create(r.Dir()); err != nil {
+		t.Errorf("Create of an existing registry: %v", err)
+	}
+}
+
 func TestRegistryUnknownAliasOrVersion(t *testing.T) {
 	r := newTestRegistry(t)
 	v := mustCommit(t, r, "1")
