@@ -389,7 +389,7 @@ func newForecastTrainCmd() *cobra.Command {
 			}
 			meta := forecast.Manifest{Params: params, Levels: forecast.DefaultLevels, Horizon: tf.horizon,
 				Training: forecast.WindowOf(p.train), Validation: map[string]float64{"pinball_mean": val},
-				CreatedBy: "bascaler forecast train --trace " + tf.trace, Normalizer: p.norm}
+				CreatedBy: "bascaler forecast train " + tf.source(), Normalizer: p.norm}
 			if a, ok := model.(*forecast.Auto); ok {
 				meta.Params = nil
 				meta.CreatedBy += " --model auto (selected " + a.Selected + ")"

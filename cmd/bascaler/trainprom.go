@@ -67,3 +67,16 @@ func (p *promSource) load(trace string) (series.Series, error) {
 	p.read = &registry.PromRange{Address: p.address, Query: src.RateQuery(p.step), Start: start.UTC(), End: end.UTC(), Step: p.step.String()}
 	return s, nil
 }
+
+// source spells the data options for a manifest's created_by.
+func (t *fcTraceFlags) source() string {
+	if p := t.prom; p.address != "" {
+		s := fmt.Sprintf("--prometheus %s --preset %s --namespace %s --target %s --start %s --end %s --step %s",
+			p.address, p.preset, p.namespace, p.target, p.start, p.end, p.step)
+		if p.selector != "" {
+			s += fmt.Sprintf(" --selector '%s'", p.selector)
+		}
+		return s
+	}
+	return "--trace " + t.trace
+}
