@@ -647,7 +647,7 @@ func shorts(ids []string) []string {
 	return out
 }
 
-func TestResolveReferences(t *testing.T) {
+func TestRegistryResolveReferences(t *testing.T) {
 	r := newTestRegistry(t)
 	v1, v2 := mustCommit(t, r, "1"), mustCommit(t, r, "2")
 	mustPromote(t, r, Champion, v1.ID)
@@ -708,7 +708,7 @@ func TestRegistryDiffNamesChangedFields(t *testing.T) {
 	}
 }
 
-func TestDigestSeriesDependsOnEveryPartOfTheData(t *testing.T) {
+func TestRegistryDigestSeriesDependsOnEveryPartOfTheData(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	base := DigestSeries(t0, time.Minute, []float64{1, 2, 3})
 	if DigestSeries(t0.In(time.FixedZone("x", 3600)), time.Minute, []float64{1, 2, 3}) != base {
