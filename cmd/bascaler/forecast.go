@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/series"
 )
 
@@ -34,6 +35,7 @@ type fcTraceFlags struct {
 	split     string
 	seed      int64
 	horizon   int
+	prom      promSource // training from Prometheus instead of a trace (forecast train only)
 }
 
 func (t *fcTraceFlags) register(cmd *cobra.Command) {
@@ -49,11 +51,12 @@ type fcData struct {
 	name             string
 	train, val, test series.Series
 	norm             *series.Normalizer
+	raw              series.Series // the whole series as loaded, before normalisation
 }
 
 func (t *fcTraceFlags) load() (fcData, error) {
 	var p fcData
-	if t.trace == "" {
+	if t.trace == "" && t.prom.address == "" {
 		return p, errors.New("--trace is required (a CSV path or synthetic[:NAME])")
 	}
 	if t.horizon < 1 {
@@ -62,7 +65,9 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	var s series.Series
 	var err error
 	synthetic := t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:")
-	if synthetic {
+	if t.prom.address != "" {
+		s, err = t.prom.load(t.trace)
+	} else if synthetic {
 		name := strings.TrimPrefix(strings.TrimPrefix(t.trace, "synthetic"), ":")
 		if name == "" {
 			name = series.DefaultSyntheticName
@@ -85,7 +90,7 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	mode := t.normalize
 	if mode == "" {
 		mode = "paper"
-		if synthetic {
+		if synthetic || t.prom.address != "" {
 			mode = "none"
 		}
 	}
@@ -101,7 +106,7 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	default:
 		return p, fmt.Errorf("--normalize %q: want none or paper", t.normalize)
 	}
-	p.name, p.train, p.val, p.test = s.Name, train, val, test
+	p.name, p.train, p.val, p.test, p.raw = s.Name, train, val, test, s
 	return p, nil
 }
 
@@ -339,13 +344,14 @@ func newForecastTrainCmd() *cobra.Command {
 	var tf fcTraceFlags
 	var kind, outDir string
 	var params map[string]string
+	var reg registerFlags
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Fit a forecaster on a trace's training split, calibrate it on validation, save it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if outDir == "" {
-				return errors.New("--out is required (the model directory to write)")
+			if outDir == "" && reg.dir == "" {
+				return errors.New("--out or --registry is required (where to write the model)")
 			}
 			p, err := tf.load()
 			if err != nil {
@@ -383,21 +389,25 @@ func newForecastTrainCmd() *cobra.Command {
 			}
 			meta := forecast.Manifest{Params: params, Levels: forecast.DefaultLevels, Horizon: tf.horizon,
 				Training: forecast.WindowOf(p.train), Validation: map[string]float64{"pinball_mean": val},
-				CreatedBy: "bascaler forecast train --trace " + tf.trace, Normalizer: p.norm}
+				CreatedBy: "bascaler forecast train " + tf.source(), Normalizer: p.norm}
 			if a, ok := model.(*forecast.Auto); ok {
 				meta.Params = nil
 				meta.CreatedBy += " --model auto (selected " + a.Selected + ")"
 			}
-			if err := forecast.Save(outDir, model, meta); err != nil {
-				return err
+			if outDir != "" {
+				if err := forecast.Save(outDir, model, meta); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "saved %s model to %s (validation pinball %.4g)\n", model.Kind(), outDir, val)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "saved %s model to %s (validation pinball %.4g)\n", model.Kind(), outDir, val)
-			return nil
+			return reg.publish(cmd.OutOrStdout(), tf, p, meta.CreatedBy, func(d string) error { return forecast.Save(d, model, meta) })
 		},
 	}
 	tf.register(cmd)
+	tf.prom.register(cmd)
 	cmd.Flags().StringVar(&kind, "model", "", "model kind ("+strings.Join(forecast.Kinds(), ", ")+")")
 	cmd.Flags().StringVar(&outDir, "out", "", "directory to save the model in")
+	reg.register(cmd)
 	cmd.Flags().StringToStringVar(&params, "param", nil, "model parameter key=value (repeatable)")
 	return cmd
 }
@@ -435,7 +445,11 @@ the units the model was trained in (normalised req/s when it was trained with --
 			if horizon < 1 {
 				return fmt.Errorf("--horizon %d: want >= 1", horizon)
 			}
-			m, man, err := forecast.LoadModel(modelDir)
+			dir, _, err := registry.Resolve(modelDir)
+			if err != nil {
+				return err
+			}
+			m, man, err := forecast.LoadModel(dir)
 			if err != nil {
 				return err
 			}
@@ -485,7 +499,7 @@ the units the model was trained in (normalised req/s when it was trained with --
 		},
 	}
 	cmd.Flags().StringVar(&trace, "trace", "", "trace CSV path, or synthetic[:NAME]: the history to forecast from")
-	cmd.Flags().StringVar(&modelDir, "model", "", "model directory written by forecast train")
+	cmd.Flags().StringVar(&modelDir, "model", "", "model directory written by forecast train, or a registry reference DIR@champion, DIR@<digest prefix>")
 	cmd.Flags().IntVar(&horizon, "horizon", 24, "forecast horizon in steps")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of a synthetic trace")

@@ -14,6 +14,7 @@ import (
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
 )
 
 // settings are a spec's values with defaults applied, in the units the loop works in.
@@ -174,10 +175,15 @@ func modelPath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// checkModels reports the first referenced model directory without a manifest.
+// checkModels reports the first referenced model directory without a manifest. A registry
+// reference (DIR@champion, DIR@<digest prefix>) is resolved and its version verified.
 func (s settings) checkModels() error {
 	for _, p := range s.modelPaths {
-		if _, err := os.Stat(filepath.Join(p, "manifest.json")); err != nil {
+		dir, _, err := registry.Resolve(p)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", p, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
 			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", p, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bascaler/bascaler/internal/forecast"
+	modelreg "github.com/bascaler/bascaler/internal/registry"
 )
 
 // Corrector adjusts a burst-aware policy's replica estimate outside bursts: BAScaler's third
@@ -45,7 +46,11 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 	if CorrectorLoader == nil {
 		return nil, fmt.Errorf("policy %s: rl-model given but this build has no RL support", policyName)
 	}
-	c, err := CorrectorLoader(modelDir, policyName, env)
+	dir, _, err := modelreg.Resolve(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: rl-model: %w", policyName, err)
+	}
+	c, err := CorrectorLoader(dir, policyName, env)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: load rl-model %s: %w", policyName, modelDir, err)
 	}

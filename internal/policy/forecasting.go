@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/forecast"
+	modelreg "github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/series"
 )
 
@@ -78,11 +79,16 @@ func (m *workloadMemory) last() float64 {
 }
 
 // fitForecaster builds and trains a forecaster on env.History (the last quarter, at most
-// valMax points, serves as validation), or loads a trained one from a model directory.
+// valMax points, serves as validation), or loads a trained one from a model directory or a
+// registry reference (DIR@champion, DIR@<digest prefix>; see registry.Resolve).
 // Long histories are cut to their last fitMax points so that training stays bounded.
 func fitForecaster(kind, modelDir string, params map[string]string, h series.Series, horizon int, levels []float64, seed int64) (forecast.Forecaster, error) {
 	if modelDir != "" {
-		f, _, err := forecast.LoadModel(modelDir)
+		dir, _, err := modelreg.Resolve(modelDir)
+		if err != nil {
+			return nil, fmt.Errorf("load forecaster: %w", err)
+		}
+		f, _, err := forecast.LoadModel(dir)
 		if err != nil {
 			return nil, fmt.Errorf("load forecaster: %w", err)
 		}

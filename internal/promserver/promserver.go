@@ -54,9 +54,16 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Backfill, when set, is OpenMetrics text (ending in "# EOF") loaded into the TSDB
 	// before the server starts, with promtool's create-blocks-from openmetrics: series with
-	// exact values at exact past timestamps. With it, Jobs may be empty and retention is
-	// long enough to keep the data.
+	// exact values at exact past timestamps. With it, Jobs may be empty and the retention
+	// is at least ten years, so the data is kept.
 	Backfill string
+	// DataDir is an existing TSDB directory to serve, for example one backfilled with
+	// `promtool tsdb create-blocks-from openmetrics`; empty means a fresh temporary one.
+	// Stop does not remove it.
+	DataDir string
+	// Retention is the TSDB retention time; default 2h. Backfilled history older than the
+	// retention is deleted at start-up.
+	Retention time.Duration
 }
 
 // Server is a running Prometheus.
@@ -111,20 +118,26 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("prometheus: write config: %w", err)
 	}
-	retention := "2h"
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	data := o.DataDir
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
+	if o.Retention <= 0 {
+		o.Retention = 2 * time.Hour
+	}
 	if o.Backfill != "" {
-		if err := backfill(ctx, bin, dir, o.Backfill); err != nil {
+		if err := backfill(ctx, bin, dir, data, o.Backfill); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
-		retention = "3650d"
+		o.Retention = max(o.Retention, 10*365*24*time.Hour)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin,
 		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--storage.tsdb.path="+data,
 		"--web.listen-address="+addr,
-		"--storage.tsdb.retention.time="+retention,
+		"--storage.tsdb.retention.time="+promDur(o.Retention),
 		"--log.level=warn",
 	)
 	s := &Server{URL: "http://" + addr, dir: dir, cmd: cmd, log: &syncBuffer{}, exited: make(chan struct{})}
@@ -141,9 +154,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// backfill writes the OpenMetrics text to dir and turns it into TSDB blocks under dir/data
-// with promtool (found beside the prometheus binary, else on PATH).
-func backfill(ctx context.Context, bin, dir, text string) error {
+// backfill writes the OpenMetrics text to dir and turns it into TSDB blocks under data with
+// promtool (found beside the prometheus binary, else on PATH).
+func backfill(ctx context.Context, bin, dir, data, text string) error {
 	tool := filepath.Join(filepath.Dir(bin), "promtool")
 	if _, err := os.Stat(tool); err != nil {
 		if tool, err = exec.LookPath("promtool"); err != nil {
@@ -154,7 +167,7 @@ func backfill(ctx context.Context, bin, dir, text string) error {
 	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
 		return fmt.Errorf("prometheus: write backfill: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, tool, "tsdb", "create-blocks-from", "openmetrics", src, filepath.Join(dir, "data")).CombinedOutput()
+	out, err := exec.CommandContext(ctx, tool, "tsdb", "create-blocks-from", "openmetrics", src, data).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("prometheus: promtool backfill: %w: %s", err, lastLines(string(out), 10))
 	}

@@ -1,0 +1,501 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bascaler/bascaler/internal/registry"
+)
+
+func init() { rootCmd.AddCommand(newModelsCmd()) }
+
+// registerFlags are the --registry options of the training commands.
+type registerFlags struct {
+	dir     string
+	promote bool
+}
+
+func (r *registerFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.dir, "registry", "", "also write the model as a new version (with lineage) into this model registry directory")
+	cmd.Flags().BoolVar(&r.promote, "promote", false, "with --registry: make the new version the champion")
+	pre := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if r.promote && r.dir == "" {
+			return fmt.Errorf("--promote needs --registry")
+		}
+		if pre != nil {
+			return pre(c, args)
+		}
+		return nil
+	}
+}
+
+// publish writes a trained model into the registry (when --registry was given) with the
+// lineage of the trace it was trained on, and says what it did.
+func (r *registerFlags) publish(w io.Writer, tf fcTraceFlags, p fcData, createdBy string, save func(dir string) error) error {
+	if r.dir == "" {
+		return nil
+	}
+	l, err := tf.lineage(p, createdBy)
+	if err != nil {
+		return err
+	}
+	v, created, err := registry.Publish(r.dir, save, l, r.promote)
+	if err != nil {
+		return err
+	}
+	what := "registered"
+	if !created {
+		what = "already registered (identical model)"
+	}
+	fmt.Fprintf(w, "%s %s version %s in %s", what, v.Lineage.Kind, registry.Short(v.ID), r.dir)
+	if v.Lineage.Parent != "" {
+		fmt.Fprintf(w, ", parent %s", registry.Short(v.Lineage.Parent))
+	}
+	if len(v.Aliases) > 0 {
+		fmt.Fprintf(w, ", aliases %s", strings.Join(v.Aliases, ","))
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// lineage describes the data p was loaded from: the trace and its SHA-256, the digest of
+// the training and validation points before normalisation, and the windows.
+func (t *fcTraceFlags) lineage(p fcData, createdBy string) (registry.Lineage, error) {
+	used := p.raw.Slice(0, p.train.Len()+p.val.Len())
+	d := registry.Data{Source: "trace", Trace: t.trace, Split: t.split, Normalize: "none",
+		SeriesDigest: registry.DigestSeries(used.Start, used.Step, used.Values),
+		Train:        registry.WindowOf(p.train.Start, p.train.Step, p.train.Len())}
+	if p.norm != nil {
+		d.Normalize = p.norm.Kind
+	}
+	if p.val.Len() > 0 {
+		w := registry.WindowOf(p.val.Start, p.val.Step, p.val.Len())
+		d.Validation = &w
+	}
+	switch {
+	case t.prom.address != "":
+		d.Source, d.Prometheus = "prometheus", t.prom.read
+	case t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:"):
+		d.Source = "synthetic"
+	default:
+		sum, err := registry.FileSHA256(t.trace)
+		if err != nil {
+			return registry.Lineage{}, err
+		}
+		d.TraceDigest = sum
+	}
+	return registry.Lineage{Data: d, Seed: t.seed, CreatedBy: createdBy, CodeVersion: registry.CodeVersion(version)}, nil
+}
+
+// modelsFormat is the --format flag of the models subcommands.
+type modelsFormat string
+
+func (f *modelsFormat) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar((*string)(f), "format", "table", "table or json")
+}
+
+func (f modelsFormat) check() error {
+	if f != "table" && f != "json" {
+		return fmt.Errorf("--format %q: want table or json", string(f))
+	}
+	return nil
+}
+
+// versionJSON is one version in the JSON output of models list and show.
+type versionJSON struct {
+	ID      string           `json:"id"`
+	Short   string           `json:"short"`
+	Dir     string           `json:"dir"`
+	Aliases []string         `json:"aliases"`
+	Lineage registry.Lineage `json:"lineage"`
+	Error   string           `json:"error,omitempty"`
+}
+
+func toJSON(v registry.Version, err error) versionJSON {
+	out := versionJSON{ID: v.ID, Short: registry.Short(v.ID), Dir: v.Dir, Aliases: v.Aliases, Lineage: v.Lineage}
+	if out.Aliases == nil {
+		out.Aliases = []string{}
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newModelsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "Inspect and manage a model registry: list, show, diff, promote, rollback, gc",
+		Long: `A model registry is a directory of immutable, content-addressed model versions with
+their lineage, and aliases (champion, challenger, ...) that point at versions. Train into one
+with "bascaler forecast train --registry DIR"; load from one anywhere a model directory is
+accepted with DIR@champion or DIR@<digest prefix>.`,
+	}
+	cmd.AddCommand(newModelsListCmd(), newModelsShowCmd(), newModelsDiffCmd(), newModelsPromoteCmd(),
+		newModelsRollbackCmd(), newModelsGCCmd())
+	return cmd
+}
+
+func newModelsListCmd() *cobra.Command {
+	var format modelsFormat
+	cmd := &cobra.Command{
+		Use:   "list DIR",
+		Short: "List a registry's versions, newest first, with aliases and lineage summary",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			list, err := r.List()
+			if err != nil {
+				return err
+			}
+			aliases, err := r.Aliases()
+			if err != nil {
+				return err
+			}
+			hist, err := r.History()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				doc := struct {
+					Registry string            `json:"registry"`
+					Aliases  map[string]string `json:"aliases"`
+					Versions []versionJSON     `json:"versions"`
+					History  []registry.Event  `json:"history"`
+				}{Registry: args[0], Aliases: aliases, Versions: []versionJSON{}, History: hist}
+				if doc.History == nil {
+					doc.History = []registry.Event{}
+				}
+				for _, l := range list {
+					doc.Versions = append(doc.Versions, toJSON(l.Version, l.Err))
+				}
+				return writeJSON(w, doc)
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tALIASES\tKIND\tCREATED\tDATA\tPOINTS\tVAL PINBALL\tPARENT\tSTATUS")
+			for _, l := range list {
+				status := "ok"
+				if l.Err != nil {
+					status = "DAMAGED: " + l.Err.Error()
+				}
+				ln := l.Lineage
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", registry.Short(l.ID), dash(strings.Join(l.Aliases, ",")),
+					dash(ln.Kind), ln.Created.Format(time.RFC3339), dash(dataSummary(ln.Data)), ln.Data.Train.Points,
+					score(ln.Validation, "pinball_mean"), dash(registry.Short(ln.Parent)), status)
+			}
+			return tw.Flush()
+		},
+	}
+	format.register(cmd)
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func score(m map[string]float64, k string) string {
+	v, ok := m[k]
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func dataSummary(d registry.Data) string {
+	switch {
+	case d.Prometheus != nil:
+		return "prometheus " + d.Prometheus.Start.Format(time.RFC3339) + ".." + d.Prometheus.End.Format(time.RFC3339)
+	case d.Trace != "":
+		return d.Trace
+	}
+	return d.Source
+}
+
+func newModelsShowCmd() *cobra.Command {
+	var format modelsFormat
+	cmd := &cobra.Command{
+		Use:   "show DIR REF",
+		Short: "Show one version's lineage (REF: an alias or a digest prefix); verifies its files",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			v, err := r.Get(args[1])
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				return writeJSON(w, toJSON(v, nil))
+			}
+			ln := v.Lineage
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, dash(v)) }
+			row("version", v.ID)
+			row("dir", v.Dir)
+			row("aliases", strings.Join(v.Aliases, ", "))
+			row("kind", ln.Kind)
+			row("params", kv(ln.Params))
+			row("created", ln.Created.Format(time.RFC3339))
+			row("created by", ln.CreatedBy)
+			row("code version", ln.CodeVersion)
+			row("parent", ln.Parent)
+			row("seed", fmt.Sprint(ln.Seed))
+			row("data source", ln.Data.Source)
+			row("trace", ln.Data.Trace)
+			row("trace sha256", ln.Data.TraceDigest)
+			if p := ln.Data.Prometheus; p != nil {
+				row("prometheus", p.Address)
+				row("query", p.Query)
+				row("range", fmt.Sprintf("%s .. %s step %s", p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339), p.Step))
+			}
+			row("series digest", ln.Data.SeriesDigest)
+			row("split / normalize", ln.Data.Split+" / "+ln.Data.Normalize)
+			row("train window", windowText(ln.Data.Train))
+			if ln.Data.Validation != nil {
+				row("validation window", windowText(*ln.Data.Validation))
+			}
+			scores := map[string]string{}
+			for k, s := range ln.Validation {
+				scores[k] = fmt.Sprintf("%.6g", s)
+			}
+			row("validation scores", kv(scores))
+			cal := "none"
+			if len(ln.Calibration) > 0 {
+				cal = string(ln.Calibration)
+				if len(cal) > 100 {
+					cal = cal[:97] + "... (--format json shows it whole)"
+				}
+			}
+			row("calibration", cal)
+			names := make([]string, 0, len(ln.Files))
+			for n := range ln.Files {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				row("file "+n, fmt.Sprintf("%d bytes, sha256 %s", ln.Files[n].Size, ln.Files[n].SHA256))
+			}
+			return tw.Flush()
+		},
+	}
+	format.register(cmd)
+	return cmd
+}
+
+func windowText(w registry.Window) string {
+	if w.Points == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s .. %s, %d points of %s", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339), w.Points, w.Step)
+}
+
+func kv(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+func newModelsDiffCmd() *cobra.Command {
+	var format modelsFormat
+	cmd := &cobra.Command{
+		Use:   "diff DIR REF-A REF-B",
+		Short: "Compare two versions' lineage and manifest field by field",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			a, b, changes, err := r.Diff(args[1], args[2])
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				if changes == nil {
+					changes = []registry.Change{}
+				}
+				return writeJSON(w, struct {
+					A       string            `json:"a"`
+					B       string            `json:"b"`
+					Changes []registry.Change `json:"changes"`
+				}{a.ID, b.ID, changes})
+			}
+			fmt.Fprintf(w, "a %s\nb %s\n", a.ID, b.ID)
+			if len(changes) == 0 {
+				fmt.Fprintln(w, "identical")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "FIELD\tA\tB")
+			for _, c := range changes {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Path, clipText(dash(c.A)), clipText(dash(c.B)))
+			}
+			return tw.Flush()
+		},
+	}
+	format.register(cmd)
+	return cmd
+}
+
+// clipText keeps table cells readable; --format json has the full values.
+func clipText(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+func writeEvent(w io.Writer, format modelsFormat, ev registry.Event) error {
+	if format == "json" {
+		return writeJSON(w, ev)
+	}
+	if ev.From == ev.To {
+		fmt.Fprintf(w, "%s already at %s\n", ev.Alias, registry.Short(ev.To))
+		return nil
+	}
+	fmt.Fprintf(w, "%s: %s -> %s (%s)\n", ev.Alias, dash(registry.Short(ev.From)), registry.Short(ev.To), ev.Action)
+	return nil
+}
+
+func newModelsPromoteCmd() *cobra.Command {
+	var format modelsFormat
+	var alias string
+	cmd := &cobra.Command{
+		Use:   "promote DIR REF",
+		Short: "Point an alias (default champion) at a version, after verifying it",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			ev, err := r.Promote(alias, args[1])
+			if err != nil {
+				return err
+			}
+			return writeEvent(cmd.OutOrStdout(), format, ev)
+		},
+	}
+	cmd.Flags().StringVar(&alias, "alias", registry.Champion, "alias to move")
+	format.register(cmd)
+	return cmd
+}
+
+func newModelsRollbackCmd() *cobra.Command {
+	var format modelsFormat
+	var alias string
+	cmd := &cobra.Command{
+		Use:   "rollback DIR",
+		Short: "Point an alias (default champion) back at the version it held before",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			ev, err := r.Rollback(alias)
+			if err != nil {
+				return err
+			}
+			return writeEvent(cmd.OutOrStdout(), format, ev)
+		},
+	}
+	cmd.Flags().StringVar(&alias, "alias", registry.Champion, "alias to move back")
+	format.register(cmd)
+	return cmd
+}
+
+func newModelsGCCmd() *cobra.Command {
+	var format modelsFormat
+	var o registry.GCOptions
+	cmd := &cobra.Command{
+		Use:   "gc DIR",
+		Short: "Remove versions no alias or recent alias history refers to",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			removed, err := r.GC(o)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if format == "json" {
+				if removed == nil {
+					removed = []string{}
+				}
+				return writeJSON(w, struct {
+					Removed []string `json:"removed"`
+					DryRun  bool     `json:"dry_run"`
+				}{removed, o.DryRun})
+			}
+			verb := "removed"
+			if o.DryRun {
+				verb = "would remove"
+			}
+			fmt.Fprintf(w, "%s %d versions\n", verb, len(removed))
+			for _, id := range removed {
+				fmt.Fprintln(w, id)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&o.KeepHistory, "keep-history", registry.DefaultKeepHistory, "keep the versions named by this many latest alias events (0: none)")
+	cmd.Flags().DurationVar(&o.MinAge, "min-age", registry.DefaultMinAge, "keep versions and staging files younger than this: a trainer may be about to promote them (0: none)")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "only report what would be removed")
+	format.register(cmd)
+	return cmd
+}
