@@ -126,7 +126,7 @@ func (f *Feed) Intervals(ctx context.Context, now time.Time, replicas, ready int
 // Recent returns the completed ticks of the Recent window as of now (at most RecentTicks).
 func (f *Feed) Recent(ctx context.Context, now time.Time, tick time.Duration, replicas, ready int) ([]policy.Sample, error) {
 	end := f.Boundary(now, tick)
-	n := min(4, int(end.Sub(f.floor())/tick)) // DELIBERATE DIVERGENCE: the old testbed window
+	n := min(RecentTicks, int(end.Sub(f.floor())/tick))
 	if n <= 0 {
 		return nil, nil
 	}
