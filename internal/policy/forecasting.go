@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,18 +69,29 @@ func (m *workloadMemory) last() float64 {
 	return m.values[len(m.values)-1]
 }
 
-// fitForecaster builds and trains a forecaster on env.History (the last quarter, at most
-// valMax points, serves as validation), or loads a trained one from a model directory.
-// Long histories are cut to their last fitMax points so that training stays bounded.
-func fitForecaster(kind, modelDir string, params map[string]string, h series.Series, horizon int, levels []float64, seed int64) (forecast.Forecaster, error) {
+// fitForecaster builds and trains a forecaster of the given kind on env.History (the last
+// quarter, at most valMax points, serves as validation), or loads a trained one from
+// modelDir. A loaded model takes and returns the backend's rates (forecast.LoadForRates) and
+// must have been trained at env.Interval and, when the forecaster parameter names a kind,
+// be of that kind. Long histories are cut to their last fitMax points so that training
+// stays bounded.
+func fitForecaster(env Env, kind, modelDir string, horizon int, levels []float64) (forecast.Forecaster, error) {
 	if modelDir != "" {
-		f, _, err := forecast.LoadModel(modelDir)
-		if err != nil {
-			return nil, fmt.Errorf("load forecaster: %w", err)
+		use := forecast.Use{Interval: env.Interval, Rates: env.Normalizer}
+		if _, given := env.Params["forecaster"]; given {
+			use.Kind = kind
+		}
+		f, _, err := forecast.LoadForRates(modelDir, use)
+		switch {
+		case errors.Is(err, forecast.ErrModelMismatch):
+			return nil, fmt.Errorf("%w: %w", ErrModelMismatch, err)
+		case err != nil:
+			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
 		return f, nil
 	}
-	f, err := forecast.New(kind, params)
+	h, seed := env.History, env.Seed
+	f, err := forecast.New(kind, nil)
 	if err != nil {
 		return nil, err
 	}
