@@ -247,9 +247,11 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		if err := r.buildPolicy(ctx, baa, l, hist); err != nil {
 			reason := v1alpha1.ReasonInvalidPolicy
 			switch {
-			case strings.Contains(err.Error(), "unknown policy"):
+			case errors.Is(err, policy.ErrUnknownPolicy):
 				reason = v1alpha1.ReasonUnknownPolicy
-			case errors.Is(err, errModel):
+			case errors.Is(err, policy.ErrModelMismatch):
+				reason = v1alpha1.ReasonModelMismatch
+			case errors.Is(err, policy.ErrModel):
 				reason = v1alpha1.ReasonModelNotFound
 			}
 			setCond(st, gen, v1alpha1.ConditionScalingActive, false, reason, err.Error())
@@ -474,8 +476,6 @@ func (l *loop) readPodCPU(ctx context.Context, ns, selector string, t time.Time)
 	return append([]metrics.Point(nil), l.ticks[max(len(l.ticks)-recentTicks, 0):]...), nil
 }
 
-var errModel = errors.New("model not found")
-
 // recentTicks is how many completed ticks Observation.Recent holds: the simulator's default,
 // so a policy sees the same Observation in both.
 const recentTicks = 64
@@ -503,7 +503,7 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) (series.Series,
 func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, hist series.Series) error {
 	cfg := l.cfg
 	if err := cfg.checkModels(); err != nil {
-		return fmt.Errorf("%w: %v", errModel, err)
+		return fmt.Errorf("%w: %v", policy.ErrModel, err)
 	}
 	prof, err := profile(baa, cfg.slo, func(name, key string) (string, error) {
 		cm := &corev1.ConfigMap{}

@@ -15,8 +15,8 @@ import (
 // given and forecasts its last value, with quantiles last-10, last, last+10.
 type echo struct{ seen []float64 }
 
-func (e *echo) Kind() string                                      { return "echo" }
-func (e *echo) MinHistory() int                                   { return 1 }
+func (e *echo) Kind() string                                       { return "echo" }
+func (e *echo) MinHistory() int                                    { return 1 }
 func (e *echo) Fit(series.Series, series.Series, FitOptions) error { return nil }
 func (e *echo) Predict(h series.Series, steps int) (Forecast, error) {
 	e.seen = append(e.seen[:0], h.Values...)
@@ -30,7 +30,7 @@ func (e *echo) Predict(h series.Series, steps int) (Forecast, error) {
 
 func TestForRatesMapsHistoryIntoModelUnitsAndQuantilesBack(t *testing.T) {
 	paper := series.Normalizer{Kind: "paper", Lo: 0, Hi: 1e9, Mean: 6000, Std: 1200} // counts per minute
-	world := series.Normalizer{Kind: "paper", Lo: 0, Hi: 1e9, Mean: 100, Std: 20}   // the same fit on req/s
+	world := series.Normalizer{Kind: "paper", Lo: 0, Hi: 1e9, Mean: 100, Std: 20}    // the same fit on req/s
 	for _, tc := range []struct {
 		name     string
 		man      Manifest

@@ -33,23 +33,37 @@ func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloa
 	return &workloadMemory{values: vals, start: start, step: step, window: window}
 }
 
-// sync appends the observation's newly completed intervals and returns how many.
+// sync appends the observation's completed intervals that the memory does not hold yet and
+// returns how many. Intervals are told apart by their start: a backend may show intervals
+// again that the memory already has (the controller's warm history is both Env.History and
+// the first Observation's History) and may keep a bounded History whose length stops
+// growing, so neither the count seen so far nor the length says what is new. Observations
+// without start times (hand-built in unit tests) fall back to counting.
 func (m *workloadMemory) sync(obs *Observation) int {
-	if len(m.values) == 0 && len(obs.History) > 0 {
-		m.start = obs.History[0].Start
+	h := obs.History
+	if len(m.values) == 0 && len(h) > 0 {
+		m.start = h[0].Start
 	}
-	if m.start.IsZero() && len(obs.History) == 0 {
+	if m.start.IsZero() && len(h) == 0 {
 		m.start = obs.Now
 	}
-	if m.seen > len(obs.History) { // a backend restarted its history: start over
-		m.seen = 0
+	from := len(h)
+	if n := len(h); n > 0 && h[n-1].Start.IsZero() {
+		if m.seen > n { // a backend restarted its history: start over
+			m.seen = 0
+		}
+		from = m.seen
+	} else {
+		end := m.start.Add(time.Duration(len(m.values)) * m.step)
+		for from > 0 && !h[from-1].Start.Before(end) {
+			from--
+		}
 	}
-	added := len(obs.History) - m.seen
-	for _, iv := range obs.History[m.seen:] {
+	for _, iv := range h[from:] {
 		m.values = append(m.values, iv.Rate)
 	}
-	m.seen = len(obs.History)
-	return added
+	m.seen = len(h)
+	return len(h) - from
 }
 
 // recent returns the last n points as a series (all of them if fewer).
