@@ -224,6 +224,8 @@ func TestTrainedModelForecastsTheSameReqPerSecondInControllerAndSimulator(t *tes
 	if err := c.Create(context.Background(), baa); err != nil {
 		t.Fatal(err)
 	}
+	// The package's shared manager, started later by the parallel tests, must not pick it up.
+	defer func() { _ = c.Delete(context.Background(), baa) }()
 	// Wait for forecasts from a memory that grew past the warm history: several decisions
 	// with a forecast.
 	forecasts := 0
