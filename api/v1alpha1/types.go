@@ -550,4 +550,5 @@ const (
 	ReasonFailedRescale      = "FailedRescale"
 	ReasonTargetNotFound     = "TargetNotFound"
 	ReasonNoScaleSubresource = "NoScaleSubresource"
+	ReasonModelMismatch      = "ModelMismatch" // a model's training step or kind differs from the spec; the message names both
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/rl"
-	"github.com/bascaler/bascaler/internal/rl/simenv"
+	"github.com/bascaler/bascaler/internal/rltrain"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/sim"
 )
@@ -61,7 +61,7 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	fl := cmd.Flags()
 	fl.StringVar(&f.trace, "trace", "", "trace CSV path or synthetic[:NAME] (required)")
 	fl.StringVar(&f.out, "out", "", "output directory for the agent and its training curve (required)")
-	fl.IntVar(&f.steps, "steps", simenv.DefaultSteps, "training budget in corrected decisions (environment steps)")
+	fl.IntVar(&f.steps, "steps", rltrain.DefaultSteps, "training budget in corrected decisions (environment steps)")
 	fl.Int64Var(&f.seed, "seed", 1, "random seed (network initialisation, sampling, segments)")
 	fl.StringVar(&f.pol, "policy", "bascaler", "policy to correct: bascaler or bascaler-paper")
 	fl.StringVar(&f.reward, "reward", "slo-cost", "reward: slo-cost (pod cost and SLO violations, γ 0.8) or paper (BAScaler's CPU/latency reward, γ 0.5)")
@@ -125,13 +125,13 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	began := time.Now()
-	env, err := simenv.New(simenv.Options{Workload: w, Config: cfg, Policy: f.pol, Params: params,
+	env, err := rltrain.New(rltrain.Options{Workload: w, Config: cfg, Policy: f.pol, Params: params,
 		Reward: f.reward, Segment: f.segment, Seed: f.seed})
 	if err != nil {
 		return fmt.Errorf("train rl: %w", err)
 	}
 	defer env.Close()
-	res, err := env.Train(simenv.TrainOptions{Steps: f.steps, Rollout: f.rollout, EvalEvery: f.evalEvery,
+	res, err := env.Train(rltrain.TrainOptions{Steps: f.steps, Rollout: f.rollout, EvalEvery: f.evalEvery,
 		Config: rl.Config{LR: f.lr}, Seed: uint64(f.seed), Progress: progressBar(cmd.ErrOrStderr(), "training PPO")})
 	if err != nil {
 		return fmt.Errorf("train rl: %w", err)
@@ -179,7 +179,7 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 
 // writeCurve writes curve.csv and curve.svg (reward per step and validation score against
 // training steps).
-func writeCurve(dir string, curve []simenv.CurvePoint) error {
+func writeCurve(dir string, curve []rltrain.CurvePoint) error {
 	fh, err := os.Create(filepath.Join(dir, "curve.csv"))
 	if err != nil {
 		return err
@@ -228,7 +228,7 @@ func writeCurve(dir string, curve []simenv.CurvePoint) error {
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, "curve.svg"))
 }
 
-func writeCurveCSV(w io.Writer, curve []simenv.CurvePoint) error {
+func writeCurveCSV(w io.Writer, curve []rltrain.CurvePoint) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"steps", "mean_reward", "validation_score", "policy_loss", "value_loss", "entropy", "approx_kl"})
 	g := func(v float64) string {

@@ -314,7 +314,8 @@ func (s *scripted) Set(context.Context, scale.Ref, int32) error { return nil }
 
 type noEvents struct{}
 
-func (noEvents) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...interface{}) {}
+func (noEvents) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...interface{}) {
+}
 
 func startEnvtest(t *testing.T) client.Client {
 	t.Helper()

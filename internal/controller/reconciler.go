@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,9 +274,11 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		if err := r.buildPolicy(ctx, baa, l); err != nil {
 			reason := v1alpha1.ReasonInvalidPolicy
 			switch {
-			case strings.Contains(err.Error(), "unknown policy"):
+			case errors.Is(err, policy.ErrUnknownPolicy):
 				reason = v1alpha1.ReasonUnknownPolicy
-			case errors.Is(err, errModel):
+			case errors.Is(err, policy.ErrModelMismatch):
+				reason = v1alpha1.ReasonModelMismatch
+			case errors.Is(err, policy.ErrModel):
 				reason = v1alpha1.ReasonModelNotFound
 			}
 			setCond(st, gen, v1alpha1.ConditionScalingActive, false, reason, err.Error())
@@ -410,8 +411,6 @@ func (r *Reconciler) apply(ctx context.Context, baa *v1alpha1.BurstAwareAutoscal
 	return true
 }
 
-var errModel = errors.New("model not found")
-
 // historySeries returns the arrival rates of the intervals read before the policy existed:
 // its training history.
 func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
@@ -428,7 +427,7 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
 func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
 	cfg := l.cfg
 	if err := cfg.checkModels(); err != nil {
-		return fmt.Errorf("%w: %v", errModel, err)
+		return fmt.Errorf("%w: %v", policy.ErrModel, err)
 	}
 	prof, err := profile(baa, cfg.slo, func(name, key string) (string, error) {
 		cm := &corev1.ConfigMap{}

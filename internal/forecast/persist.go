@@ -60,6 +60,10 @@ type Manifest struct {
 	// Normalizer is the preprocessing fitted on the training split; Predict's history must be
 	// mapped by it before the model sees it (nil: none).
 	Normalizer *series.Normalizer `json:"normalizer,omitempty"`
+	// RateUnit is the unit of the training values before Normalizer: UnitPerStep (counts per
+	// training step; also what an empty value means) or UnitPerSecond. LoadForRates uses it to
+	// feed the model from the req/s a backend observes.
+	RateUnit string `json:"rate_unit,omitempty"`
 	// Calibration holds the conformal adjustments when the saved model was a *Calibrated.
 	Calibration *Calibration `json:"calibration,omitempty"`
 }

@@ -103,7 +103,7 @@ func newBascaler(env Env) (Policy, error) {
 	}
 	lead := int(math.Ceil(env.Startup.Seconds() / env.Interval.Seconds()))
 	levels := mergeLevels(forecast.DefaultLevels, q)
-	model, err := fitForecaster(kind, modelDir, nil, env.History, lead+1, levels, env.Seed)
+	model, err := fitForecaster(env, kind, modelDir, lead+1, levels)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func newBascalerPaper(env Env) (Policy, error) {
 		return nil, err
 	}
 	levels := []float64{0.01, 0.5, 0.99}
-	model, err := fitForecaster(kind, modelDir, nil, env.History, 3, levels, env.Seed)
+	model, err := fitForecaster(env, kind, modelDir, 3, levels)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 	}
 	c, err := CorrectorLoader(dir, policyName, env)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: load rl-model %s: %w", policyName, modelDir, err)
+		return nil, fmt.Errorf("policy %s: %w: rl-model %s: %w", policyName, ErrModel, modelDir, err)
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,7 @@ type workloadMemory struct {
 	values []float64
 	start  time.Time
 	step   time.Duration
+	seen   int // how many of the observation's History entries have been appended
 	window int // points handed to Predict (bounded so a long run stays O(1) per decision)
 }
 
@@ -32,33 +34,37 @@ func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloa
 	return &workloadMemory{values: vals, start: start, step: step, window: window}
 }
 
-// sync appends the observation's intervals that the memory does not hold yet and returns
-// how many. It goes by time, not by position: History is a bounded window (it slides once
-// full) and may start with intervals the memory was built with (a controller's warm start
-// is both its training history and its first Observation). An interval is new when it
-// starts at or after the end of what the memory covers.
+// sync appends the observation's completed intervals that the memory does not hold yet and
+// returns how many. Intervals are told apart by their start: a backend may show intervals
+// again that the memory already has (the controller's warm history is both Env.History and
+// the first Observation's History) and may keep a bounded History whose length stops
+// growing, so neither the count seen so far nor the length says what is new. Observations
+// without start times (hand-built in unit tests) fall back to counting.
 func (m *workloadMemory) sync(obs *Observation) int {
-	if len(m.values) == 0 && len(obs.History) > 0 && m.start.IsZero() {
-		m.start = obs.History[0].Start
+	h := obs.History
+	if len(m.values) == 0 && len(h) > 0 {
+		m.start = h[0].Start
 	}
-	if m.start.IsZero() && len(obs.History) == 0 {
+	if m.start.IsZero() && len(h) == 0 {
 		m.start = obs.Now
 	}
-	end := m.start.Add(time.Duration(len(m.values)) * m.step)
-	added := 0
-	for i := range obs.History {
-		iv := &obs.History[i]
-		if iv.Start.Before(end) {
-			continue
+	from := len(h)
+	if n := len(h); n > 0 && h[n-1].Start.IsZero() {
+		if m.seen > n { // a backend restarted its history: start over
+			m.seen = 0
 		}
-		if len(m.values) == 0 {
-			m.start = iv.Start
+		from = m.seen
+	} else {
+		end := m.start.Add(time.Duration(len(m.values)) * m.step)
+		for from > 0 && !h[from-1].Start.Before(end) {
+			from--
 		}
-		m.values = append(m.values, iv.Rate)
-		end = iv.Start.Add(m.step)
-		added++
 	}
-	return added
+	for _, iv := range h[from:] {
+		m.values = append(m.values, iv.Rate)
+	}
+	m.seen = len(h)
+	return len(h) - from
 }
 
 // recent returns the last n points as a series (all of them if fewer).
@@ -78,23 +84,34 @@ func (m *workloadMemory) last() float64 {
 	return m.values[len(m.values)-1]
 }
 
-// fitForecaster builds and trains a forecaster on env.History (the last quarter, at most
-// valMax points, serves as validation), or loads a trained one from a model directory or a
-// registry reference (DIR@champion, DIR@<digest prefix>; see registry.Resolve).
-// Long histories are cut to their last fitMax points so that training stays bounded.
-func fitForecaster(kind, modelDir string, params map[string]string, h series.Series, horizon int, levels []float64, seed int64) (forecast.Forecaster, error) {
+// fitForecaster builds and trains a forecaster of the given kind on env.History (the last
+// quarter, at most valMax points, serves as validation), or loads a trained one from
+// modelDir: a model directory or a registry reference (DIR@champion, DIR@<digest prefix>;
+// see registry.Resolve). A loaded model takes and returns the backend's rates (forecast.LoadForRates) and
+// must have been trained at env.Interval and, when the forecaster parameter names a kind,
+// be of that kind. Long histories are cut to their last fitMax points so that training
+// stays bounded.
+func fitForecaster(env Env, kind, modelDir string, horizon int, levels []float64) (forecast.Forecaster, error) {
 	if modelDir != "" {
+		use := forecast.Use{Interval: env.Interval, Rates: env.Normalizer}
+		if _, given := env.Params["forecaster"]; given {
+			use.Kind = kind
+		}
 		dir, _, err := modelreg.Resolve(modelDir)
 		if err != nil {
-			return nil, fmt.Errorf("load forecaster: %w", err)
+			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
-		f, _, err := forecast.LoadModel(dir)
-		if err != nil {
-			return nil, fmt.Errorf("load forecaster: %w", err)
+		f, _, err := forecast.LoadForRates(dir, use)
+		switch {
+		case errors.Is(err, forecast.ErrModelMismatch):
+			return nil, fmt.Errorf("%w: %w", ErrModelMismatch, err)
+		case err != nil:
+			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
 		return f, nil
 	}
-	f, err := forecast.New(kind, params)
+	h, seed := env.History, env.Seed
+	f, err := forecast.New(kind, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func TestFitForecasterLoadsARegistryVersionByAliasOrPrefix(t *testing.T) {
 		reg.Dir() + "@champion":      "seasonal-naive",
 		reg.Dir() + "@" + ids[0][:8]: "naive",
 	} {
-		f, err := fitForecaster("arima", ref, nil, series.Series{}, 2, nil, 1)
+		f, err := fitForecaster(Env{Interval: s.Step}, "arima", ref, 2, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", ref, err)
 		}
@@ -62,7 +62,7 @@ func TestFitForecasterLoadsARegistryVersionByAliasOrPrefix(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(reg.Dir(), "versions", ids[1], forecast.StateFile), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = fitForecaster("arima", reg.Dir()+"@champion", nil, series.Series{}, 2, nil, 1)
+	_, err = fitForecaster(Env{Interval: s.Step}, "arima", reg.Dir()+"@champion", 2, nil)
 	if err == nil || !strings.Contains(err.Error(), forecast.StateFile) || !strings.Contains(err.Error(), modelreg.Short(ids[1])) {
 		t.Errorf("damaged champion: %v", err)
 	}

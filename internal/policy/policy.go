@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,7 +35,11 @@ type Env struct {
 	// History is workload data from before the evaluated window (training and validation
 	// splits), in requests per second per control interval. Models train on it.
 	History series.Series
-	Seed    int64
+	// Normalizer is what the backend applied to the trace's req/s to get History and the
+	// observed rates: the simulator's workload normaliser; the zero value (identity) for
+	// backends that observe live req/s. A loaded model undoes it before its own units apply.
+	Normalizer series.Normalizer
+	Seed       int64
 	// Future holds the arrival rate of every interval of the evaluated window. Only policies
 	// registered as clairvoyant receive it; for all others it is nil.
 	Future []float64
@@ -44,6 +49,14 @@ type Env struct {
 	// outside bursts (a trainer injects its learning agent here); see Corrector.
 	Corrector Corrector
 }
+
+// Errors of New that a backend tells apart (with errors.Is): a name not in the registry, a
+// model directory that cannot be loaded, and a loaded model that does not fit its use.
+var (
+	ErrUnknownPolicy = errors.New("unknown policy")
+	ErrModel         = errors.New("model cannot be loaded")
+	ErrModelMismatch = errors.New("model does not match the configuration")
+)
 
 // Factory builds a fresh policy for one run.
 type Factory func(env Env) (Policy, error)
@@ -93,7 +106,7 @@ func baseName(name string) string {
 func New(name string, env Env) (Policy, error) {
 	e, ok := registry[baseName(name)]
 	if !ok {
-		return nil, fmt.Errorf("unknown policy %q (valid: %s)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %q (valid: %s)", ErrUnknownPolicy, name, strings.Join(Names(), ", "))
 	}
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		p := map[string]string{}

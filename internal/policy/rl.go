@@ -7,7 +7,7 @@ import (
 	"github.com/bascaler/bascaler/internal/rl"
 )
 
-// The PPO corrector's contract, shared by training (package rl/simenv) and inference (the
+// The PPO corrector's contract, shared by training (package rltrain) and inference (the
 // rlCorrector below): the same state builder and the same action meaning in both places, so a
 // trained agent sees exactly the features it was trained on.
 

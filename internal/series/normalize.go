@@ -119,6 +119,21 @@ func (n Normalizer) Value(v float64) float64 {
 	}
 }
 
+// Invert maps a normalised value back to the units Value was given: the inverse of Value
+// inside its clipping range (a value clipped to 0 or PaperMax comes back as the trace value
+// that maps to that bound). Forecasts made in normalised units are turned back into request
+// rates with it.
+func (n Normalizer) Invert(x float64) float64 {
+	switch n.Kind {
+	case "paper":
+		return n.Mean + n.Std*(x-PaperMean)/PaperStd
+	case "scale-to-mean":
+		return x / n.Factor
+	default:
+		return x
+	}
+}
+
 func (n Normalizer) clip(v float64) float64 { return min(max(v, n.Lo), n.Hi) }
 
 // String describes the fitted parameters, for logs and reports.

@@ -261,3 +261,41 @@ func TestPaperNormaliseRealTraces(t *testing.T) {
 		})
 	}
 }
+
+func TestInvertUndoesValueInsideTheClipRange(t *testing.T) {
+	paper, err := FitPaper([]float64{10, 20, 30, 40, 50, 60, 70, 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale, err := ScaleToMean([]float64{2, 4, 6}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		n    Normalizer
+		vals []float64
+	}{
+		{"identity", Identity(), []float64{-3, 0, 7.5, 1e6}},
+		{"zero value", Normalizer{}, []float64{0, 42}},
+		{"paper", paper, []float64{5, 45, 80, 130}},
+		{"scale-to-mean", scale, []float64{0, 1, 4, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, v := range tc.vals {
+				x := tc.n.Value(v)
+				if tc.n.Kind == "paper" && (x <= 0 || x >= PaperMax) {
+					t.Fatalf("test value %v maps to the clip bound %v; pick one inside", v, x)
+				}
+				if got := tc.n.Invert(x); math.Abs(got-v) > 1e-9*math.Max(1, math.Abs(v)) {
+					t.Errorf("Invert(Value(%v)) = %v", v, got)
+				}
+			}
+		})
+	}
+	// Below the range: the clipped 0 comes back as the trace value that maps to 0.
+	lo := paper.Invert(0)
+	if got := paper.Value(lo); math.Abs(got) > 1e-9 {
+		t.Errorf("Value(Invert(0)) = %v, want 0", got)
+	}
+}

@@ -126,7 +126,7 @@ func (e Experiment) newPolicy(name string, w Workload, seed int64) (policy.Polic
 	env := policy.Env{
 		Interval: e.Config.Interval, SLO: e.Config.SLO, Min: e.Config.Min, Max: e.Config.Max,
 		Startup: e.Config.Startup + e.Config.StartupJitter, Profile: e.Config.Profile,
-		History: w.History, Seed: seed, Params: paramsFor(name, e.Params),
+		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: paramsFor(name, e.Params),
 	}
 	if policy.NeedsFuture(name) {
 		env.Future = w.Eval.Values

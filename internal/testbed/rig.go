@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bascaler/bascaler/internal/scale"
 	"github.com/bascaler/bascaler/internal/testbed/lb"
 	"github.com/bascaler/bascaler/internal/testbed/replica"
 )
@@ -28,7 +27,7 @@ type rig struct {
 	cfg     *Config
 	dir     string
 	mgr     *replica.Manager
-	scaler  *scale.Local
+	scaler  *replica.Scaler
 	bal     *lb.Balancer
 	lbSrv   *lb.Server
 	prom    *promServer
@@ -79,7 +78,7 @@ func startRig(ctx context.Context, cfg *Config) (r *rig, err error) {
 		_ = lim.Close()
 		return nil, err
 	}
-	r.scaler = scale.NewLocal(r.mgr)
+	r.scaler = replica.NewScaler(r.mgr)
 	r.bal = lb.New()
 	if r.lbSrv, err = lb.Listen(r.bal, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
 		return nil, err

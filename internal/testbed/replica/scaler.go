@@ -1,32 +1,31 @@
-package scale
+package replica
 
 import (
 	"context"
 	"fmt"
 	"sync"
-
-	"github.com/bascaler/bascaler/internal/testbed/replica"
 )
 
-// Local scales serve-fft processes on this machine: the testbed's counterpart of patching a
-// Deployment's scale subresource. Allocated replicas are those starting or ready; a stopping
-// replica no longer counts (Kubernetes likewise stops counting a terminating pod in
-// spec.replicas).
-type Local struct {
-	m  *replica.Manager
+// Scaler scales serve-fft processes on this machine: the testbed's counterpart of patching a
+// Deployment's scale subresource (package scale). It lives with the replica manager so that
+// the Kubernetes controller, which links package scale, links no testbed code. Allocated
+// replicas are those starting or ready; a stopping replica no longer counts (Kubernetes
+// likewise stops counting a terminating pod in spec.replicas).
+type Scaler struct {
+	m  *Manager
 	mu sync.Mutex // serialises Scale calls
 }
 
-// NewLocal returns a scaler over the manager's replicas.
-func NewLocal(m *replica.Manager) *Local { return &Local{m: m} }
+// NewScaler returns a scaler over the manager's replicas.
+func NewScaler(m *Manager) *Scaler { return &Scaler{m: m} }
 
 // Counts returns the allocated (starting or ready) and ready replicas now.
-func (l *Local) Counts() (allocated, ready int) {
+func (l *Scaler) Counts() (allocated, ready int) {
 	for _, r := range l.m.Replicas() {
 		switch r.State() {
-		case replica.Starting:
+		case Starting:
 			allocated++
-		case replica.Ready:
+		case Ready:
 			allocated++
 			ready++
 		}
@@ -38,25 +37,25 @@ func (l *Local) Counts() (allocated, ready int) {
 // after its start-up delay); scale-down stops starting replicas first (they serve nothing
 // yet), then the newest ready ones, as the ReplicaSet controller prefers not-ready and
 // younger pods when it deletes.
-func (l *Local) Scale(ctx context.Context, n int) error {
+func (l *Scaler) Scale(ctx context.Context, n int) error {
 	if n < 0 {
-		return fmt.Errorf("local scaler: cannot scale to %d replicas", n)
+		return fmt.Errorf("replica scaler: cannot scale to %d replicas", n)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var starting, ready []*replica.Replica
+	var starting, ready []*Replica
 	for _, r := range l.m.Replicas() {
 		switch r.State() {
-		case replica.Starting:
+		case Starting:
 			starting = append(starting, r)
-		case replica.Ready:
+		case Ready:
 			ready = append(ready, r)
 		}
 	}
 	have := len(starting) + len(ready)
 	for ; have < n; have++ {
 		if _, err := l.m.Start(ctx); err != nil {
-			return fmt.Errorf("local scaler: scale to %d: %w", n, err)
+			return fmt.Errorf("replica scaler: scale to %d: %w", n, err)
 		}
 	}
 	// Replicas() lists oldest first, so the newest are at the ends.

@@ -1,4 +1,4 @@
-package simenv
+package rltrain
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package simenv
+package rltrain
 
 import (
 	"fmt"
@@ -117,12 +117,12 @@ func New(o Options) (*Env, error) {
 		kind = "arima"
 	}
 	e.trainModel = e.tmp + "/train-forecaster"
-	if err := fitAndSave(kind, e.data.Slice(0, e.trainFrom), lead+1, o.Seed, e.trainModel); err != nil {
+	if err := fitAndSave(kind, e.data.Slice(0, e.trainFrom), w.Normalizer, lead+1, o.Seed, e.trainModel); err != nil {
 		e.Close()
 		return nil, err
 	}
 	e.valModel = e.tmp + "/val-forecaster"
-	if err := fitAndSave(kind, e.data.Slice(0, w.Train), lead+1, o.Seed, e.valModel); err != nil {
+	if err := fitAndSave(kind, e.data.Slice(0, w.Train), w.Normalizer, lead+1, o.Seed, e.valModel); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -141,8 +141,10 @@ func (e *Env) Close() {
 func (e *Env) Reward() Reward { return e.reward }
 
 // fitAndSave fits a forecaster as the policies do (last 20000 points at most, the last
-// quarter, at most 5000, for validation and calibration) and saves it to dir.
-func fitAndSave(kind string, h series.Series, horizon int, seed int64, dir string) error {
+// quarter, at most 5000, for validation and calibration) and saves it to dir. h is in the
+// workload's units, req/s mapped by norm, and the manifest says so, so that the policy loads
+// it back unchanged (forecast.LoadForRates).
+func fitAndSave(kind string, h series.Series, norm series.Normalizer, horizon int, seed int64, dir string) error {
 	f, err := forecast.New(kind, nil)
 	if err != nil {
 		return err
@@ -160,7 +162,7 @@ func fitAndSave(kind string, h series.Series, horizon int, seed int64, dir strin
 		return fmt.Errorf("fit forecaster %s: %w", kind, err)
 	}
 	return forecast.Save(dir, f, forecast.Manifest{Levels: forecast.DefaultLevels, Horizon: horizon,
-		Training: forecast.WindowOf(tr), CreatedBy: "rl/simenv"})
+		Training: forecast.WindowOf(tr), CreatedBy: "rltrain", Normalizer: &norm, RateUnit: forecast.UnitPerSecond})
 }
 
 // decision is one corrector call as recorded during a run.
@@ -211,7 +213,7 @@ func (e *Env) run(from, to int, model string, c policy.Corrector, seed int64) (s
 	cfg := e.o.Config
 	env := policy.Env{Interval: cfg.Interval, SLO: cfg.SLO, Min: cfg.Min, Max: cfg.Max,
 		Startup: cfg.Startup + cfg.StartupJitter, Profile: cfg.Profile, History: e.data.Slice(0, from),
-		Seed: seed, Params: params, Corrector: c}
+		Normalizer: e.o.Workload.Normalizer, Seed: seed, Params: params, Corrector: c}
 	p, err := policy.New(e.o.Policy, env)
 	if err != nil {
 		return sim.Result{}, err

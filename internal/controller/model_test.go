@@ -1,0 +1,127 @@
+package controller
+
+import (
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+// savedCountsModel trains a model the way `bascaler forecast train` does: on a trace of
+// counts per step (about 100 req/s), paper-normalised with parameters fitted on the
+// training split, and saved with that normaliser.
+func savedCountsModel(t *testing.T, kind string, step time.Duration) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 1))
+	s := series.Series{Name: "counts", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Step: step}
+	level := 100.0
+	for range 1200 {
+		level += 0.2*(100-level) + 3*rng.NormFloat64()
+		s.Values = append(s.Values, math.Round(level*step.Seconds()))
+	}
+	train, val, _, err := series.Split(s, series.DefaultSplit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm, err := series.FitPaper(train.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := forecast.New(kind, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := forecast.FitCalibrated(base, norm.Apply(train), norm.Apply(val), forecast.FitOptions{Horizon: 16, Seed: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), kind)
+	if err := forecast.Save(dir, m, forecast.Manifest{Training: forecast.WindowOf(train), Normalizer: &norm, Horizon: 16}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func modelBAA(kind, path string) *v1alpha1.BurstAwareAutoscaler {
+	b := unitBAA("bascaler")
+	b.Spec.Policy.Forecaster = &v1alpha1.ModelRef{Kind: kind, Path: path}
+	b.Spec.Policy.Params = map[string]string{"guard-period": "0", "detector": "none"}
+	return b
+}
+
+// A model trained on normalised counts and mounted through spec.policy.forecaster.path
+// forecasts the req/s the source reports, at every interval (also once the History window
+// is full and stops growing).
+func TestMountedModelForecastsInRequestsPerSecond(t *testing.T) {
+	rg := newRig(t, modelBAA("arima", savedCountsModel(t, "arima", 2*time.Second)), 2)
+	rg.src.rate = 100
+	var b *v1alpha1.BurstAwareAutoscaler
+	for i := range 15 { // HistoryIntervals is 10: the window is full from the first step
+		b = rg.step(t, time.Duration(min(i, 1))*2*time.Second)
+		if b.Status.Forecast == nil || b.Status.LastDecision == nil {
+			t.Fatalf("step %d: no forecast in status %+v (conditions %v)", i, b.Status, b.Status.Conditions)
+		}
+		p50, err := strconv.ParseFloat(b.Status.Forecast.P50, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(p50-100) > 5 {
+			t.Fatalf("step %d: status.forecast.p50 %v, want about the source's 100 req/s", i, p50)
+		}
+		if m := b.Status.LastDecision.Mode; m != "steady" {
+			t.Fatalf("step %d: mode %q, want steady (a forecast from a completed interval)", i, m)
+		}
+	}
+	if n := rg.r.Decisions(); n != 15 {
+		t.Errorf("%d decisions, want 15", n)
+	}
+}
+
+func TestMountedModelThatDoesNotFitIsRefusedNamingBothValues(t *testing.T) {
+	arima2s := savedCountsModel(t, "arima", 2*time.Second)
+	for _, tc := range []struct {
+		name   string
+		baa    *v1alpha1.BurstAwareAutoscaler
+		reason string
+		says   []string
+	}{
+		{"training step is not spec.interval", modelBAA("arima", savedCountsModel(t, "arima", time.Minute)),
+			v1alpha1.ReasonModelMismatch, []string{"training.step is 1m0s", "control interval is 2s"}},
+		{"kind is not spec.policy.forecaster.kind", modelBAA("holt-winters", arima2s),
+			v1alpha1.ReasonModelMismatch, []string{"kind is arima", "forecaster holt-winters"}},
+		{"no model at the path", modelBAA("arima", filepath.Join(t.TempDir(), "none")),
+			v1alpha1.ReasonModelNotFound, []string{"no manifest.json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, tc.baa, 2)
+			b := rg.step(t, 0)
+			for _, typ := range []string{v1alpha1.ConditionScalingActive, v1alpha1.ConditionReady} {
+				cond := meta.FindStatusCondition(b.Status.Conditions, typ)
+				if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != tc.reason {
+					t.Fatalf("%s condition %+v, want False/%s", typ, cond, tc.reason)
+				}
+				for _, s := range tc.says {
+					if !strings.Contains(cond.Message, s) {
+						t.Errorf("%s message %q does not say %q", typ, cond.Message, s)
+					}
+				}
+			}
+			if !rg.events.has(tc.reason) {
+				t.Errorf("no %s event: %v", tc.reason, rg.events.list)
+			}
+			if rg.r.Decisions() != 0 || len(rg.scaler.sets) != 0 {
+				t.Errorf("a refused model decided: %d decisions, sets %v", rg.r.Decisions(), rg.scaler.sets)
+			}
+		})
+	}
+}

@@ -1,0 +1,49 @@
+package replica
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestScalerStartsAndStopsRealProcesses(t *testing.T) {
+	m := newManager(t, Options{StartupDelay: 200 * time.Millisecond})
+	s := NewScaler(m)
+	ctx := context.Background()
+	if err := s.Scale(ctx, -1); err == nil {
+		t.Fatal("scale to -1 accepted")
+	}
+	if err := s.Scale(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if a, r := s.Counts(); a != 3 || r != 0 {
+		t.Fatalf("right after scaling to 3: allocated %d, ready %d; want 3 starting", a, r)
+	}
+	for _, r := range m.Replicas() {
+		waitState(t, r, Ready, 10*time.Second)
+	}
+	if a, r := s.Counts(); a != 3 || r != 3 {
+		t.Fatalf("after the start-up delay: allocated %d, ready %d; want 3 and 3", a, r)
+	}
+	// Up by one, then down by two at once: the starting replica goes first, then the
+	// newest ready one, so the two oldest keep serving.
+	if err := s.Scale(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	all := m.Replicas()
+	oldest := []*Replica{all[0], all[1]}
+	if err := s.Scale(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if a, r := s.Counts(); a != 2 || r != 2 {
+		t.Fatalf("after scaling to 2: allocated %d, ready %d; want 2 ready", a, r)
+	}
+	for _, r := range oldest {
+		if st := r.State(); st != Ready {
+			t.Errorf("oldest replica %s is %s, want it kept ready", r.Name, st)
+		}
+	}
+	if st := all[3].State(); st == Starting || st == Ready {
+		t.Errorf("the replica still starting is %s, want it stopped first", st)
+	}
+}
