@@ -9,16 +9,9 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
-)
 
-func tracesDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "traces")
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("shared traces not found at %s (CI has ../shared beside the checkout): %v", d, err)
-	}
-	return d
-}
+	"github.com/bascaler/bascaler/internal/testenv"
+)
 
 // run executes the CLI in-process with fresh flags and returns stdout.
 func run(t *testing.T, args ...string) (string, error) {
@@ -62,7 +55,7 @@ type simJSON struct {
 }
 
 func TestSimulateNASAJSONAndOracleFloor(t *testing.T) {
-	trace := filepath.Join(tracesDir(t), "nasa_http_1995-07_per_minute.csv")
+	trace := testenv.Trace(t, "nasa_http_1995-07_per_minute.csv")
 	out, err := run(t, "simulate", "--trace", trace, "--policy", "hpa,kpa,threshold,oracle", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +93,7 @@ func TestSimulateNASAJSONAndOracleFloor(t *testing.T) {
 }
 
 func TestEveryTraceRunsThroughEveryBaseline(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(tracesDir(t), "*.csv"))
+	paths, _ := filepath.Glob(filepath.Join(testenv.Traces(t), "*.csv"))
 	if len(paths) < 9 {
 		t.Fatalf("found %d shared traces, want 9", len(paths))
 	}
