@@ -126,9 +126,12 @@ func TestBadInputGivesOneClearError(t *testing.T) {
 	}{
 		{[]string{"simulate", "--trace", bad}, "bad.csv:3"},
 		{[]string{"simulate", "--trace", empty}, "empty.csv"},
-		{[]string{"simulate", "--policy", "nope"}, "valid:"},
+		{[]string{"simulate", "--policy", "nope"}, `unknown policy "nope" (valid: `},
 		{[]string{"simulate", "--slo", "0s"}, "--slo must be positive"},
-		{[]string{"simulate", "--min", "5", "--max", "2"}, "min"},
+		// The error names both flags with their values and the rule they break.
+		{[]string{"simulate", "--min", "5", "--max", "2"}, "--min 5 and --max 2: need 0 <= min <= max"},
+		{[]string{"simulate", "--min", "-1", "--max", "2"}, "--min -1 and --max 2: need 0 <= min <= max"},
+		{[]string{"simulate", "--min", "0", "--max", "0"}, "--min 0 and --max 0: need 0 <= min <= max and max >= 1"},
 		{[]string{"simulate", "--profile", "nope"}, "unknown profile"},
 		{[]string{"simulate", "--slo-metric", "p42"}, "unknown SLO metric"},
 		{[]string{"simulate", "--format", "xml"}, "unknown --format"},

@@ -42,13 +42,24 @@ func TestBuildObservationCopiesCompletedPeriods(t *testing.T) {
 	if last.Rate != 300 || last.Served != 250 || last.Failed != 50 {
 		t.Errorf("last interval rate/served/failed = %g/%g/%g, want 300/250/50", last.Rate, last.Served, last.Failed)
 	}
-	// Interval ending at now-60s: the record at now-150s (2 replicas) is the latest before it.
-	if obs.History[1].Replicas != 2 || obs.History[2].Replicas != 4 || obs.History[2].Ready != 3 {
-		t.Errorf("replicas per interval: %v %v %v", obs.History[0].Replicas, obs.History[1].Replicas, obs.History[2].Replicas)
+	// The intervals end at now-120s, now-60s and now: the record at now-150s (2 replicas) is
+	// in force at the first two ends, the one at now-30s (4 replicas, 3 ready) at the last.
+	if obs.History[0].Replicas != 2 || obs.History[1].Replicas != 2 || obs.History[2].Replicas != 4 || obs.History[2].Ready != 3 {
+		t.Errorf("replicas per interval: %v %v %v, want 2 2 4 (ready %v, want 3)",
+			obs.History[0].Replicas, obs.History[1].Replicas, obs.History[2].Replicas, obs.History[2].Ready)
 	}
-	// Before the first record, the current counts stand in.
-	if obs.History[0].Replicas != 2 && obs.History[0].Replicas != 5 {
-		t.Errorf("first interval replicas %g", obs.History[0].Replicas)
+	// Before the first record, the current counts (5 replicas, 4 ready) stand in: with the log
+	// starting at now-90s, the interval ending at now-120s has no record yet.
+	late := NewReplicaLog(0)
+	late.Record(now.Add(-90*time.Second), 3, 3)
+	in.Log = late
+	var lobs policy.Observation
+	if _, err := BuildObservation(in, &lobs); err != nil {
+		t.Fatal(err)
+	}
+	if h := lobs.History; h[0].Replicas != 5 || h[0].Ready != 4 || h[1].Replicas != 3 || h[2].Replicas != 3 {
+		t.Errorf("log from now-90s: replicas %v %v %v (first ready %v), want 5 3 3 (ready 4)",
+			h[0].Replicas, h[1].Replicas, h[2].Replicas, h[0].Ready)
 	}
 	// Little's law: 120 req/s x 10 ms = 1.2 requests in the system.
 	if c := obs.Recent[1].Concurrency; math.Abs(c-1.2) > 1e-12 {
