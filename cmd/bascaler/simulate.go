@@ -116,13 +116,9 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 	if _, err := cfg.Validate(); err != nil {
 		return e, err
 	}
-	params := map[string]string{}
-	for _, kv := range f.params {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return e, fmt.Errorf("--param %q: want key=value", kv)
-		}
-		params[k] = v
+	params, err := policy.ParseParams(f.params)
+	if err != nil {
+		return e, fmt.Errorf("--param: %w", err)
 	}
 	names := splitList(f.policies)
 	if f.rlModel != "" {

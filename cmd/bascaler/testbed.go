@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed"
@@ -85,13 +86,8 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 			}
 			cfg.SLOMetric = m
 			cfg.Policies = testbedPolicyList(policies)
-			cfg.Params = map[string]string{}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--param %q: want key=value or policy.key=value", p)
-				}
-				cfg.Params[k] = v
+			if cfg.Params, err = policy.ParseParams(params); err != nil {
+				return fmt.Errorf("--param: %w", err)
 			}
 			if format != "json" && format != "table" {
 				return fmt.Errorf("--format %q: want table or json", format)

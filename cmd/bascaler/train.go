@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,13 +106,9 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	if err != nil {
 		return fmt.Errorf("--split: %w", err)
 	}
-	params := map[string]string{}
-	for _, kv := range f.params {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--param %q: want key=value", kv)
-		}
-		params[k] = v
+	params, err := policy.ParseParams(f.params)
+	if err != nil {
+		return fmt.Errorf("--param: %w", err)
 	}
 	cfg := sim.DefaultConfig()
 	cfg.Interval, cfg.Startup = f.interval, f.startup
