@@ -72,9 +72,10 @@ func TestControllerCommandServesProbesAndMetrics(t *testing.T) {
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	rootCmd.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
+	root := newRootCmd()
+	root.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", "default"})
-	go func() { done <- rootCmd.ExecuteContext(ctx) }()
+	go func() { done <- root.ExecuteContext(ctx) }()
 	defer func() {
 		cancel()
 		select {

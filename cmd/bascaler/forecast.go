@@ -18,13 +18,13 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 )
 
-func init() {
+func newForecastCmd() *cobra.Command {
 	fc := &cobra.Command{
 		Use:   "forecast",
 		Short: "Train, evaluate and run workload forecasters",
 	}
 	fc.AddCommand(newForecastBacktestCmd(), newForecastTrainCmd(), newForecastPredictCmd())
-	rootCmd.AddCommand(fc)
+	return fc
 }
 
 // fcTraceFlags are the data options shared by the forecast subcommands.

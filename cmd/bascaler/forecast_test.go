@@ -10,14 +10,15 @@ import (
 	"github.com/bascaler/bascaler/internal/forecast"
 )
 
-// runCLI executes the root command in-process and returns stdout and the error.
+// runCLI executes a fresh command tree in-process and returns stdout and stderr together.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
 	return out.String(), err
 }
 

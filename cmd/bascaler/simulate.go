@@ -299,7 +299,7 @@ func safeName(s string) string {
 	}, s)
 }
 
-func init() {
+func newSimulateCmd() *cobra.Command {
 	var f simFlags
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -314,5 +314,5 @@ training split (--normalize paper, the default); the test split is evaluated (--
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulation(cmd, &f, "bascaler simulate") },
 	}
 	f.register(cmd, "hpa,kpa,threshold,oracle")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

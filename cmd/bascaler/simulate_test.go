@@ -8,33 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/bascaler/bascaler/internal/testenv"
 )
 
-// run executes the CLI in-process with fresh flags and returns stdout.
+// run executes a fresh command tree in-process (every flag at its default) and returns
+// stdout; stderr is discarded.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&errb)
-	rootCmd.SetArgs(args)
-	// Cobra keeps flag values between Execute calls; reset the ones the tests vary.
-	for _, c := range rootCmd.Commands() {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if !f.Changed {
-				return
-			}
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil) // string arrays default to empty here
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-	err := rootCmd.Execute()
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.Execute()
 	return out.String(), err
 }
 

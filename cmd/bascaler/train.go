@@ -24,9 +24,6 @@ import (
 	"github.com/bascaler/bascaler/internal/sim"
 )
 
-// trainCmd groups the training subcommands ("train rl"; other trainers may join it).
-var trainCmd = &cobra.Command{Use: "train", Short: "Train models used by the policies"}
-
 // rlTrainFlags are the options of "train rl".
 type rlTrainFlags struct {
 	trace, out, pol, reward, normalize, split, forecaster string
@@ -39,7 +36,14 @@ type rlTrainFlags struct {
 	params                                                []string
 }
 
-func init() {
+// newTrainCmd groups the training subcommands ("train rl"; other trainers may join it).
+func newTrainCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies"}
+	cmd.AddCommand(newTrainRLCmd())
+	return cmd
+}
+
+func newTrainRLCmd() *cobra.Command {
 	var f rlTrainFlags
 	cmd := &cobra.Command{
 		Use:   "rl",
@@ -76,8 +80,7 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
 	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
-	trainCmd.AddCommand(cmd)
-	rootCmd.AddCommand(trainCmd)
+	return cmd
 }
 
 // minReliableValidation is the validation length below which train warns that model
