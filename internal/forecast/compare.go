@@ -97,7 +97,8 @@ type Comparison struct {
 	// Models has one row per kind, in the order given.
 	Models []Scored
 	// Auto is the row of the kind SelectCandidate picks among them, as Kind "auto" with
-	// Selected set; its FitSeconds is the time to fit every candidate, what auto spends.
+	// Selected set; its FitSeconds is the time to fit every candidate (failed ones
+	// included), what auto spends.
 	Auto Scored
 	// Origins is the number of rolling origins over the test split at the backtest's horizon.
 	Origins int
@@ -121,8 +122,8 @@ func Compare(kinds []string, train, val, test series.Series, o CompareOptions) (
 		}
 		cands = append(cands, c)
 		row := Scored{Kind: kind, ValScore: c.Score, FitSeconds: c.FitSeconds, Err: c.Err}
+		total += c.FitSeconds // auto spends the time of failed fits too
 		if c.Err == nil {
-			total += c.FitSeconds
 			row.Test, row.Err = Backtest(c.Model, train, val, test, o.Backtest)
 		}
 		cmp.Models = append(cmp.Models, row)
