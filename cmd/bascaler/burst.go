@@ -14,13 +14,13 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 )
 
-func init() {
+func newBurstCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "burst",
 		Short: "Burst detection: evaluate the detectors on labelled workloads",
 	}
 	cmd.AddCommand(burstEvalCmd())
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func burstEvalCmd() *cobra.Command {

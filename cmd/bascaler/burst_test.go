@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
 
 func TestBurstEvalPrintsOneJSONObjectWithARowPerDetector(t *testing.T) {
 	t.Setenv("CI", "true")
-	out, err := runFresh(t, "burst", "eval", "--workload", "spikes", "--seeds", "1", "--forecaster", "naive", "--format", "json")
+	out, err := runCLI(t, "burst", "eval", "--workload", "spikes", "--seeds", "1", "--forecaster", "naive", "--format", "json")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -50,26 +48,9 @@ func TestBurstEvalRejectsBadFlags(t *testing.T) {
 		{[]string{"--seeds", "0"}, "--seeds must be >= 1"},
 		{[]string{"--detectors", "paper,psychic", "--seeds", "1"}, "unknown burst detector \"psychic\""},
 	} {
-		out, err := runFresh(t, append([]string{"burst", "eval"}, c.args...)...)
+		out, err := runCLI(t, append([]string{"burst", "eval"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q\n%s", c.args, err, c.want, out)
 		}
 	}
-}
-
-// runFresh runs the CLI after resetting the flags of the command path args names: rootCmd
-// is shared by all tests, and cobra keeps flag values between Execute calls.
-func runFresh(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	if c, _, err := rootCmd.Find(args); err == nil {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil)
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-	return runCLI(t, args...)
 }

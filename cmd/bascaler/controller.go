@@ -20,7 +20,7 @@ import (
 	"github.com/bascaler/bascaler/internal/scale"
 )
 
-func init() {
+func newControllerCmd() *cobra.Command {
 	var kubeconfig, metricsAddr, probeAddr, modelDir, leaseNS string
 	var leaderElect, verbose bool
 	cmd := &cobra.Command{
@@ -88,7 +88,7 @@ func init() {
 	f.StringVar(&leaseNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace)")
 	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 func freeAddr(t *testing.T) string {
@@ -48,14 +49,7 @@ func get(url string) (int, string) {
 // server (envtest) with a kubeconfig and checks the wiring: leader election, probes, and
 // bascaler_* series on /metrics once an autoscaler is reconciled.
 func TestControllerCommandServesProbesAndMetrics(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); assets == "" || err != nil {
-		msg := "needs kube-apiserver and etcd in $KUBEBUILDER_ASSETS: export KUBEBUILDER_ASSETS=$(hack/tools/build.sh)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	assets := testenv.KubebuilderAssets(t)
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
 	if err != nil {
@@ -78,9 +72,10 @@ func TestControllerCommandServesProbesAndMetrics(t *testing.T) {
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	rootCmd.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
+	root := newRootCmd()
+	root.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", "default"})
-	go func() { done <- rootCmd.ExecuteContext(ctx) }()
+	go func() { done <- root.ExecuteContext(ctx) }()
 	defer func() {
 		cancel()
 		select {

@@ -21,7 +21,7 @@ func demoPolicies() string {
 	return strings.Join(append(names, "static:8"), ",")
 }
 
-func init() {
+func newDemoCmd() *cobra.Command {
 	var f simFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -38,5 +38,5 @@ simulated cluster (fft profile, 16 ms mean-latency SLO, 30 s start-up). No files
 		},
 	}
 	f.register(cmd, "")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

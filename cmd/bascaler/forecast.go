@@ -17,15 +17,16 @@ import (
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/sim"
 )
 
-func init() {
+func newForecastCmd() *cobra.Command {
 	fc := &cobra.Command{
 		Use:   "forecast",
 		Short: "Train, evaluate and run workload forecasters",
 	}
 	fc.AddCommand(newForecastBacktestCmd(), newForecastTrainCmd(), newForecastPredictCmd())
-	rootCmd.AddCommand(fc)
+	return fc
 }
 
 // fcTraceFlags are the data options shared by the forecast subcommands.
@@ -46,12 +47,14 @@ func (t *fcTraceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&t.horizon, "horizon", 24, "forecast horizon in steps")
 }
 
-// fcData is a loaded, split and normalised trace.
+// fcData is a trace loaded the way the simulator loads it (sim.LoadWorkload: counts per
+// step turned into req/s, then normalised with parameters fitted on the training split), so
+// a forecaster trained or scored here sees the same numbers as one inside a policy.
 type fcData struct {
 	name             string
 	train, val, test series.Series
-	norm             *series.Normalizer
-	raw              series.Series // the whole series as loaded, before normalisation
+	norm             *series.Normalizer // nil for none (identity)
+	raw              series.Series      // the history and evaluation in req/s, before normalisation
 }
 
 func (t *fcTraceFlags) load() (fcData, error) {
@@ -62,51 +65,41 @@ func (t *fcTraceFlags) load() (fcData, error) {
 	if t.horizon < 1 {
 		return p, fmt.Errorf("--horizon %d: want >= 1", t.horizon)
 	}
-	var s series.Series
-	var err error
-	synthetic := t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:")
-	if t.prom.address != "" {
-		s, err = t.prom.load(t.trace)
-	} else if synthetic {
-		name := strings.TrimPrefix(strings.TrimPrefix(t.trace, "synthetic"), ":")
-		if name == "" {
-			name = series.DefaultSyntheticName
-		}
-		s, err = series.SyntheticByName(name, t.seed)
-	} else {
-		s, err = series.Load(t.trace)
-	}
-	if err != nil {
-		return p, err
+	if t.normalize != "" && t.normalize != "none" && t.normalize != "paper" {
+		return p, fmt.Errorf("--normalize %q: want none or paper", t.normalize)
 	}
 	fr, err := series.ParseSplit(t.split)
 	if err != nil {
 		return p, fmt.Errorf("--split: %w", err)
 	}
-	train, val, test, err := series.Split(s, fr)
-	if err != nil {
+	opts := sim.WorkloadOptions{Trace: t.trace, Normalize: t.normalize, Split: fr, Seed: t.seed, AllowEmptyEval: true}
+	var w sim.Workload
+	if t.prom.address != "" {
+		// Rates read from Prometheus are req/s already; they are not normalised unless asked.
+		s, err := t.prom.load(t.trace)
+		if err != nil {
+			return p, err
+		}
+		if opts.Normalize == "" {
+			opts.Normalize = "none"
+		}
+		w, err = sim.WorkloadOf(s, opts)
+		if err != nil {
+			return p, err
+		}
+	} else if w, err = sim.LoadWorkload(opts); err != nil {
 		return p, err
 	}
-	mode := t.normalize
-	if mode == "" {
-		mode = "paper"
-		if synthetic || t.prom.address != "" {
-			mode = "none"
-		}
+	p.name = w.Name
+	p.train, p.val, p.test = w.History.Slice(0, w.Train), w.History.Slice(w.Train, w.Train+w.Val), w.Eval
+	if w.Normalizer.Kind != series.Identity().Kind {
+		p.norm = &w.Normalizer
 	}
-	switch mode {
-	case "none":
-	case "paper":
-		n, err := series.FitPaper(train.Values)
-		if err != nil {
-			return p, fmt.Errorf("%s: %w", s.Name, err)
-		}
-		train, val, test = n.Apply(train), n.Apply(val), n.Apply(test)
-		p.norm = &n
-	default:
-		return p, fmt.Errorf("--normalize %q: want none or paper", t.normalize)
+	p.raw = w.Rates
+	if p.raw.Len() == 0 { // synthetic: generated in req/s, history then evaluation
+		p.raw = w.History
+		p.raw.Values = append(append([]float64(nil), w.History.Values...), w.Eval.Values...)
 	}
-	p.name, p.train, p.val, p.test, p.raw = s.Name, train, val, test, s
 	return p, nil
 }
 
@@ -165,19 +158,20 @@ type backtestRow struct {
 	Error       string  `json:"error,omitempty"`
 }
 
-func rowOf(model string, r forecast.Result, val, fit float64) backtestRow {
-	return backtestRow{Model: model, MAE: fcFloat(r.MAE), RMSE: fcFloat(r.RMSE), SMAPE: fcFloat(r.SMAPE),
-		MASE: fcFloat(r.MASE), PinballMean: fcFloat(r.PinballMean), QRisk50: fcFloat(r.QRisk50),
-		QRisk90: fcFloat(r.QRisk90), Coverage80: fcFloat(r.Coverage80), Coverage98: fcFloat(r.Coverage98),
-		Width80: fcFloat(r.Width80), Width98: fcFloat(r.Width98), AsymMAE: fcFloat(r.AsymMAE),
-		ValScore: fcFloat(val), FitSeconds: fcFloat(fit), PredictMs: fcFloat(r.PredictMs)}
-}
-
-func failedRow(model string, err error) backtestRow {
-	nan := fcFloat(math.NaN())
-	return backtestRow{Model: model, MAE: nan, RMSE: nan, SMAPE: nan, MASE: nan, PinballMean: nan, QRisk50: nan,
-		QRisk90: nan, Coverage80: nan, Coverage98: nan, Width80: nan, Width98: nan, AsymMAE: nan, ValScore: nan,
-		FitSeconds: nan, PredictMs: nan, Error: err.Error()}
+func rowOf(r forecast.Scored) backtestRow {
+	if r.Err != nil {
+		nan := fcFloat(math.NaN())
+		return backtestRow{Model: r.Kind, MAE: nan, RMSE: nan, SMAPE: nan, MASE: nan, PinballMean: nan, QRisk50: nan,
+			QRisk90: nan, Coverage80: nan, Coverage98: nan, Width80: nan, Width98: nan, AsymMAE: nan, ValScore: nan,
+			FitSeconds: nan, PredictMs: nan, Selected: r.Selected, Error: r.Err.Error()}
+	}
+	t := r.Test
+	return backtestRow{Model: r.Kind, MAE: fcFloat(t.MAE), RMSE: fcFloat(t.RMSE), SMAPE: fcFloat(t.SMAPE),
+		MASE: fcFloat(t.MASE), PinballMean: fcFloat(t.PinballMean), QRisk50: fcFloat(t.QRisk50),
+		QRisk90: fcFloat(t.QRisk90), Coverage80: fcFloat(t.Coverage80), Coverage98: fcFloat(t.Coverage98),
+		Width80: fcFloat(t.Width80), Width98: fcFloat(t.Width98), AsymMAE: fcFloat(t.AsymMAE),
+		ValScore: fcFloat(r.ValScore), FitSeconds: fcFloat(r.FitSeconds), PredictMs: fcFloat(t.PredictMs),
+		Selected: r.Selected}
 }
 
 // backtestReport is the JSON document `forecast backtest` prints.
@@ -258,59 +252,37 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 	return cmd
 }
 
+// runBacktest scores the kinds with forecast.Compare and shapes its rows for output.
 func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
-	rep := backtestReport{Trace: p.name, Horizon: tf.horizon}
-	opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
-	bt := forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins}
 	bar := fcBar(out, len(kinds), "backtest "+p.name)
-	best, bestScore, totalFit := -1, math.Inf(1), 0.0
-	for _, kind := range kinds {
-		if bar != nil {
+	o := forecast.CompareOptions{
+		Fit:        forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed},
+		Backtest:   forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins},
+		CalOrigins: calOrigins,
+	}
+	if bar != nil {
+		fitted := 0
+		o.Each = func(kind string) {
+			if fitted > 0 {
+				_ = bar.Add(1)
+			}
+			fitted++
 			bar.Describe("backtest " + p.name + ": " + kind)
 		}
-		row, err := backtestOne(kind, p, opts, bt, calOrigins)
-		if err != nil {
-			row = failedRow(kind, err)
-		} else {
-			totalFit += float64(row.FitSeconds)
-			if v := float64(row.ValScore); v < bestScore {
-				best, bestScore = len(rep.Results), v
-			}
-		}
-		rep.Results = append(rep.Results, row)
-		if bar != nil {
-			_ = bar.Add(1)
-		}
 	}
+	cmp, err := forecast.Compare(kinds, p.train, p.val, p.test, o)
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	if best < 0 {
-		return rep, fmt.Errorf("%s: no model could be fitted; first error: %s", p.name, rep.Results[0].Error)
+	if err != nil {
+		return backtestReport{}, fmt.Errorf("%s: %w", p.name, err)
 	}
-	auto := rep.Results[best]
-	auto.Selected, auto.Model, auto.FitSeconds = auto.Model, "auto", fcFloat(totalFit)
-	rep.Results = append(rep.Results, auto)
-	rep.Origins = len(forecast.Origins(p.train.Len()+p.val.Len(), p.train.Len()+p.val.Len()+p.test.Len(), tf.horizon, 1, bt.MaxOrigins))
+	rep := backtestReport{Trace: p.name, Horizon: tf.horizon, Origins: cmp.Origins}
+	for _, r := range cmp.Models {
+		rep.Results = append(rep.Results, rowOf(r))
+	}
+	rep.Results = append(rep.Results, rowOf(cmp.Auto))
 	return rep, nil
-}
-
-func backtestOne(kind string, p fcData, opts forecast.FitOptions, bt forecast.BacktestOptions, calOrigins int) (backtestRow, error) {
-	base, err := forecast.New(kind, nil)
-	if err != nil {
-		return backtestRow{}, err
-	}
-	start := time.Now()
-	m, val, err := forecast.FitCalibrated(base, p.train, p.val, opts, calOrigins)
-	if err != nil {
-		return backtestRow{}, err
-	}
-	fit := time.Since(start).Seconds()
-	r, err := forecast.Backtest(m, p.train, p.val, p.test, bt)
-	if err != nil {
-		return backtestRow{}, err
-	}
-	return rowOf(kind, r, val, fit), nil
 }
 
 func writeBacktest(w io.Writer, rep backtestReport, format string) error {
@@ -371,18 +343,9 @@ func newForecastTrainCmd() *cobra.Command {
 					_ = bar.Set(done)
 				}
 			}
-			var model forecast.Forecaster
-			var val float64
-			if a, ok := base.(*forecast.Auto); ok {
-				if err := a.Fit(p.train, p.val, opts); err != nil {
-					return err
-				}
-				model, val = a, a.Scores[a.Selected]
-			} else {
-				model, val, err = forecast.FitCalibrated(base, p.train, p.val, opts, 0)
-				if err != nil {
-					return err
-				}
+			model, val, err := forecast.Train(base, p.train, p.val, opts)
+			if err != nil {
+				return err
 			}
 			if bar != nil {
 				_ = bar.Finish()
@@ -432,8 +395,9 @@ func newForecastPredictCmd() *cobra.Command {
 		Use:   "predict",
 		Short: "Forecast the steps that follow a trace with a saved model",
 		Long: `Loads a model saved by "forecast train", maps the whole trace with the model's saved
-normaliser (if any) and forecasts the horizon steps after its last point. Values are in
-the units the model was trained in (normalised req/s when it was trained with --normalize paper).`,
+normaliser (if any) and forecasts the horizon steps after its last point. The trace is read
+in req/s (counts per step divided by the step), as the simulator reads it; values are in the
+units the model was trained in (normalised req/s when it was trained with --normalize paper).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
@@ -453,22 +417,24 @@ the units the model was trained in (normalised req/s when it was trained with --
 			if err != nil {
 				return err
 			}
-			tf := fcTraceFlags{trace: trace, seed: seed, split: "1,0,0", normalize: "none", horizon: horizon}
-			p, err := tf.load()
+			// The whole trace in req/s, as the simulator and the controller feed a model (for a
+			// synthetic workload, its week of history and its day); the model's own normaliser
+			// (saved with it) maps it to the units it was trained in.
+			wl, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: trace, Normalize: "none", Eval: "all", Seed: seed})
 			if err != nil {
 				return err
 			}
-			hist := p.train
-			units := "trace units"
+			hist := forecast.Concat(wl.History, wl.Eval)
+			units := "req/s"
 			if man.Normalizer != nil {
 				hist = man.Normalizer.Apply(hist)
-				units = "normalised (" + man.Normalizer.Kind + ")"
+				units = "normalised req/s (" + man.Normalizer.Kind + ")"
 			}
 			fc, err := m.Predict(hist, horizon)
 			if err != nil {
 				return err
 			}
-			out := predictOutput{Model: man.Kind, Trace: p.name, Origin: hist.Time(hist.Len()), Step: hist.Step.String(),
+			out := predictOutput{Model: man.Kind, Trace: wl.Name, Origin: hist.Time(hist.Len()), Step: hist.Step.String(),
 				Levels: fc.Levels, Units: units, Horizon: horizon}
 			for _, row := range fc.Q {
 				r := make([]fcFloat, len(row))

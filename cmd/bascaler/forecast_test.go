@@ -3,21 +3,26 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/series"
 )
 
-// runCLI executes the root command in-process and returns stdout and the error.
+// runCLI executes a fresh command tree in-process and returns stdout and stderr together.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
 	return out.String(), err
 }
 
@@ -121,5 +126,74 @@ func TestModelsAllMeansEveryRegisteredKindButAuto(t *testing.T) {
 		if k == "auto" {
 			t.Error("auto listed as a candidate of itself")
 		}
+	}
+}
+
+// writeCountsTrace writes a per-minute trace of request counts around 600 per minute
+// (10 req/s) with a daily cycle, n points.
+func writeCountsTrace(t *testing.T, n int) (string, []float64) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	counts := make([]float64, n)
+	for i := range counts {
+		counts[i] = math.Round(600 + 240*math.Sin(2*math.Pi*float64(i)/1440) + 30*math.Sin(float64(i)))
+		fmt.Fprintf(&b, "%d,%g\n", 1_700_000_000+60*i, counts[i])
+	}
+	p := filepath.Join(t.TempDir(), "counts.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, counts
+}
+
+// Forecasters train and predict in req/s, as the simulator feeds them: a per-minute trace of
+// counts is divided by 60 first. With --normalize none a model trained on counts would
+// forecast about 600; in req/s it forecasts about 10. With --normalize paper the saved
+// normaliser is fitted on the training split in req/s, so the controller and the simulator,
+// which hold req/s, can apply it.
+func TestForecastTrainsAndPredictsInRequestsPerSecond(t *testing.T) {
+	t.Setenv("CI", "true")
+	trace, counts := writeCountsTrace(t, 3*1440)
+	dir := filepath.Join(t.TempDir(), "none")
+	if out, err := runCLI(t, "forecast", "train", "--trace", trace, "--normalize", "none", "--model", "naive", "--out", dir, "--horizon", "3"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := runCLI(t, "forecast", "predict", "--model", dir, "--trace", trace, "--horizon", "3", "--format", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var p struct {
+		Levels []float64   `json:"levels"`
+		Q      [][]float64 `json:"q"`
+		Units  string      `json:"units"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	last := counts[len(counts)-1] / 60
+	mid := p.Q[0][len(p.Levels)/2] // DefaultLevels has 0.5 in the middle
+	if p.Units != "req/s" || math.Abs(mid-last) > 0.5*last {
+		t.Errorf("naive forecast %v %s after a last point of %v counts/min (%v req/s), want about %v req/s", mid, p.Units, counts[len(counts)-1], last, last)
+	}
+
+	dir = filepath.Join(t.TempDir(), "paper")
+	if out, err := runCLI(t, "forecast", "train", "--trace", trace, "--model", "naive", "--out", dir, "--horizon", "3"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	_, man, err := forecast.LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := make([]float64, len(counts)*6/10) // the default 0.6 training split
+	for i := range rates {
+		rates[i] = counts[i] / 60
+	}
+	want, err := series.FitPaper(rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if man.Normalizer == nil || math.Abs(man.Normalizer.Mean-want.Mean) > 1e-9 || math.Abs(man.Normalizer.Std-want.Std) > 1e-9 {
+		t.Errorf("saved normaliser %+v, want the paper fit on the training split in req/s (mean %v, std %v)", man.Normalizer, want.Mean, want.Std)
 	}
 }

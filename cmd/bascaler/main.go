@@ -12,23 +12,42 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-var rootCmd = &cobra.Command{
-	Use:           "bascaler",
-	Short:         "Burst-aware, machine-learning horizontal autoscaler for Kubernetes",
-	SilenceUsage:  true,
-	SilenceErrors: true,
+// newRootCmd builds the whole command tree afresh, so that every Execute (the binary's one,
+// each test's) starts from the flags' defaults. A new command is one more line here: a
+// function returning its *cobra.Command, which owns its flag variables.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "bascaler",
+		Short:         "Burst-aware, machine-learning horizontal autoscaler for Kubernetes",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newVersionCmd(),
+		newSimulateCmd(),
+		newDemoCmd(),
+		newForecastCmd(),
+		newBurstCmd(),
+		newTrainCmd(),
+		newProfileCmd(),
+		newTestbedCmd(),
+		newServeFFTCmd(),
+		newControllerCmd(),
+		newModelsCmd(),
+	)
+	return root
 }
 
-func init() {
-	rootCmd.AddCommand(&cobra.Command{
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "bascaler", version) },
-	})
+	}
 }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "bascaler:", err)
 		os.Exit(1)
 	}

@@ -14,8 +14,6 @@ import (
 	"github.com/bascaler/bascaler/internal/registry"
 )
 
-func init() { rootCmd.AddCommand(newModelsCmd()) }
-
 // registerFlags are the --registry options of the training commands.
 type registerFlags struct {
 	dir     string

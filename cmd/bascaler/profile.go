@@ -16,9 +16,7 @@ import (
 	"github.com/bascaler/bascaler/internal/testbed"
 )
 
-func init() { rootCmd.AddCommand(profileCmd()) }
-
-func profileCmd() *cobra.Command {
+func newProfileCmd() *cobra.Command {
 	var (
 		profile, out, in, sloMetric, kernel string
 		samples                             int

@@ -12,7 +12,7 @@ import (
 
 func TestProfileWritesBalancedProfilingData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.csv")
-	if out, err := runFresh(t, "profile", "--profile", "fft", "--samples", "80", "--out", path, "--seed", "2"); err != nil {
+	if out, err := runCLI(t, "profile", "--profile", "fft", "--samples", "80", "--out", path, "--seed", "2"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	data, err := perf.LoadProfilingCSV(path)
@@ -32,10 +32,10 @@ func TestProfileWritesBalancedProfilingData(t *testing.T) {
 
 func TestProfileFitPrintsTheCapacityAtTheSLO(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.csv")
-	if _, err := runFresh(t, "profile", "--samples", "200", "--out", path); err != nil {
+	if _, err := runCLI(t, "profile", "--samples", "200", "--out", path); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runFresh(t, "profile", "--in", path, "--fit", "--slo", "16ms", "--slo-metric", "mean", "--workload", "1000")
+	out, err := runCLI(t, "profile", "--in", path, "--fit", "--slo", "16ms", "--slo-metric", "mean", "--workload", "1000")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -64,7 +64,7 @@ func TestProfileReportsUnmeetableSLOsAndBadInput(t *testing.T) {
 		{[]string{"--samples", "50", "--fit", "--slo-metric", "p50"}, "unknown SLO metric"},
 		{[]string{"--samples", "0", "--out", "-"}, "positive number of samples"},
 	} {
-		out, err := runFresh(t, append([]string{"profile"}, c.args...)...)
+		out, err := runCLI(t, append([]string{"profile"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q\n%s", c.args, err, c.want, out)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/bascaler/bascaler/internal/testbed/fftsvc"
 )
 
-func init() {
+func newServeFFTCmd() *cobra.Command {
 	var (
 		addr  string
 		opts  fftsvc.Options
@@ -59,5 +59,5 @@ accepting connections and drains requests in flight for up to --grace.`,
 	cmd.Flags().IntVar(&opts.Workers, "workers", 1, "requests computed at once (the rest wait in a queue without using CPU)")
 	cmd.Flags().IntVar(&opts.QueueLimit, "queue-limit", 512, "requests that may wait for a worker; beyond, 503")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long to drain requests in flight on SIGTERM")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

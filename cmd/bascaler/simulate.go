@@ -117,13 +117,9 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 	if _, err := cfg.Validate(); err != nil {
 		return e, err
 	}
-	params := map[string]string{}
-	for _, kv := range f.params {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return e, fmt.Errorf("--param %q: want key=value", kv)
-		}
-		params[k] = v
+	params, err := policy.ParseParams(f.params)
+	if err != nil {
+		return e, fmt.Errorf("--param: %w", err)
 	}
 	names := splitList(f.policies)
 	if f.rlModel != "" {
@@ -304,7 +300,7 @@ func safeName(s string) string {
 	}, s)
 }
 
-func init() {
+func newSimulateCmd() *cobra.Command {
 	var f simFlags
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -319,5 +315,5 @@ training split (--normalize paper, the default); the test split is evaluated (--
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulation(cmd, &f, "bascaler simulate") },
 	}
 	f.register(cmd, "hpa,kpa,threshold,oracle")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }

@@ -8,40 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
-func tracesDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "traces")
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("shared traces not found at %s (CI has ../shared beside the checkout): %v", d, err)
-	}
-	return d
-}
-
-// run executes the CLI in-process with fresh flags and returns stdout.
+// run executes a fresh command tree in-process (every flag at its default) and returns
+// stdout; stderr is discarded.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&errb)
-	rootCmd.SetArgs(args)
-	// Cobra keeps flag values between Execute calls; reset the ones the tests vary.
-	for _, c := range rootCmd.Commands() {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if !f.Changed {
-				return
-			}
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil) // string arrays default to empty here
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-	}
-	err := rootCmd.Execute()
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.Execute()
 	return out.String(), err
 }
 
@@ -62,7 +41,7 @@ type simJSON struct {
 }
 
 func TestSimulateNASAJSONAndOracleFloor(t *testing.T) {
-	trace := filepath.Join(tracesDir(t), "nasa_http_1995-07_per_minute.csv")
+	trace := testenv.Trace(t, "nasa_http_1995-07_per_minute.csv")
 	out, err := run(t, "simulate", "--trace", trace, "--policy", "hpa,kpa,threshold,oracle", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +79,7 @@ func TestSimulateNASAJSONAndOracleFloor(t *testing.T) {
 }
 
 func TestEveryTraceRunsThroughEveryBaseline(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(tracesDir(t), "*.csv"))
+	paths, _ := filepath.Glob(filepath.Join(testenv.Traces(t), "*.csv"))
 	if len(paths) < 9 {
 		t.Fatalf("found %d shared traces, want 9", len(paths))
 	}
@@ -133,9 +112,12 @@ func TestBadInputGivesOneClearError(t *testing.T) {
 	}{
 		{[]string{"simulate", "--trace", bad}, "bad.csv:3"},
 		{[]string{"simulate", "--trace", empty}, "empty.csv"},
-		{[]string{"simulate", "--policy", "nope"}, "valid:"},
+		{[]string{"simulate", "--policy", "nope"}, `unknown policy "nope" (valid: `},
 		{[]string{"simulate", "--slo", "0s"}, "--slo must be positive"},
-		{[]string{"simulate", "--min", "5", "--max", "2"}, "min"},
+		// The error names both flags with their values and the rule they break.
+		{[]string{"simulate", "--min", "5", "--max", "2"}, "--min 5 and --max 2: need 0 <= min <= max"},
+		{[]string{"simulate", "--min", "-1", "--max", "2"}, "--min -1 and --max 2: need 0 <= min <= max"},
+		{[]string{"simulate", "--min", "0", "--max", "0"}, "--min 0 and --max 0: need 0 <= min <= max and max >= 1"},
 		{[]string{"simulate", "--profile", "nope"}, "unknown profile"},
 		{[]string{"simulate", "--slo-metric", "p42"}, "unknown SLO metric"},
 		{[]string{"simulate", "--format", "xml"}, "unknown --format"},

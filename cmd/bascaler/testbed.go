@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -14,21 +13,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed"
 )
 
-func init() {
-	var (
-		tracePath, policies, format, sloMetric string
-		duration                               time.Duration
-		start, historyN                        int
-		params                                 []string
-		quiet, compareSim                      bool
-		cfg                                    testbed.Config
-	)
-	run := &cobra.Command{
+// newTestbedCmd groups the local end-to-end testbed's subcommands.
+func newTestbedCmd() *cobra.Command {
+	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
+	tb.AddCommand(newTestbedRunCmd(), testbedProfileCmd())
+	return tb
+}
+
+// testbedRunFlags are the options of "testbed run"; cfg receives the ones testbed.Config
+// holds as they are.
+type testbedRunFlags struct {
+	tracePath, policies, format, sloMetric string
+	duration                               time.Duration
+	start, historyN                        int
+	params                                 []string
+	quiet, compareSim                      bool
+	cfg                                    testbed.Config
+}
+
+func newTestbedRunCmd() *cobra.Command {
+	var f testbedRunFlags
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run policies on real replicas under real load, scraped by a real Prometheus",
 		Long: `testbed run replays a trace window against serve-fft replicas on this machine and lets
@@ -51,128 +62,127 @@ Output: the simulator's JSON shape (trace, intervals, results[]) plus slo_ms and
 calibration; with --out, per-interval and per-decision CSVs, the profiling CSV and replica
 logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Interval <= 0 {
-				return fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
-			}
-			if duration < 2*cfg.Interval {
-				return fmt.Errorf("--duration %s must cover at least two intervals of %s", duration, cfg.Interval)
-			}
-			n := int(duration / cfg.Interval)
-			switch tracePath {
-			case "synthetic":
-				cfg.TraceName = "synthetic:testbed-burst"
-				cfg.Shape = testbed.Synthetic(n)
-				cfg.History = testbed.SyntheticHistory(historyN, 1)
-			case "":
-				return fmt.Errorf("--trace is required: a CSV path (timestamp,value) or \"synthetic\"")
-			default:
-				s, err := series.Load(tracePath)
-				if err != nil {
-					return err
-				}
-				if start < 0 || start+n > s.Len() {
-					return fmt.Errorf("trace %s has %d points; the window [%d, %d) (--start, --duration/--interval) does not fit", tracePath, s.Len(), start, start+n)
-				}
-				cfg.TraceName = s.Name
-				cfg.Shape = append([]float64(nil), s.Values[start:start+n]...)
-				from := max(0, start-historyN)
-				cfg.History = append([]float64(nil), s.Values[from:start]...)
-			}
-			m, err := perf.ParseLatencyMetric(sloMetric)
-			if err != nil {
-				return err
-			}
-			cfg.SLOMetric = m
-			cfg.Policies = testbedPolicyList(policies)
-			cfg.Params = map[string]string{}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--param %q: want key=value or policy.key=value", p)
-				}
-				cfg.Params[k] = v
-			}
-			if format != "json" && format != "table" {
-				return fmt.Errorf("--format %q: want table or json", format)
-			}
-			if compareSim && cfg.OutDir == "" {
-				return fmt.Errorf("--compare-sim needs --out: the simulator replays the inputs the testbed writes there")
-			}
-			if !quiet {
-				cfg.Log = cmd.ErrOrStderr()
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			rep, err := testbed.Run(ctx, cfg)
-			if err != nil {
-				if ctx.Err() != nil {
-					return fmt.Errorf("interrupted (every replica and Prometheus were stopped): %w", err)
-				}
-				return err
-			}
-			out := struct {
-				*testbed.Report
-				Simulator *traceReport `json:"simulator,omitempty"`
-			}{Report: rep}
-			if compareSim {
-				if out.Simulator, err = simulateLikeTestbed(cfg.OutDir); err != nil {
-					return err
-				}
-			}
-			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
-			}
-			if err := printTestbedTable(cmd.OutOrStdout(), rep); err != nil {
-				return err
-			}
-			if out.Simulator != nil {
-				fmt.Fprintln(cmd.OutOrStdout(), "\nthe simulator on the same window, measured profile, SLO and bounds:")
-				return report.Table(cmd.OutOrStdout(), out.Simulator.Trace, out.Simulator.Intervals, out.Simulator.Results)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTestbed(cmd, &f) },
 	}
-	f := run.Flags()
-	f.StringVar(&tracePath, "trace", "", `trace CSV (timestamp,value), or "synthetic" for a quiet-burst-quiet window`)
-	f.IntVar(&start, "start", 0, "index of the trace point the window starts at")
-	f.IntVar(&historyN, "history", 200, "points of training history for forecasting policies: the trace points before --start (synthetic: quiet-level noise)")
-	f.StringVar(&policies, "policy", "hpa", "comma-separated policies to run in turn")
-	f.DurationVar(&duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
-	f.DurationVar(&cfg.Interval, "interval", 15*time.Second, "control interval")
-	f.IntVar(&cfg.Min, "min-replicas", 1, "minimum replicas")
-	f.IntVar(&cfg.Max, "max-replicas", 8, "maximum replicas")
-	f.DurationVar(&cfg.StartupDelay, "startup-delay", 10*time.Second, "replica start-up delay before ready")
-	f.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
-	f.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
-	f.Float64Var(&cfg.SLOMS, "slo", 0, "latency SLO in ms (0: twice the measured unloaded latency)")
-	f.StringVar(&sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
-	f.Float64Var(&cfg.PeakFraction, "peak-fraction", 0.8, "trace maximum as a fraction of the usable capacity")
-	f.IntVar(&cfg.FFTSize, "fft-size", 0, "samples per FFT in the replicas (0: serve-fft default)")
-	f.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")
-	f.DurationVar(&cfg.ScrapeInterval, "scrape-interval", time.Second, "Prometheus scrape interval")
-	f.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
-	f.StringArrayVar(&params, "param", nil, "policy parameter key=value or policy.key=value (repeatable)")
-	f.StringVar(&format, "format", "table", "output format: table or json")
-	f.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
-	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
-	f.BoolVar(&compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and print its results beside (needs --out)")
-
-	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
-	tb.AddCommand(run, testbedProfileCmd())
-	rootCmd.AddCommand(tb)
+	f.register(cmd)
+	return cmd
 }
 
-func testbedPolicyList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+func (f *testbedRunFlags) register(cmd *cobra.Command) {
+	fl, cfg := cmd.Flags(), &f.cfg
+	fl.StringVar(&f.tracePath, "trace", "", `trace CSV (timestamp,value), or "synthetic" for a quiet-burst-quiet window`)
+	fl.IntVar(&f.start, "start", 0, "index of the trace point the window starts at")
+	fl.IntVar(&f.historyN, "history", 200, "points of training history for forecasting policies: the trace points before --start (synthetic: quiet-level noise)")
+	fl.StringVar(&f.policies, "policy", "hpa", "comma-separated policies to run in turn")
+	fl.DurationVar(&f.duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
+	fl.DurationVar(&cfg.Interval, "interval", 15*time.Second, "control interval")
+	fl.IntVar(&cfg.Min, "min-replicas", 1, "minimum replicas")
+	fl.IntVar(&cfg.Max, "max-replicas", 8, "maximum replicas")
+	fl.DurationVar(&cfg.StartupDelay, "startup-delay", 10*time.Second, "replica start-up delay before ready")
+	fl.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
+	fl.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
+	fl.Float64Var(&cfg.SLOMS, "slo", 0, "latency SLO in ms (0: twice the measured unloaded latency)")
+	fl.StringVar(&f.sloMetric, "slo-metric", "mean", "SLO statistic: mean, p95 or p99")
+	fl.Float64Var(&cfg.PeakFraction, "peak-fraction", 0.8, "trace maximum as a fraction of the usable capacity")
+	fl.IntVar(&cfg.FFTSize, "fft-size", 0, "samples per FFT in the replicas (0: serve-fft default)")
+	fl.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")
+	fl.DurationVar(&cfg.ScrapeInterval, "scrape-interval", time.Second, "Prometheus scrape interval")
+	fl.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
+	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value or policy.key=value (repeatable)")
+	fl.StringVar(&f.format, "format", "table", "output format: table or json")
+	fl.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	fl.BoolVar(&f.compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and print its results beside (needs --out)")
+}
+
+// config checks the flags and turns them into the testbed's configuration: the trace
+// window (and the history before it), the SLO metric, the policies and their parameters.
+func (f *testbedRunFlags) config() (testbed.Config, error) {
+	cfg := f.cfg
+	if cfg.Interval <= 0 {
+		return cfg, fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
+	}
+	if f.duration < 2*cfg.Interval {
+		return cfg, fmt.Errorf("--duration %s must cover at least two intervals of %s", f.duration, cfg.Interval)
+	}
+	n := int(f.duration / cfg.Interval)
+	switch f.tracePath {
+	case "synthetic":
+		cfg.TraceName = "synthetic:testbed-burst"
+		cfg.Shape = testbed.Synthetic(n)
+		cfg.History = testbed.SyntheticHistory(f.historyN, 1)
+	case "":
+		return cfg, fmt.Errorf("--trace is required: a CSV path (timestamp,value) or \"synthetic\"")
+	default:
+		s, err := series.Load(f.tracePath)
+		if err != nil {
+			return cfg, err
+		}
+		if f.start < 0 || f.start+n > s.Len() {
+			return cfg, fmt.Errorf("trace %s has %d points; the window [%d, %d) (--start, --duration/--interval) does not fit", f.tracePath, s.Len(), f.start, f.start+n)
+		}
+		cfg.TraceName = s.Name
+		cfg.Shape = append([]float64(nil), s.Values[f.start:f.start+n]...)
+		from := max(0, f.start-f.historyN)
+		cfg.History = append([]float64(nil), s.Values[from:f.start]...)
+	}
+	m, err := perf.ParseLatencyMetric(f.sloMetric)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SLOMetric = m
+	cfg.Policies = splitList(f.policies)
+	if cfg.Params, err = policy.ParseParams(f.params); err != nil {
+		return cfg, fmt.Errorf("--param: %w", err)
+	}
+	if f.format != "json" && f.format != "table" {
+		return cfg, fmt.Errorf("--format %q: want table or json", f.format)
+	}
+	if f.compareSim && cfg.OutDir == "" {
+		return cfg, fmt.Errorf("--compare-sim needs --out: the simulator replays the inputs the testbed writes there")
+	}
+	return cfg, nil
+}
+
+func runTestbed(cmd *cobra.Command, f *testbedRunFlags) error {
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	if !f.quiet {
+		cfg.Log = cmd.ErrOrStderr()
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := testbed.Run(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted (every replica and Prometheus were stopped): %w", err)
+		}
+		return err
+	}
+	out := struct {
+		*testbed.Report
+		Simulator *traceReport `json:"simulator,omitempty"`
+	}{Report: rep}
+	if f.compareSim {
+		if out.Simulator, err = simulateLikeTestbed(cfg.OutDir); err != nil {
+			return err
 		}
 	}
-	return out
+	if f.format == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if err := printTestbedTable(cmd.OutOrStdout(), rep); err != nil {
+		return err
+	}
+	if out.Simulator != nil {
+		fmt.Fprintln(cmd.OutOrStdout(), "\nthe simulator on the same window, measured profile, SLO and bounds:")
+		return report.Table(cmd.OutOrStdout(), out.Simulator.Trace, out.Simulator.Intervals, out.Simulator.Results)
+	}
+	return nil
 }
 
 func printTestbedTable(w io.Writer, rep *testbed.Report) error {

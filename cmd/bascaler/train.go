@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,9 +24,6 @@ import (
 	"github.com/bascaler/bascaler/internal/sim"
 )
 
-// trainCmd groups the training subcommands ("train rl"; other trainers may join it).
-var trainCmd = &cobra.Command{Use: "train", Short: "Train models used by the policies"}
-
 // rlTrainFlags are the options of "train rl".
 type rlTrainFlags struct {
 	trace, out, pol, reward, normalize, split, forecaster string
@@ -40,7 +36,14 @@ type rlTrainFlags struct {
 	params                                                []string
 }
 
-func init() {
+// newTrainCmd groups the training subcommands ("train rl"; other trainers may join it).
+func newTrainCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies"}
+	cmd.AddCommand(newTrainRLCmd())
+	return cmd
+}
+
+func newTrainRLCmd() *cobra.Command {
 	var f rlTrainFlags
 	cmd := &cobra.Command{
 		Use:   "rl",
@@ -77,8 +80,7 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
 	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
-	trainCmd.AddCommand(cmd)
-	rootCmd.AddCommand(trainCmd)
+	return cmd
 }
 
 // minReliableValidation is the validation length below which train warns that model
@@ -107,13 +109,9 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	if err != nil {
 		return fmt.Errorf("--split: %w", err)
 	}
-	params := map[string]string{}
-	for _, kv := range f.params {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--param %q: want key=value", kv)
-		}
-		params[k] = v
+	params, err := policy.ParseParams(f.params)
+	if err != nil {
+		return fmt.Errorf("--param: %w", err)
 	}
 	cfg := sim.DefaultConfig()
 	cfg.Interval, cfg.Startup = f.interval, f.startup

@@ -7,41 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/bascaler/bascaler/internal/rl"
 )
-
-// runTrain is run with the nested "train rl" flags reset too (run resets only top-level
-// subcommands' flags).
-func runTrain(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var reset func(c *cobra.Command)
-	reset = func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Changed {
-				if sv, ok := f.Value.(pflag.SliceValue); ok {
-					_ = sv.Replace(nil)
-				} else {
-					_ = f.Value.Set(f.DefValue)
-				}
-				f.Changed = false
-			}
-		})
-		for _, sub := range c.Commands() {
-			reset(sub)
-		}
-	}
-	reset(trainCmd)
-	return run(t, args...)
-}
 
 // TestTrainRLWritesAnAgentThatSimulateLoads trains a tiny agent on the synthetic workload,
 // checks the output files, and runs simulate with it.
 func TestTrainRLWritesAnAgentThatSimulateLoads(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "agent")
-	out, err := runTrain(t, "train", "rl", "--trace", "synthetic", "--out", dir, "--steps", "200",
+	out, err := run(t, "train", "rl", "--trace", "synthetic", "--out", dir, "--steps", "200",
 		"--rollout", "100", "--segment", "60", "--eval-every", "1")
 	if err != nil {
 		t.Fatalf("train rl: %v\n%s", err, out)
@@ -95,7 +68,7 @@ func TestTrainRLBadInput(t *testing.T) {
 		{"missing trace", []string{"train", "rl", "--trace", "/nonexistent.csv", "--out", out}, "nonexistent.csv"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := runTrain(t, tc.args...)
+			_, err := run(t, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}

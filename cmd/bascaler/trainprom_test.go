@@ -86,11 +86,6 @@ func TestTrainFromPrometheusEqualsTrainingFromTheSameSeriesInACSV(t *testing.T) 
 	rates := knownRates(480)
 	srv := backfilledPrometheus(t, start, rates)
 	t.Setenv("CI", "true")
-	t.Cleanup(func() {
-		if c, _, err := rootCmd.Find([]string{"forecast", "train"}); err == nil {
-			c.Flags().Set("prometheus", "")
-		}
-	})
 	reg := filepath.Join(t.TempDir(), "models")
 	// The first period is skipped: its rate window would reach before the first sample.
 	from, to := start.Add(time.Minute), start.Add(480*time.Minute)
@@ -109,8 +104,12 @@ func TestTrainFromPrometheusEqualsTrainingFromTheSameSeriesInACSV(t *testing.T) 
 	}
 
 	// The same series, as a CSV: the known rates of the periods read (the unrelated pod
-	// must not be in it).
-	want := series.Series{Name: "known", Start: from, Step: time.Minute, Values: rates[1:]}
+	// must not be in it), written as a trace is: requests per step (per minute).
+	counts := make([]float64, len(rates)-1)
+	for i, r := range rates[1:] {
+		counts[i] = r * 60
+	}
+	want := series.Series{Name: "known", Start: from, Step: time.Minute, Values: counts}
 	csv := filepath.Join(t.TempDir(), "known.csv")
 	f, _ := os.Create(csv)
 	if err := series.Write(f, want); err != nil {
@@ -144,11 +143,6 @@ func TestTrainFromPrometheusRejectsBadRangesAndGaps(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	srv := backfilledPrometheus(t, start, knownRates(30))
 	t.Setenv("CI", "true")
-	t.Cleanup(func() {
-		if c, _, err := rootCmd.Find([]string{"forecast", "train"}); err == nil {
-			c.Flags().Set("prometheus", "")
-		}
-	})
 	reg := filepath.Join(t.TempDir(), "models")
 	ts := func(m int) string { return start.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
 	cases := []struct {

@@ -31,26 +31,14 @@ import (
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/promserver"
 	"github.com/bascaler/bascaler/internal/scale"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // The integration tests run the controller against a real kube-apiserver and etcd (envtest,
 // binaries from hack/tools/build.sh via KUBEBUILDER_ASSETS) and a real Prometheus (package
 // promserver) that scrapes an exporter served by the test: a scripted workload whose latency
 // and CPU follow the replicas of its Deployment. Missing binaries fail the tests in CI
-// (CI=true) and skip them elsewhere.
-
-const assetsHint = "run `hack/tools/build.sh` (first build about 9 min) and export KUBEBUILDER_ASSETS=$(hack/tools/build.sh)"
-
-func requireOrSkip(t *testing.T, ok bool, msg string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+// (CI=true) and skip them elsewhere (package testenv).
 
 var (
 	clusterOnce sync.Once
@@ -90,13 +78,8 @@ func TestMain(m *testing.M) {
 // cluster starts envtest once for the package.
 func cluster(t *testing.T) client.Client {
 	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	_, e1 := os.Stat(filepath.Join(assets, "kube-apiserver"))
-	_, e2 := os.Stat(filepath.Join(assets, "etcd"))
-	requireOrSkip(t, assets != "" && e1 == nil && e2 == nil,
-		fmt.Sprintf("integration test needs kube-apiserver and etcd in $KUBEBUILDER_ASSETS (%q): %s", assets, assetsHint))
-	_, err := promserver.Find()
-	requireOrSkip(t, err == nil, fmt.Sprintf("integration test needs Prometheus: %v", err))
+	assets := testenv.KubebuilderAssets(t)
+	testenv.Prometheus(t)
 	clusterOnce.Do(func() {
 		testEnv = &envtest.Environment{
 			CRDDirectoryPaths:     []string{filepath.Join("..", "..", "deploy", "crd")},

@@ -3,7 +3,6 @@ package forecast
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/bascaler/bascaler/internal/series"
@@ -31,12 +30,16 @@ func init() {
 		})
 }
 
-// Auto is per-trace model selection: Fit fits and calibrates every candidate (FitCalibrated)
-// and keeps the one with the lowest validation score. It does not refit the winner on
-// train+val: the conformal calibration needs validation data the model was not fitted on,
-// and the classic models read the whole recent history at Predict time anyway.
+// Auto is per-trace model selection: Fit fits and calibrates every candidate (FitCandidate)
+// and keeps the one SelectCandidate picks, the lowest validation score. It does not refit
+// the winner on train+val: the conformal calibration needs validation data the model was
+// not fitted on, and the classic models read the whole recent history at Predict time
+// anyway.
 type Auto struct {
 	Candidates []string
+	// MaxOrigins bounds the validation origins of calibration and selection (0:
+	// DefaultCalibrationOrigins).
+	MaxOrigins int
 	// Selected is the winning kind after Fit; Scores holds every candidate's validation
 	// score (NaN for candidates that failed to fit, with the reason in Errors).
 	Selected string
@@ -60,25 +63,23 @@ func (a *Auto) MinHistory() int {
 func (a *Auto) Fit(train, val series.Series, opts FitOptions) error {
 	a.Scores, a.Errors = map[string]float64{}, map[string]error{}
 	a.Model, a.Selected = nil, ""
-	best := math.Inf(1)
+	cands := make([]Candidate, 0, len(a.Candidates))
 	for _, kind := range a.Candidates {
-		f, err := New(kind, nil)
+		c, err := FitCandidate(kind, train, val, opts, a.MaxOrigins)
 		if err != nil {
 			return fmt.Errorf("auto: %w", err)
 		}
-		c, score, err := FitCalibrated(f, train, val, opts, 0)
-		a.Scores[kind] = score
-		if err != nil {
-			a.Errors[kind] = err
-			continue
+		a.Scores[kind] = c.Score
+		if c.Err != nil {
+			a.Errors[kind] = c.Err
 		}
-		if score < best {
-			best, a.Model, a.Selected = score, c, kind
-		}
+		cands = append(cands, c)
 	}
-	if a.Model == nil {
+	best := SelectCandidate(cands)
+	if best < 0 {
 		return fmt.Errorf("auto: no candidate could be fitted: %v", errors.Join(mapValues(a.Errors)...))
 	}
+	a.Model, a.Selected = cands[best].Model, cands[best].Kind
 	return nil
 }
 

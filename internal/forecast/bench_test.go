@@ -1,18 +1,18 @@
 package forecast
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // wikipediaTrace is the 25k-point hourly Wikipedia trace, normalised like the experiments.
 func wikipediaTrace(b *testing.B) (train, val series.Series) {
 	b.Helper()
-	s, err := series.Load(filepath.Join("..", "..", "..", "shared", "traces", "wikipedia_all_projects_hourly_2010-12_to_2013-10.csv"))
+	s, err := series.Load(testenv.Trace(b, "wikipedia_all_projects_hourly_2010-12_to_2013-10.csv"))
 	if err != nil {
-		b.Skipf("shared trace not available: %v", err)
+		b.Fatal(err)
 	}
 	n, err := series.FitPaper(s.Values[:s.Len()*6/10])
 	if err != nil {

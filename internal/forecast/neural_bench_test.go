@@ -3,21 +3,20 @@ package forecast
 import (
 	"flag"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // wikipediaSplits loads the hourly Wikipedia trace and splits it 60/20/20.
 func wikipediaSplits(tb testing.TB) (train, val series.Series) {
 	tb.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "traces", "wikipedia_all_projects_hourly_2010-12_to_2013-10.csv")
-	s, err := series.Load(path)
+	s, err := series.Load(testenv.Trace(tb, "wikipedia_all_projects_hourly_2010-12_to_2013-10.csv"))
 	if err != nil {
-		tb.Skipf("trace not available: %v", err)
+		tb.Fatal(err)
 	}
 	a, b := s.Len()*6/10, s.Len()*8/10
 	return s.Slice(0, a), s.Slice(a, b)

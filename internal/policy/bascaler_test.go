@@ -97,10 +97,22 @@ func TestGuardScalesUpWithinTheInterval(t *testing.T) {
 		t.Fatalf("interval 120 (rate x2.5): decision %q, desired %d after %d; want a guard scale-up within the interval",
 			rec.Decision.Explanation, rec.Desired, res.Records[119].Desired)
 	}
-	// Without the guard the same jump is answered only at the next interval.
+	// guard-period=0 makes Period() 0, which every backend reads as "decide once per interval":
+	// the only decision of interval 120 is taken at its start, before any of its arrivals, so
+	// its pods are exactly those of the same run without the jump, and the jump is answered
+	// only at interval 121.
 	off := runPolicy(t, "bascaler", w, rates, "guard-period=0")
-	if off.Records[120].Desired != off.Records[119].Desired && off.Records[120].Decision.Explanation.Mode == policy.ModeGuard {
-		t.Fatalf("guard-period=0 still reacted within the interval")
+	calm := runPolicy(t, "bascaler", w, w.Eval.Values[:200], "guard-period=0")
+	if off.Summary.Decisions != len(rates) {
+		t.Fatalf("guard-period=0: %d decisions over %d intervals, want one per interval", off.Summary.Decisions, len(rates))
+	}
+	if got, want := off.Records[120].Desired, calm.Records[120].Desired; got != want || off.Records[120].Decision.Explanation.Mode == policy.ModeGuard {
+		t.Fatalf("guard-period=0, interval 120: %d pods (%q), want %d as without the jump: something reacted within the interval",
+			got, off.Records[120].Decision.Explanation, want)
+	}
+	if off.Records[121].Desired <= off.Records[120].Desired {
+		t.Fatalf("guard-period=0: interval 121 has %d pods after %d, want the jump answered at the next interval",
+			off.Records[121].Desired, off.Records[120].Desired)
 	}
 }
 

@@ -1,19 +1,18 @@
 package rltrain
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/bascaler/bascaler/internal/sim"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // BenchmarkTrainNASA measures a whole training run at the default budget on the NASA trace
 // (forecaster fits, PPO, validation replays): what "bascaler train rl" spends.
 func BenchmarkTrainNASA(b *testing.B) {
-	trace := filepath.Join("..", "..", "..", "..", "shared", "traces", "nasa_http_1995-07_per_minute.csv")
-	w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: trace})
+	w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: testenv.Trace(b, "nasa_http_1995-07_per_minute.csv")})
 	if err != nil {
-		b.Skipf("NASA trace not available: %v", err)
+		b.Fatal(err)
 	}
 	for range b.N {
 		e, err := New(Options{Workload: w, Config: sim.DefaultConfig(), Reward: "slo-cost", Seed: 1})

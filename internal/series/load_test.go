@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 func TestReadAcceptsValidTraces(t *testing.T) {
@@ -165,21 +167,8 @@ func TestLoadNamesSeriesAfterFileAndReportsMissingFile(t *testing.T) {
 	}
 }
 
-// tracesDir returns the shared real traces, or skips when BASCALER_NO_TRACES=1 says they
-// are deliberately absent. Anything else without them is a broken checkout: fail loudly.
-func tracesDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "traces")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("BASCALER_NO_TRACES") == "1" {
-			t.Skipf("real traces not available (%v) and BASCALER_NO_TRACES=1", err)
-		}
-		t.Fatalf("real traces not found at %s (%v): the repository expects ../shared/traces next to it; set BASCALER_NO_TRACES=1 to skip", dir, err)
-	}
-	return dir
-}
-
 func TestLoadEveryRealTrace(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join(tracesDir(t), "*.csv"))
+	paths, err := filepath.Glob(filepath.Join(testenv.Traces(t), "*.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +193,7 @@ func TestLoadEveryRealTrace(t *testing.T) {
 
 // The README of the traces states each file's point count; two spot checks tie Load to it.
 func TestLoadRealTraceShapes(t *testing.T) {
-	dir := tracesDir(t)
+	dir := testenv.Traces(t)
 	tests := []struct {
 		file   string
 		points int
@@ -229,7 +218,7 @@ func TestLoadRealTraceShapes(t *testing.T) {
 }
 
 func BenchmarkLoadWorldCup(b *testing.B) {
-	path := filepath.Join(tracesDir(b), "worldcup98_per_minute.csv")
+	path := testenv.Trace(b, "worldcup98_per_minute.csv")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Load(path); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 func meanStd(xs []float64) (mean, std float64) {
@@ -236,7 +238,7 @@ func fencedAndMapped(n Normalizer, train []float64) []float64 {
 // std 175; only points pushed below 0 by the final clip (the Wikipedia trace's collection
 // zeros) may move it, and then only slightly.
 func TestPaperNormaliseRealTraces(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join(tracesDir(t), "*.csv"))
+	paths, err := filepath.Glob(filepath.Join(testenv.Traces(t), "*.csv"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no traces: %v", err)
 	}

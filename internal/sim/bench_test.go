@@ -1,28 +1,17 @@
 package sim
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
-
-// tracePath returns a shared trace, read from ../shared/traces beside the checkout.
-func tracePath(tb testing.TB, name string) string {
-	tb.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "traces", name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("shared trace %s not found (expected ../shared beside the checkout): %v", name, err)
-	}
-	return p
-}
 
 // benchmarkPolicy replays the whole 125k-interval WorldCup98 trace (paper normalisation)
 // per iteration and reports simulated intervals per second.
 func benchmarkPolicy(b *testing.B, name string) {
-	w, err := LoadWorkload(WorkloadOptions{Trace: tracePath(b, "worldcup98_per_minute.csv"), Eval: "all"})
+	w, err := LoadWorkload(WorkloadOptions{Trace: testenv.Trace(b, "worldcup98_per_minute.csv"), Eval: "all"})
 	if err != nil {
 		b.Fatal(err)
 	}

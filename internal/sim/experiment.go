@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/bascaler/bascaler/internal/measure"
@@ -126,7 +125,7 @@ func (e Experiment) newPolicy(name string, w Workload, seed int64) (policy.Polic
 	env := policy.Env{
 		Interval: e.Config.Interval, SLO: e.Config.SLO, Min: e.Config.Min, Max: e.Config.Max,
 		Startup: e.Config.Startup + e.Config.StartupJitter, Profile: e.Config.Profile,
-		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: paramsFor(name, e.Params),
+		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: policy.ParamsFor(name, e.Params),
 	}
 	if policy.NeedsFuture(name) {
 		env.Future = w.Eval.Values
@@ -136,23 +135,6 @@ func (e Experiment) newPolicy(name string, w Workload, seed int64) (policy.Polic
 		return nil, fmt.Errorf("policy %s on %s: %w", name, w.Name, err)
 	}
 	return p, nil
-}
-
-// paramsFor selects the parameters of one policy: "key=value" goes to every policy,
-// "policy.key=value" (e.g. "hpa.target=0.6") only to the named one.
-func paramsFor(name string, all map[string]string) map[string]string {
-	base, _, _ := strings.Cut(name, ":")
-	out := map[string]string{}
-	for k, v := range all {
-		scope, key, scoped := strings.Cut(k, ".")
-		switch {
-		case !scoped:
-			out[k] = v
-		case scope == base:
-			out[key] = v
-		}
-	}
-	return out
 }
 
 func (e Experiment) runOne(w *Workload, name string, seed int64) (Result, error) {

@@ -25,6 +25,9 @@ type WorkloadOptions struct {
 	Eval string
 	// Seed picks the synthetic workload's random draws.
 	Seed int64
+	// AllowEmptyEval accepts a split without an evaluated window (training commands that
+	// use only the history).
+	AllowEmptyEval bool
 }
 
 // Workload is a prepared run input: request rates per control interval.
@@ -39,6 +42,9 @@ type Workload struct {
 	Normalizer series.Normalizer
 	// Train and Val are the lengths of the training and validation parts of History.
 	Train, Val int
+	// Rates is the whole series in req/s before normalisation (file traces and series
+	// given to WorkloadOf; empty for synthetic workloads, which are generated in req/s).
+	Rates series.Series
 }
 
 // LoadWorkload reads and prepares a workload. File traces are split chronologically and
@@ -61,7 +67,25 @@ func LoadWorkload(o WorkloadOptions) (Workload, error) {
 	if err != nil {
 		return Workload{}, err
 	}
-	rates := raw.PerSecond()
+	return WorkloadOf(raw.PerSecond(), o)
+}
+
+// WorkloadOf prepares a workload from rates already in requests per second (a trace file's
+// counts turned into rates, or a series read from a metrics server): split chronologically
+// and normalised with parameters fitted on the training split only, as LoadWorkload does.
+func WorkloadOf(rates series.Series, o WorkloadOptions) (Workload, error) {
+	if o.Eval == "" {
+		o.Eval = "test"
+	}
+	if o.Eval != "test" && o.Eval != "all" {
+		return Workload{}, fmt.Errorf("unknown --eval %q (valid: test, all)", o.Eval)
+	}
+	if o.Split == ([3]float64{}) {
+		o.Split = [3]float64{0.6, 0.2, 0.2}
+	}
+	if o.Trace == "" {
+		o.Trace = rates.Name
+	}
 	train, val, _, err := series.Split(rates, o.Split)
 	if err != nil {
 		return Workload{}, fmt.Errorf("trace %s: %w", o.Trace, err)
@@ -81,13 +105,13 @@ func LoadWorkload(o WorkloadOptions) (Workload, error) {
 	}
 	all := norm.Apply(rates)
 	nh := train.Len() + val.Len()
-	w := Workload{Name: raw.Name, Normalizer: norm, Train: train.Len(), Val: val.Len(),
-		History: all.Slice(0, nh), Eval: all.Slice(nh, all.Len())}
+	w := Workload{Name: rates.Name, Normalizer: norm, Train: train.Len(), Val: val.Len(),
+		History: all.Slice(0, nh), Eval: all.Slice(nh, all.Len()), Rates: rates}
 	if o.Eval == "all" {
 		w.History = all.Slice(0, 0)
 		w.Eval = all
 	}
-	if w.Eval.Len() == 0 {
+	if w.Eval.Len() == 0 && !o.AllowEmptyEval {
 		return Workload{}, fmt.Errorf("trace %s: the evaluated window is empty (split %v)", o.Trace, o.Split)
 	}
 	return w, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
 )
 
 // Hard caps on a testbed run, whatever the flags say: the machine is shared.
@@ -167,21 +168,10 @@ func (c *Config) defaults() error {
 	return nil
 }
 
-// paramsFor returns the parameters that apply to policy name: unscoped keys and the keys
-// scoped "name.key" (or "base.key" for "base:arg" names), with the scope removed.
+// paramsFor returns the parameters that apply to policy name (policy.ParamsFor: the same
+// scoping as the simulator).
 func paramsFor(name string, all map[string]string) map[string]string {
-	base, _, _ := strings.Cut(name, ":")
-	out := map[string]string{}
-	for k, v := range all {
-		scope, key, scoped := strings.Cut(k, ".")
-		switch {
-		case !scoped:
-			out[k] = v
-		case scope == base:
-			out[key] = v
-		}
-	}
-	return out
+	return policy.ParamsFor(name, all)
 }
 
 // SyntheticHistory returns n points of training history for the synthetic window: its

@@ -22,22 +22,6 @@ func TestSyntheticIsQuietBurstQuiet(t *testing.T) {
 	}
 }
 
-func TestParamsForScopesByPolicyBaseName(t *testing.T) {
-	all := map[string]string{"window": "10s", "hpa.target": "0.5", "kpa.target-rps": "9", "static.x": "1"}
-	for _, tc := range []struct {
-		name string
-		want map[string]string
-	}{
-		{"hpa", map[string]string{"window": "10s", "target": "0.5"}},
-		{"kpa", map[string]string{"window": "10s", "target-rps": "9"}},
-		{"static:3", map[string]string{"window": "10s", "x": "1"}},
-	} {
-		if got := paramsFor(tc.name, all); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("paramsFor(%s) = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestSyntheticHistoryIsSeededQuietNoise(t *testing.T) {
 	a, b := SyntheticHistory(500, 1), SyntheticHistory(500, 1)
 	if !reflect.DeepEqual(a, b) {

@@ -11,25 +11,13 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
-	"github.com/bascaler/bascaler/internal/promserver"
 	"github.com/bascaler/bascaler/internal/testbed/internal/proctest"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	proctest.MaybeServe()
 	os.Exit(m.Run())
-}
-
-// requirePrometheus skips without a prometheus binary, except in CI (CI=true), where the
-// binary is part of the set-up and its absence must fail the build.
-func requirePrometheus(t *testing.T) {
-	t.Helper()
-	if _, err := promserver.Find(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %v", ErrNoPrometheus)
-		}
-		t.Skipf("no prometheus binary: %v", ErrNoPrometheus)
-	}
 }
 
 // TestCompressedBurstRunScalesUpThenDown runs the whole rig for about a minute: one
@@ -39,7 +27,7 @@ func requirePrometheus(t *testing.T) {
 // the burst and fall after it, Prometheus saw the load, the JSON has every field, and no
 // process is left behind.
 func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
-	requirePrometheus(t)
+	testenv.Prometheus(t)
 	bin, args := proctest.Binary(t)
 	out := t.TempDir()
 	rounds := 32
@@ -194,7 +182,7 @@ func TestRunRejectsBadSetUpBeforeStartingAnything(t *testing.T) {
 // TestCancelledRunStopsEveryProcess cancels a run midway, as SIGINT/SIGTERM do in the
 // command, and checks that Run returns the cancellation and leaves no child behind.
 func TestCancelledRunStopsEveryProcess(t *testing.T) {
-	requirePrometheus(t)
+	testenv.Prometheus(t)
 	bin, args := proctest.Binary(t)
 	cfg := Config{Shape: Synthetic(20), Interval: 5 * time.Second, Policies: []string{"hpa"},
 		Min: 2, Max: 3, StartupDelay: 500 * time.Millisecond, CPUShare: 0.1, Rounds: 16,
