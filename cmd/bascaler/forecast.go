@@ -177,10 +177,12 @@ func failedRow(model string, err error) backtestRow {
 
 // backtestReport is the JSON document `forecast backtest` prints.
 type backtestReport struct {
-	Trace   string        `json:"trace"`
-	Horizon int           `json:"horizon"`
-	Origins int           `json:"origins"`
-	Results []backtestRow `json:"results"`
+	Trace   string `json:"trace"`
+	Horizon int    `json:"horizon"`
+	Origins int    `json:"origins"`
+	// OnlineCalibration is the online rule the bands were served with (none, aci, pid).
+	OnlineCalibration string        `json:"online_calibration"`
+	Results           []backtestRow `json:"results"`
 }
 
 // fcParseModels expands --models into registered kinds (without auto, which is always added).
@@ -216,13 +218,15 @@ func fcParseModels(list string) ([]string, error) {
 
 func newForecastBacktestCmd() *cobra.Command {
 	var tf fcTraceFlags
-	var models, format string
+	var models, format, online string
 	var maxOrigins, calOrigins int
 	cmd := &cobra.Command{
 		Use:   "backtest",
 		Short: "Score forecasters on a trace by rolling origins over its test split",
 		Long: `Fits every model on the training split, calibrates its intervals on the validation
-split (split-conformal), and scores rolling-origin forecasts over the test split. A row
+split (split-conformal), and scores rolling-origin forecasts over the test split with the
+bands as they would be served: --online-calibration (default pid) adapts them as each test
+interval completes (the model then forecasts at every test interval). A row
 "auto" repeats the row of the model with the best validation pinball loss and names it in
 "selected"; its fit_seconds is the time to fit all candidates.`,
 		Args: cobra.NoArgs,
@@ -234,11 +238,15 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 			if err != nil {
 				return err
 			}
+			method, err := forecast.ParseOnlineMethod(online)
+			if err != nil {
+				return fmt.Errorf("--online-calibration: %w", err)
+			}
 			p, err := tf.load()
 			if err != nil {
 				return err
 			}
-			rep, err := runBacktest(p, kinds, tf, maxOrigins, calOrigins, cmd.OutOrStdout())
+			rep, err := runBacktest(p, kinds, tf, maxOrigins, calOrigins, method, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -250,13 +258,14 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().IntVar(&maxOrigins, "max-origins", forecast.DefaultBacktestOrigins, "at most this many rolling origins over the test split")
 	cmd.Flags().IntVar(&calOrigins, "cal-origins", forecast.DefaultCalibrationOrigins, "at most this many origins over the validation split for calibration and selection")
+	cmd.Flags().StringVar(&online, "online-calibration", string(forecast.DefaultOnlineMethod), "adapt the bands over the test split as they would be served: aci, pid or none (split-conformal only)")
 	return cmd
 }
 
-func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
-	rep := backtestReport{Trace: p.name, Horizon: tf.horizon}
+func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, online forecast.OnlineMethod, out io.Writer) (backtestReport, error) {
+	rep := backtestReport{Trace: p.name, Horizon: tf.horizon, OnlineCalibration: string(online)}
 	opts := forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed}
-	bt := forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins}
+	bt := forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins, Online: &forecast.OnlineOptions{Method: online}}
 	bar := fcBar(out, len(kinds), "backtest "+p.name)
 	best, bestScore, totalFit := -1, math.Inf(1), 0.0
 	for _, kind := range kinds {
