@@ -225,8 +225,8 @@ func newForecastBacktestCmd() *cobra.Command {
 		Short: "Score forecasters on a trace by rolling origins over its test split",
 		Long: `Fits every model on the training split, calibrates its intervals on the validation
 split (split-conformal), and scores rolling-origin forecasts over the test split with the
-bands as they would be served: --online-calibration (default pid) adapts them as each test
-interval completes (the model then forecasts at every test interval). A row
+bands as they would be served: --online-calibration adapts them as each test
+interval completes (the model then forecasts at every test interval); default aci. A row
 "auto" repeats the row of the model with the best validation pinball loss and names it in
 "selected"; its fit_seconds is the time to fit all candidates.`,
 		Args: cobra.NoArgs,

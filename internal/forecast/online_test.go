@@ -313,3 +313,33 @@ func TestBacktestOnlineKeepsThePointForecastAndAdaptsTheBands(t *testing.T) {
 		t.Errorf("80%% coverage: split-conformal %.3f, online %.3f; want online closer to 0.8 and >= 0.75", plain.Coverage80, online.Coverage80)
 	}
 }
+
+// A state that wants the 80 % band wider than the 98 % band's state wants that one must not
+// swap the two: each level keeps its own band, and the outer band is pushed out instead.
+func TestOnlineBandsStayNestedWithoutSwapping(t *testing.T) {
+	c, err := NewOnlineCalibrator(OnlineOptions{Method: OnlinePID, Horizon: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.track[0][0].off = 4  // 80 %: much wider
+	c.track[1][0].off = -1 // 98 %: narrower
+	c.track[2][0].off = 0  // 90 %: as it comes
+	c.track[0][0].n, c.track[1][0].n, c.track[2][0].n = 1, 1, 1
+	fc, _ := fixedGaussian{Mean: 100, SD: 5}.Predict(series.Series{}, 1)
+	hist := []float64{100, 102, 100, 102} // local volatility 2
+	out := c.Serve(fc, hist)
+	row := out.Q[0]
+	// Levels 0.01 0.05 0.1 0.5 0.9 0.95 0.99: the 80 % band is 100 ± (6.41 + 8).
+	want80 := 5*normalQ(0.9) + 4*2
+	if math.Abs(row[4]-(100+want80)) > 1e-9 || math.Abs(row[2]-(100-want80)) > 1e-9 {
+		t.Errorf("80%% band served [%v, %v], want 100 ± %v", row[2], row[4], want80)
+	}
+	for k := 1; k < len(row); k++ {
+		if row[k] < row[k-1] {
+			t.Fatalf("quantiles cross: %v", row)
+		}
+	}
+	if row[0] > row[2] || row[1] > row[2] || row[6] < row[4] || row[5] < row[4] {
+		t.Errorf("outer bands not at least as wide as the 80 %% band: %v", row)
+	}
+}

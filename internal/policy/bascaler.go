@@ -16,7 +16,7 @@ import (
 //     after the start-up delay, so the plan must cover the peak of that whole lead time, not
 //     just the next point. The quantile follows the SLO's strictness: 0.9 for a mean SLO,
 //     0.95 for p95, 0.99 for p99 (param quantile). The bands are calibrated online
-//     (param online-calibration: pid by default, aci or none; see forecast.OnlineCalibrator):
+//     (param online-calibration: aci by default, pid or none; see forecast.OnlineCalibrator):
 //     each completed interval's rate is fed to the calibrator before the next forecast, so a
 //     band that kept missing widens within tens of intervals instead of waiting for a refit.
 //

@@ -218,14 +218,20 @@ func TestBascalerOnlineCalibrationWidensBandsThatKeepMissing(t *testing.T) {
 		}
 	}
 	none := runPolicy(t, "bascaler", w, rates, "online-calibration=none", "detector=none")
-	pid := runPolicy(t, "bascaler", w, rates, "detector=none")
 	missNone, spreadNone := bandMisses(none, rates, 300)
-	missPID, spreadPID := bandMisses(pid, rates, 300)
-	t.Logf("misses of the planned 0.9 quantile over intervals 300-599: none %.3f (spread %.1f), pid %.3f (spread %.1f)", missNone, spreadNone, missPID, spreadPID)
-	if !(missPID < missNone && spreadPID > spreadNone) {
-		t.Errorf("online calibration did not widen missing bands: misses %.3f -> %.3f, spread %.1f -> %.1f", missNone, missPID, spreadNone, spreadPID)
-	}
-	if missPID > 0.15 {
-		t.Errorf("with online calibration the planned 0.9 quantile missed %.3f of intervals, want <= 0.15", missPID)
+	for _, method := range []string{"", "aci", "pid"} { // "": the default
+		params := []string{"detector=none"}
+		if method != "" {
+			params = append(params, "online-calibration="+method)
+		}
+		res := runPolicy(t, "bascaler", w, rates, params...)
+		miss, spread := bandMisses(res, rates, 300)
+		t.Logf("%q: misses of the planned 0.9 quantile over intervals 300-599 %.3f (spread %.1f), none %.3f (spread %.1f)", method, miss, spread, missNone, spreadNone)
+		if !(miss < missNone && spread > spreadNone) {
+			t.Errorf("%q: online calibration did not widen missing bands: misses %.3f -> %.3f, spread %.1f -> %.1f", method, missNone, miss, spreadNone, spread)
+		}
+		if miss > 0.15 {
+			t.Errorf("%q: with online calibration the planned 0.9 quantile missed %.3f of intervals, want <= 0.15", method, miss)
+		}
 	}
 }
