@@ -29,7 +29,7 @@ var OnlineMethods = []OnlineMethod{OnlineNone, OnlineACI, OnlinePID}
 
 // DefaultOnlineMethod is the rule `forecast backtest` and the bascaler policy use unless told
 // otherwise. ACI, with the paper's γ: on the 9 shared traces (bench/mlops.md) it put the 80 %
-// band within 0.75–0.85 on 8 of 9 and the 98 % band within 0.96–0.99 on 8 of 9, against 8
+// band within 0.75–0.85 on 8 of 9 and the 98 % band within 0.96–0.99 on 8 of 9, against 7
 // and 7 for PID, and with narrower bands where the split-conformal ones were too wide; its
 // window of recent scores re-estimates the band as soon as the regime changes, which the
 // short test splits (96 intervals of Azure Functions) need. PID is the better choice when
@@ -64,11 +64,12 @@ type OnlineOptions struct {
 	// maximum. 500 intervals is a bit over 8 hours of per-minute data, three weeks of hourly
 	// data: long enough for a 0.99 quantile, short enough to forget an old regime.
 	Window int
-	// LR is PID's learning rate relative to the largest recent score, η_t = LR·B_t with
-	// B_t = max of the window (0: 0.01). Angelopoulos et al. scale η by B_t so that one
-	// setting suits any score magnitude; in units of local volatility B_t is typically
-	// 3–15, so η_t is 0.03–0.15 σ per interval: a band that misses every interval widens
-	// by about its own width in 20–50 intervals, and each hit narrows it α/(1−α) as much.
+	// LR is PID's learning rate relative to the scale of recent scores, η_t = LR·B_t (0:
+	// 0.01). Angelopoulos et al. scale η by B_t, the largest recent score, so that one
+	// setting suits any score magnitude; we take B_t = the band's own (1 − α) quantile of
+	// the recent |scores|, at least 1 (see tracker.bound for why not the maximum). In units
+	// of local volatility B_t is 1 for a band that fits and grows with the correction a band
+	// needs, so a band that keeps missing widens faster the further off it is.
 	LR float64
 	// Csat is the integrator's saturation constant (0: 1): the integral term is
 	// K·tan(S_t·log(t+1)/(Csat·(t+1))), S_t the running sum of (err − α) and K = B_t. It
@@ -141,8 +142,11 @@ type served struct {
 // band of CentralIntervals (80 %, 98 %, 90 %) at each horizon step s has its own state, fed
 // with the conformity score max(lo − y, y − hi)/σ of the forecast served s intervals before
 // the interval y completed (σ the local volatility of that forecast's history), and its
-// miss err = 1 when y fell outside the band as served. The served band is the incoming one
-// (for instance split-conformal, see Calibrated) widened on both sides by σ·offset:
+// miss err = 1 when y fell outside the band that state proposed. The served band is the
+// incoming one (for instance split-conformal, see Calibrated) widened on both sides by
+// σ·offset, never narrowed past the median (so the point forecast is the model's), and
+// pushed out to contain the narrower bands served with it (so bands stay nested without a
+// level taking another band's bounds):
 //
 //   - aci: α_t moves by γ(α − err_t) and offset is the (1 − α_t) quantile of the last
 //     Window scores (α_t ≤ 0 takes their maximum, α_t ≥ 1 their minimum, where the paper
