@@ -343,3 +343,38 @@ func TestOnlineBandsStayNestedWithoutSwapping(t *testing.T) {
 		t.Errorf("outer bands not at least as wide as the 80 %% band: %v", row)
 	}
 }
+
+func TestOnlineWrapperServesWhatItsCalibratorServes(t *testing.T) {
+	values := shiftedStream(600, 4)
+	base := fixedGaussian{Mean: 100, SD: 5}
+	direct, err := NewOnlineCalibrator(OnlineOptions{Horizon: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runStream(t, base, direct, values, 3, false)
+	w, err := NewOnline(base, OnlineOptions{Horizon: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Fit(series.Series{}, series.Series{}, FitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if w.Kind() != base.Kind() || w.Cal.Method() != DefaultOnlineMethod {
+		t.Errorf("wrapper kind %q method %q", w.Kind(), w.Cal.Method())
+	}
+	if err := w.Update(values[0]); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(values); i++ {
+		got, err := w.Predict(series.Series{Start: t0, Step: time.Minute, Values: values[:i]}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("origin %d: wrapper served %v, calibrator %v", i, got.Q, want[i].Q)
+		}
+		if err := w.Update(values[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
