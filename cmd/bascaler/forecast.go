@@ -176,10 +176,12 @@ func rowOf(r forecast.Scored) backtestRow {
 
 // backtestReport is the JSON document `forecast backtest` prints.
 type backtestReport struct {
-	Trace   string        `json:"trace"`
-	Horizon int           `json:"horizon"`
-	Origins int           `json:"origins"`
-	Results []backtestRow `json:"results"`
+	Trace   string `json:"trace"`
+	Horizon int    `json:"horizon"`
+	Origins int    `json:"origins"`
+	// OnlineCalibration is the online rule the bands were served with (none, aci, pid).
+	OnlineCalibration string        `json:"online_calibration"`
+	Results           []backtestRow `json:"results"`
 }
 
 // fcParseModels expands --models into registered kinds (without auto, which is always added).
@@ -215,13 +217,15 @@ func fcParseModels(list string) ([]string, error) {
 
 func newForecastBacktestCmd() *cobra.Command {
 	var tf fcTraceFlags
-	var models, format string
+	var models, format, online string
 	var maxOrigins, calOrigins int
 	cmd := &cobra.Command{
 		Use:   "backtest",
 		Short: "Score forecasters on a trace by rolling origins over its test split",
 		Long: `Fits every model on the training split, calibrates its intervals on the validation
-split (split-conformal), and scores rolling-origin forecasts over the test split. A row
+split (split-conformal), and scores rolling-origin forecasts over the test split with the
+bands as they would be served: --online-calibration adapts them as each test
+interval completes (the model then forecasts at every test interval); default aci. A row
 "auto" repeats the row of the model with the best validation pinball loss and names it in
 "selected"; its fit_seconds is the time to fit all candidates.`,
 		Args: cobra.NoArgs,
@@ -233,11 +237,15 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 			if err != nil {
 				return err
 			}
+			method, err := forecast.ParseOnlineMethod(online)
+			if err != nil {
+				return fmt.Errorf("--online-calibration: %w", err)
+			}
 			p, err := tf.load()
 			if err != nil {
 				return err
 			}
-			rep, err := runBacktest(p, kinds, tf, maxOrigins, calOrigins, cmd.OutOrStdout())
+			rep, err := runBacktest(p, kinds, tf, maxOrigins, calOrigins, method, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -249,15 +257,17 @@ split (split-conformal), and scores rolling-origin forecasts over the test split
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().IntVar(&maxOrigins, "max-origins", forecast.DefaultBacktestOrigins, "at most this many rolling origins over the test split")
 	cmd.Flags().IntVar(&calOrigins, "cal-origins", forecast.DefaultCalibrationOrigins, "at most this many origins over the validation split for calibration and selection")
+	cmd.Flags().StringVar(&online, "online-calibration", string(forecast.DefaultOnlineMethod), "adapt the bands over the test split as they would be served: aci, pid or none (split-conformal only)")
 	return cmd
 }
 
-// runBacktest scores the kinds with forecast.Compare and shapes its rows for output.
-func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, out io.Writer) (backtestReport, error) {
+// runBacktest scores the kinds with forecast.Compare and shapes its rows for output; the
+// bands are scored as served with the online calibration method.
+func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigins int, online forecast.OnlineMethod, out io.Writer) (backtestReport, error) {
 	bar := fcBar(out, len(kinds), "backtest "+p.name)
 	o := forecast.CompareOptions{
 		Fit:        forecast.FitOptions{Horizon: tf.horizon, Seed: tf.seed},
-		Backtest:   forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins},
+		Backtest:   forecast.BacktestOptions{Horizon: tf.horizon, MaxOrigins: maxOrigins, Online: &forecast.OnlineOptions{Method: online}},
 		CalOrigins: calOrigins,
 	}
 	if bar != nil {
@@ -277,7 +287,7 @@ func runBacktest(p fcData, kinds []string, tf fcTraceFlags, maxOrigins, calOrigi
 	if err != nil {
 		return backtestReport{}, fmt.Errorf("%s: %w", p.name, err)
 	}
-	rep := backtestReport{Trace: p.name, Horizon: tf.horizon, Origins: cmp.Origins}
+	rep := backtestReport{Trace: p.name, Horizon: tf.horizon, Origins: cmp.Origins, OnlineCalibration: string(online)}
 	for _, r := range cmp.Models {
 		rep.Results = append(rep.Results, rowOf(r))
 	}

@@ -29,7 +29,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 func TestForecastBacktestPrintsOneJSONObjectWithARowPerModelAndAuto(t *testing.T) {
 	t.Setenv("CI", "true")
 	out, err := runCLI(t, "forecast", "backtest", "--trace", "synthetic:steady", "--models", "naive,seasonal-naive,holt-winters,arima",
-		"--horizon", "12", "--format", "json", "--max-origins", "40", "--seed", "3")
+		"--horizon", "12", "--format", "json", "--max-origins", "40", "--seed", "3", "--online-calibration", "aci")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -41,8 +41,8 @@ func TestForecastBacktestPrintsOneJSONObjectWithARowPerModelAndAuto(t *testing.T
 	if dec.More() {
 		t.Fatalf("more than one JSON value in output:\n%s", out)
 	}
-	if rep["trace"] != "synthetic:steady" || rep["horizon"] != 12.0 {
-		t.Errorf("trace/horizon: %v %v", rep["trace"], rep["horizon"])
+	if rep["trace"] != "synthetic:steady" || rep["horizon"] != 12.0 || rep["online_calibration"] != "aci" {
+		t.Errorf("trace/horizon/online_calibration: %v %v %v", rep["trace"], rep["horizon"], rep["online_calibration"])
 	}
 	rows := rep["results"].([]any)
 	var models []string

@@ -21,6 +21,12 @@ type BacktestOptions struct {
 	MaxOrigins int // at most this many origins, spread over the split (0: DefaultBacktestOrigins)
 	// Scale is the MASE denominator; 0 means MASEScale(train, DetectPeriod(train)).
 	Scale float64
+	// Online, when non-nil and not method none, calibrates the bands online over the test
+	// split as a backend would serve them: the model forecasts at every test interval, each
+	// forecast passes through an OnlineCalibrator that is then told the interval's value,
+	// and the forecasts at the scored origins are the ones served. Its Horizon defaults to
+	// the backtest's.
+	Online *OnlineOptions
 }
 
 // Result is a backtest's scores plus timing.
@@ -48,6 +54,9 @@ func Backtest(f Forecaster, train, val, test series.Series, opts BacktestOptions
 	if len(origins) == 0 {
 		return Result{}, fmt.Errorf("backtest %s: test split of %d points is shorter than the horizon %d", f.Kind(), test.Len(), opts.Horizon)
 	}
+	if opts.Online != nil && opts.Online.Method != OnlineNone {
+		return backtestOnline(f, all, from, origins, opts)
+	}
 	acc := Accumulator{Scale: opts.Scale}
 	var spent time.Duration
 	for _, o := range origins {
@@ -64,6 +73,50 @@ func Backtest(f Forecaster, train, val, test series.Series, opts BacktestOptions
 		Scores:    acc.Scores(),
 		Origins:   len(origins),
 		PredictMs: spent.Seconds() * 1000 / float64(len(origins)),
+	}, nil
+}
+
+// backtestOnline is Backtest with online calibration: a forecast is served at every test
+// interval up to the last scored origin (so the calibrator learns from every completed
+// interval, as in a backend), and the served forecasts at origins are scored. An interval's
+// value is fed to the calibrator only after the forecast made before it was served.
+func backtestOnline(f Forecaster, all series.Series, from int, origins []int, opts BacktestOptions) (Result, error) {
+	oo := *opts.Online
+	if oo.Horizon <= 0 {
+		oo.Horizon = opts.Horizon
+	}
+	cal, err := NewOnlineCalibrator(oo)
+	if err != nil {
+		return Result{}, err
+	}
+	acc := Accumulator{Scale: opts.Scale}
+	var spent time.Duration
+	calls, next := 0, 0
+	last := origins[len(origins)-1]
+	for t := from; t <= last; t++ {
+		if t >= f.MinHistory() {
+			hist := all.Slice(0, t)
+			start := time.Now()
+			fc, err := f.Predict(hist, opts.Horizon)
+			if err != nil {
+				return Result{}, fmt.Errorf("backtest %s at test origin %d: %w", f.Kind(), t-from, err)
+			}
+			fc = cal.Serve(fc, hist.Values)
+			spent += time.Since(start)
+			calls++
+			if next < len(origins) && origins[next] == t {
+				acc.Add(fc, all.Values[t:t+opts.Horizon])
+				next++
+			}
+		}
+		if err := cal.Update(all.Values[t]); err != nil {
+			return Result{}, fmt.Errorf("backtest %s: %w", f.Kind(), err)
+		}
+	}
+	return Result{
+		Scores:    acc.Scores(),
+		Origins:   len(origins),
+		PredictMs: spent.Seconds() * 1000 / float64(max(calls, 1)),
 	}, nil
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 )
 
-// This file holds what the neural forecasters (mlp, gru, informer) share: parameters,
+// This file holds what the neural forecasters (mlp, gru, lstm, informer) share: parameters,
 // windowing, input scaling, time features, the training loop with early stopping, Predict
 // and persistence. Each model only supplies its network (an architecture).
 //
@@ -228,7 +228,7 @@ func (b *batch) standardise(i int, w []float64, sc scaler) (mu, sd float64) {
 	return mu, sd
 }
 
-// Neural is a neural quantile forecaster (kinds mlp, gru, informer): a network from its
+// Neural is a neural quantile forecaster (kinds mlp, gru, lstm, informer): a network from its
 // architecture trained with pinball loss on windows of the training series, with early
 // stopping on the validation series. See the architecture types for each network.
 type Neural struct {

@@ -82,6 +82,7 @@ func benchFitWikipedia(b *testing.B, kind string) {
 
 func BenchmarkFitWikipediaMLP(b *testing.B)      { benchFitWikipedia(b, "mlp") }
 func BenchmarkFitWikipediaGRU(b *testing.B)      { benchFitWikipedia(b, "gru") }
+func BenchmarkFitWikipediaLSTM(b *testing.B)     { benchFitWikipedia(b, "lstm") }
 func BenchmarkFitWikipediaInformer(b *testing.B) { benchFitWikipedia(b, "informer") }
 
 // benchPredictNeural measures one Predict (one history, H=24) of the default architecture.
@@ -111,4 +112,5 @@ func benchPredictNeural(b *testing.B, kind string) {
 
 func BenchmarkPredictMLP(b *testing.B)      { benchPredictNeural(b, "mlp") }
 func BenchmarkPredictGRU(b *testing.B)      { benchPredictNeural(b, "gru") }
+func BenchmarkPredictLSTM(b *testing.B)     { benchPredictNeural(b, "lstm") }
 func BenchmarkPredictInformer(b *testing.B) { benchPredictNeural(b, "informer") }

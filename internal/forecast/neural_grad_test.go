@@ -21,6 +21,7 @@ func TestNetworkGradientsMatchFiniteDifferences(t *testing.T) {
 	}{
 		{"mlp", &MLPArch{Hidden: 5, MA: 5}},
 		{"gru", &GRUArch{Hidden: 4, Head: 5}},
+		{"lstm", &LSTMArch{Hidden: 4, Head: 5}},
 		{"informer, ProbSparse, 2 heads", &InformerArch{DModel: 4, Heads: 2, DFF: 6, LabelLen: 3, FactorC: 1}},
 		{"informer, all queries active, 1 head", &InformerArch{DModel: 4, Heads: 1, DFF: 6, LabelLen: 5, FactorC: 10}},
 	}

@@ -16,10 +16,11 @@ import (
 var smallNeural = map[string]map[string]string{
 	"mlp":      {"lookback": "48", "hidden": "32", "epochs": "8", "steps": "40", "batch": "32", "val_windows": "64"},
 	"gru":      {"lookback": "36", "hidden": "16", "head": "32", "epochs": "8", "steps": "40", "batch": "16", "val_windows": "64"},
+	"lstm":     {"lookback": "36", "hidden": "16", "head": "32", "epochs": "8", "steps": "40", "batch": "16", "val_windows": "64"},
 	"informer": {"lookback": "48", "label_len": "24", "d_model": "16", "d_ff": "32", "epochs": "6", "steps": "30", "batch": "8", "val_windows": "32"},
 }
 
-var neuralKinds = []string{"mlp", "gru", "informer"}
+var neuralKinds = []string{"mlp", "gru", "lstm", "informer"}
 
 const testHorizon = 12
 

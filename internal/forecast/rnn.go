@@ -100,3 +100,106 @@ func (n *gruNet) forward(tp *nn.Tape, b *batch, _ *rand.Rand) *nn.Tensor {
 	hw := tp.MatMul(n.highway.Forward(tp, tp.Const(b.n, d.L, b.x)), tp.Const(d.H, d.H*d.K, n.expand))
 	return tp.MonotoneQuantiles(tp.Add(raw, hw), d.K, d.Mid)
 }
+
+func init() {
+	Register("lstm", "recurrent quantile forecaster: LSTM encoder over the window (value + time features), dense head to all H steps x levels, linear highway; params: lookback epochs steps batch lr patience val_windows hidden head",
+		newLSTM)
+}
+
+// LSTMArch is the lstm network: the gru network with its recurrent cell replaced by a
+// single-layer LSTM (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers et al.,
+// 2000). The BAScaler design names both recurrent cells; the LSTM keeps a separate cell
+// state c beside the hidden state h, which lets it carry a level over the window that the
+// GRU has to hold in h itself. Gates per step, σ the logistic function:
+//
+//	i, f, o = σ(W_x x + U h + b)   (input, forget, output)
+//	g       = tanh(W_x x + U h + b) (candidate)
+//	c'      = f⊙c + i⊙g,  h' = o⊙tanh(c')
+//
+// The forget gate's bias starts at 1 (Jozefowicz et al., ICML 2015) so the cell state is kept
+// by default early in training. The head, the highway and the monotone quantile output are
+// the gru network's.
+type LSTMArch struct {
+	Hidden int `json:"hidden"`
+	Head   int `json:"head"`
+}
+
+func newLSTM(p map[string]string) (Forecaster, error) {
+	m := &Neural{kind: "lstm"}
+	a := &LSTMArch{}
+	specs := append(trainSpecs(&m.cfg, 72, 20, 40, 32, 2e-3),
+		paramSpec{name: "hidden", def: 32, lo: 2, hi: 1024, isInt: true, target: &a.Hidden},
+		paramSpec{name: "head", def: 64, lo: 2, hi: 4096, isInt: true, target: &a.Head})
+	if err := parseParams(p, specs); err != nil {
+		return nil, err
+	}
+	m.arch = a
+	return m, nil
+}
+
+type lstmNet struct {
+	d      netDims
+	hidden int
+	// wx maps a step's input to the four gates' pre-activations (input, forget, output,
+	// candidate); u holds the recurrent weights of all four.
+	wx      *nn.Linear
+	u       *nn.Tensor
+	head    *nn.Linear
+	out     *nn.Linear
+	highway *nn.Linear
+	expand  []float64
+}
+
+func (a *LSTMArch) build(rng *rand.Rand, d netDims) network {
+	hd := a.Hidden
+	n := &lstmNet{d: d, hidden: hd,
+		wx:      nn.NewLinear(rng, "lstm.wx", 1+numTimeFeatures, 4*hd),
+		u:       nn.NewParam("lstm.u", hd, 4*hd),
+		head:    nn.NewLinear(rng, "lstm.head", hd+d.H*numTimeFeatures, a.Head),
+		out:     nn.NewLinear(rng, "lstm.out", a.Head, d.H*d.K),
+		highway: nn.NewLinear(rng, "lstm.highway", d.L, d.H),
+		expand:  midExpander(d)}
+	nn.GlorotUniform(rng, n.u)
+	for j := hd; j < 2*hd; j++ {
+		n.wx.B.Data[j] = 1 // forget-gate bias
+	}
+	nn.HeNormal(rng, n.head.W)
+	return n
+}
+
+func (n *lstmNet) params() []*nn.Tensor {
+	ps := append(n.wx.Params(), n.u)
+	for _, l := range []*nn.Linear{n.head, n.out, n.highway} {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+func (n *lstmNet) forward(tp *nn.Tape, b *batch, _ *rand.Rand) *nn.Tensor {
+	d, hd := n.d, n.hidden
+	in := make([]float64, b.n*d.L*(1+numTimeFeatures))
+	for r := 0; r < b.n*d.L; r++ {
+		row := in[r*(1+numTimeFeatures):]
+		row[0] = b.x[r]
+		copy(row[1:1+numTimeFeatures], b.tfPast[r*numTimeFeatures:])
+	}
+	gx := n.wx.Forward(tp, tp.Const(b.n*d.L, 1+numTimeFeatures, in))
+	idx := make([]int, b.n)
+	h := tp.Const(b.n, hd, make([]float64, b.n*hd))
+	c := tp.Const(b.n, hd, make([]float64, b.n*hd))
+	for t := 0; t < d.L; t++ {
+		for i := range idx {
+			idx[i] = i*d.L + t
+		}
+		pre := tp.Add(tp.GatherRows(gx, idx), tp.MatMul(h, n.u))
+		ifo := tp.Sigmoid(tp.SliceCols(pre, 0, 3*hd))
+		g := tp.Tanh(tp.SliceCols(pre, 3*hd, 4*hd))
+		i, f, o := tp.SliceCols(ifo, 0, hd), tp.SliceCols(ifo, hd, 2*hd), tp.SliceCols(ifo, 2*hd, 3*hd)
+		c = tp.Add(tp.Mul(f, c), tp.Mul(i, g))
+		h = tp.Mul(o, tp.Tanh(c))
+	}
+	x := tp.ConcatCols(h, timeInputs(tp, b))
+	raw := n.out.Forward(tp, tp.ReLU(n.head.Forward(tp, x)))
+	hw := tp.MatMul(n.highway.Forward(tp, tp.Const(b.n, d.L, b.x)), tp.Const(d.H, d.H*d.K, n.expand))
+	return tp.MonotoneQuantiles(tp.Add(raw, hw), d.K, d.Mid)
+}

@@ -15,7 +15,10 @@ import (
 //     next lead+1 intervals, lead = ceil(startup/interval): pods created now are ready only
 //     after the start-up delay, so the plan must cover the peak of that whole lead time, not
 //     just the next point. The quantile follows the SLO's strictness: 0.9 for a mean SLO,
-//     0.95 for p95, 0.99 for p99 (param quantile).
+//     0.95 for p95, 0.99 for p99 (param quantile). The bands are calibrated online
+//     (param online-calibration: aci by default, pid or none; see forecast.OnlineCalibrator):
+//     each completed interval's rate is fed to the calibrator before the next forecast, so a
+//     band that kept missing widens within tens of intervals instead of waiting for a refit.
 //
 //  2. Burst state. A detector (param detector, see package burst) compares each completed
 //     interval with the forecast that was issued for it. In a burst the plan is the
@@ -66,6 +69,7 @@ type bascaler struct {
 	guard     time.Duration // sub-interval guard period; 0 = decide once per interval only
 	started   bool
 	corrector Corrector // nil unless an RL model is configured
+	online    *forecast.OnlineCalibrator
 }
 
 func init() {
@@ -88,6 +92,7 @@ func newBascaler(env Env) (Policy, error) {
 	confidence := ps.float("confidence", 0.99)
 	rlModel, _ := ps.raw("rl-model")
 	guard := ps.duration("guard-period", 5*time.Second)
+	onlineName := ps.choice("online-calibration", string(forecast.DefaultOnlineMethod), "none", "aci", "pid")
 	ps.check(guard >= 0 && (guard == 0 || env.Interval%guard == 0), "guard-period", guard, "must divide the interval (0 disables the guard)")
 	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
 	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
@@ -115,11 +120,15 @@ func newBascaler(env Env) (Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	online, err := forecast.NewOnlineCalibrator(forecast.OnlineOptions{Method: forecast.OnlineMethod(onlineName), Horizon: lead + 1})
+	if err != nil {
+		return nil, err
+	}
 	return &bascaler{
 		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
-		corrector: corr, guard: guard,
+		corrector: corr, guard: guard, online: online,
 	}, nil
 }
 
@@ -156,6 +165,12 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	}
 	b.started = true
 	kv := make([]KV, 0, 5) // kept by the backend with the decision: never reused
+	// The online calibrator learns each newly completed interval before the next forecast.
+	for _, v := range b.mem.values[b.mem.len()-added:] {
+		if err := b.online.Update(v); err != nil {
+			kv = append(kv, KV{"online_calibration_error", 1})
+		}
+	}
 	mode := ModeSteady
 	reason := "forecast over the start-up lead time"
 	lastRate := b.mem.last()
@@ -182,6 +197,11 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		}
 	}
 	inBurst := b.inBurst
+	if fcOK {
+		// The detector above judged the model's own bands (it was calibrated on them); the
+		// plan uses the bands as calibrated online.
+		fc = b.online.Serve(fc, hist.Values)
+	}
 	if !fcOK {
 		mode, reason = ModeWarmingUp, "no forecast yet: last observed rate"
 	} else {

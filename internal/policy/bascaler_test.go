@@ -147,6 +147,7 @@ func TestBurstAwarePoliciesRejectBadParams(t *testing.T) {
 		{"bascaler", "forecaster=nope", "forecaster"},
 		{"bascaler", "guard-period=7s", "guard-period"},
 		{"bascaler", "tagret=1", "unknown parameter"},
+		{"bascaler", "online-calibration=cqr", "online-calibration"},
 		{"bascaler", "rl-model=/nonexistent", "rl-model"},
 		{"bascaler-paper", "profiling-samples=3", "profiling-samples"},
 		{"bascaler", "model=/nonexistent", "forecaster"},
@@ -183,5 +184,66 @@ func TestBascalerPaperUsesTheMedianOutsideBursts(t *testing.T) {
 	}
 	if want := int(p50/capacity) + 1; rec.Raw != want && rec.Raw != want-1 {
 		t.Errorf("raw %d pods for %.1f req/s at %.1f per pod", rec.Raw, p50, capacity)
+	}
+}
+
+// bandMisses returns the fraction of intervals from "from" on whose rate exceeded the
+// planned quantile of the forecast made at that interval's start, and the mean distance
+// between that quantile and the median.
+func bandMisses(res sim.Result, rates []float64, from int) (miss, spread float64) {
+	n := 0
+	for i := from; i < len(rates); i++ {
+		var p50, q float64
+		ok := 0
+		for _, kv := range res.Records[i].Decision.Explanation.Values {
+			switch kv.Key {
+			case "forecast_p50":
+				p50, ok = kv.Value, ok+1
+			case "forecast_q":
+				q, ok = kv.Value, ok+1
+			}
+		}
+		if ok != 2 {
+			continue
+		}
+		if rates[i] > q {
+			miss++
+		}
+		spread += q - p50
+		n++
+	}
+	return miss / float64(n), spread / float64(n)
+}
+
+// The history is the calm steady day; the evaluated stretch swings ±25 % around it in
+// 3-interval blocks, which the model's bands (fitted on the calm history) miss far more often
+// than 10 % of intervals until the online calibrator widens them.
+func TestBascalerOnlineCalibrationWidensBandsThatKeepMissing(t *testing.T) {
+	w := workload(t, "steady")
+	rates := append([]float64(nil), w.Eval.Values[:600]...)
+	for i := range rates {
+		// Deterministic zig-zag noise: ±25 % of the rate, alternating in 3-interval blocks.
+		if (i/3)%2 == 0 {
+			rates[i] *= 1.25
+		} else {
+			rates[i] *= 0.8
+		}
+	}
+	none := runPolicy(t, "bascaler", w, rates, "online-calibration=none", "detector=none")
+	missNone, spreadNone := bandMisses(none, rates, 300)
+	for _, method := range []string{"", "aci", "pid"} { // "": the default
+		params := []string{"detector=none"}
+		if method != "" {
+			params = append(params, "online-calibration="+method)
+		}
+		res := runPolicy(t, "bascaler", w, rates, params...)
+		miss, spread := bandMisses(res, rates, 300)
+		t.Logf("%q: misses of the planned 0.9 quantile over intervals 300-599 %.3f (spread %.1f), none %.3f (spread %.1f)", method, miss, spread, missNone, spreadNone)
+		if !(miss < missNone && spread > spreadNone) {
+			t.Errorf("%q: online calibration did not widen missing bands: misses %.3f -> %.3f, spread %.1f -> %.1f", method, missNone, miss, spreadNone, spread)
+		}
+		if miss > 0.15 {
+			t.Errorf("%q: with online calibration the planned 0.9 quantile missed %.3f of intervals, want <= 0.15", method, miss)
+		}
 	}
 }
