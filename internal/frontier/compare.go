@@ -41,20 +41,26 @@ type Match struct {
 	To      float64 `json:"to"`
 	A       float64 `json:"a"`
 	B       float64 `json:"b"`
+	// Ratio is A/B when defined: B > 0, or both zero (1). Nil otherwise, and when disjoint.
+	Ratio *float64 `json:"ratio,omitempty"`
 }
 
-// Ratio returns A/B and whether it is defined (B > 0, or both zero: 1).
-func (m Match) Ratio() (float64, bool) {
+// withRatio fills in Ratio.
+func (m Match) withRatio() Match {
 	if m.Overlap != Overlapping {
-		return 0, false
+		return m
 	}
+	var r float64
 	switch {
 	case m.B > 0:
-		return m.A / m.B, true
+		r = m.A / m.B
 	case m.A == 0:
-		return 1, true
+		r = 1
+	default:
+		return m
 	}
-	return 0, false
+	m.Ratio = &r
+	return m
 }
 
 // Comparison holds the two summary numbers of frontier A against frontier B.
@@ -102,7 +108,7 @@ func match(ra, rb func() (float64, float64), fa, fb func(float64) (float64, erro
 	if lo == hi {
 		m.A, _ = fa(lo)
 		m.B, _ = fb(lo)
-		return m
+		return m.withRatio()
 	}
 	// Both functions are linear between consecutive knots of the union, so trapezoids are exact.
 	knots := []float64{lo, hi}
@@ -124,5 +130,5 @@ func match(ra, rb func() (float64, float64), fa, fb func(float64) (float64, erro
 		prevK, prevA, prevB = k, va, vb
 	}
 	m.A, m.B = ia/(hi-lo), ib/(hi-lo)
-	return m
+	return m.withRatio()
 }

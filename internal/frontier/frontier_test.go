@@ -125,8 +125,8 @@ func TestCompareAtMatchedCostAndViolations(t *testing.T) {
 	if math.Abs(c.AtCost.A-0.05) > 1e-12 || math.Abs(c.AtCost.B-0.2) > 1e-12 {
 		t.Errorf("means at matched cost A %g B %g, want 0.05 and 0.2", c.AtCost.A, c.AtCost.B)
 	}
-	if r, ok := c.AtCost.Ratio(); !ok || math.Abs(r-0.25) > 1e-12 {
-		t.Errorf("ratio %g %v, want 0.25", r, ok)
+	if r := c.AtCost.Ratio; r == nil || math.Abs(*r-0.25) > 1e-12 {
+		t.Errorf("ratio %v, want 0.25", r)
 	}
 	// Same violation range [0, 0.3]: the cost difference is 10 everywhere.
 	if c.AtViolations.Overlap != Overlapping || math.Abs(c.AtViolations.B-c.AtViolations.A-10) > 1e-9 {
@@ -149,7 +149,7 @@ func TestCompareSaysWhenRangesDoNotOverlap(t *testing.T) {
 	if c.AtCost.Overlap != Disjoint || c.AtViolations.Overlap != Disjoint {
 		t.Fatalf("want disjoint on both axes, got %+v", c)
 	}
-	if _, ok := c.AtCost.Ratio(); ok {
+	if c.AtCost.Ratio != nil {
 		t.Error("a disjoint match must not have a ratio")
 	}
 	if c.AtCost.Overlap.String() != "ranges do not overlap" {
@@ -169,11 +169,11 @@ func TestCompareDegenerateCases(t *testing.T) {
 	if c.AtViolations.Overlap != Overlapping || c.AtViolations.A != 10 || c.AtViolations.B != 15 {
 		t.Errorf("one-point violation overlap: %+v", c.AtViolations)
 	}
-	if r, ok := (Match{Overlap: Overlapping}).Ratio(); !ok || r != 1 {
-		t.Errorf("0/0 ratio = %g %v, want 1", r, ok)
+	if r := (Match{Overlap: Overlapping}).withRatio().Ratio; r == nil || *r != 1 {
+		t.Errorf("0/0 ratio = %v, want 1", r)
 	}
-	if _, ok := (Match{Overlap: Overlapping, A: 0.1}).Ratio(); ok {
-		t.Error("x/0 must be undefined")
+	if r := (Match{Overlap: Overlapping, A: 0.1}).withRatio().Ratio; r != nil {
+		t.Errorf("x/0 ratio %v, want undefined", *r)
 	}
 }
 
