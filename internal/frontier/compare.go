@@ -1,6 +1,7 @@
 package frontier
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -29,6 +30,19 @@ func (o Overlap) MarshalText() ([]byte, error) {
 		return []byte("disjoint"), nil
 	}
 	return []byte("overlap"), nil
+}
+
+// UnmarshalText reads what MarshalText writes.
+func (o *Overlap) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "overlap":
+		*o = Overlapping
+	case "disjoint":
+		*o = Disjoint
+	default:
+		return fmt.Errorf("overlap %q: want overlap or disjoint", b)
+	}
+	return nil
 }
 
 // Match is one comparison of frontiers A and B on one axis: over the shared range [From, To]

@@ -192,3 +192,17 @@ func TestBestIsTheEnvelopeOfTheUnion(t *testing.T) {
 		t.Errorf("best vertices %v, want a1 b1 a2", labels)
 	}
 }
+
+func TestOverlapRoundTripsThroughText(t *testing.T) {
+	for _, o := range []Overlap{Overlapping, Disjoint} {
+		b, _ := o.MarshalText()
+		var back Overlap
+		if err := back.UnmarshalText(b); err != nil || back != o {
+			t.Errorf("%v -> %s -> %v, %v", o, b, back, err)
+		}
+	}
+	var o Overlap
+	if err := o.UnmarshalText([]byte("sometimes")); err == nil {
+		t.Error("want an error for an unknown overlap")
+	}
+}

@@ -146,21 +146,26 @@ func FrontierComparisonsCSV(w io.Writer, rs []sim.SweepResult) error {
 }
 
 // FrontierPlot writes one SVG of a sweep: every policy's settings as points, its frontier as
-// a line through its vertices, and the oracle's point. Violations are in percent of
-// intervals, cost in pod-hours.
+// a line through its vertices, and the oracle's point. Cost is in pod-hours; violations in
+// percent of intervals on a log axis, because the settings worth comparing differ between
+// 0.1% and 5% while bad ones reach 30%; zero is drawn at half an interval's share.
 func FrontierPlot(path string, r sim.SweepResult) error {
 	p := plot.New()
 	p.Title.Text = "Violation–cost frontiers: " + r.Workload
 	p.X.Label.Text = "cost (pod-hours)"
-	p.Y.Label.Text = "SLO-violating intervals (%)"
+	floor := 50.0 / float64(max(r.Intervals, 1))
+	p.Y.Label.Text = fmt.Sprintf("SLO-violating intervals (%%, log; 0 drawn at %.2g%%)", floor)
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	y := func(v float64) float64 { return max(100*v, floor) }
 	for k, pf := range r.Policies {
 		c := palette[k%len(palette)]
 		var pts, fr plotter.XYs
 		for _, pt := range pf.Points {
-			pts = append(pts, plotter.XY{X: pt.CostPodHours, Y: 100 * pt.SLOViolationRate})
+			pts = append(pts, plotter.XY{X: pt.CostPodHours, Y: y(pt.SLOViolationRate)})
 		}
 		for _, v := range pf.Frontier.Vertices {
-			fr = append(fr, plotter.XY{X: v.Cost, Y: 100 * v.Violations})
+			fr = append(fr, plotter.XY{X: v.Cost, Y: y(v.Violations)})
 		}
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
@@ -183,7 +188,7 @@ func FrontierPlot(path string, r sim.SweepResult) error {
 		}
 	}
 	if o := r.Oracle; o != nil {
-		sc, err := plotter.NewScatter(plotter.XYs{{X: o.Cost, Y: 100 * o.Violations}})
+		sc, err := plotter.NewScatter(plotter.XYs{{X: o.Cost, Y: y(o.Violations)}})
 		if err != nil {
 			return err
 		}
