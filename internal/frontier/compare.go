@@ -57,6 +57,10 @@ type Match struct {
 	B       float64 `json:"b"`
 	// Ratio is A/B when defined: B > 0, or both zero (1). Nil otherwise, and when disjoint.
 	Ratio *float64 `json:"ratio,omitempty"`
+	// MaxExcess is the largest amount by which A lies above B anywhere in the shared range
+	// (<= 0: A is at or below B everywhere there). Both are linear between the knots, so the
+	// largest difference is at one of them.
+	MaxExcess float64 `json:"max_excess"`
 }
 
 // withRatio fills in Ratio.
@@ -122,6 +126,7 @@ func match(ra, rb func() (float64, float64), fa, fb func(float64) (float64, erro
 	if lo == hi {
 		m.A, _ = fa(lo)
 		m.B, _ = fb(lo)
+		m.MaxExcess = m.A - m.B
 		return m.withRatio()
 	}
 	// Both functions are linear between consecutive knots of the union, so trapezoids are exact.
@@ -136,9 +141,11 @@ func match(ra, rb func() (float64, float64), fa, fb func(float64) (float64, erro
 	prevK := knots[0]
 	prevA, _ := fa(prevK)
 	prevB, _ := fb(prevK)
+	m.MaxExcess = prevA - prevB
 	for _, k := range knots[1:] {
 		va, _ := fa(k)
 		vb, _ := fb(k)
+		m.MaxExcess = math.Max(m.MaxExcess, va-vb)
 		ia += (k - prevK) * (va + prevA) / 2
 		ib += (k - prevK) * (vb + prevB) / 2
 		prevK, prevA, prevB = k, va, vb

@@ -132,6 +132,15 @@ func TestCompareAtMatchedCostAndViolations(t *testing.T) {
 	if c.AtViolations.Overlap != Overlapping || math.Abs(c.AtViolations.B-c.AtViolations.A-10) > 1e-9 {
 		t.Errorf("cost at matched violations %+v, want B - A = 10", c.AtViolations)
 	}
+	if c.AtCost.MaxExcess > 0 || c.AtViolations.MaxExcess != -10 {
+		t.Errorf("max excess %g (cost axis) and %g (violation axis), want <= 0 and -10", c.AtCost.MaxExcess, c.AtViolations.MaxExcess)
+	}
+	// Crossing frontiers: A is below B at low cost, above at high cost.
+	x, _ := Envelope(pts(0, 0.5, 10, 0.2, 20, 0.15))
+	y, _ := Envelope(pts(0, 0.6, 10, 0.3, 20, 0.05))
+	if e := Compare(x, y).AtCost.MaxExcess; math.Abs(e-0.1) > 1e-12 {
+		t.Errorf("crossing frontiers: max excess %g, want 0.1 (at cost 20)", e)
+	}
 	// A mean over kinks: A has a vertex inside B's range, so trapezoids must include it.
 	k, _ := Envelope(pts(0, 1, 5, 0.2, 10, 0))
 	l, _ := Envelope(pts(0, 1, 10, 0))

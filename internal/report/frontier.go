@@ -30,7 +30,9 @@ func onFrontier(f frontier.Frontier, label string) bool {
 }
 
 // FrontierTable writes a sweep's points (one row per setting, '*' on the frontier) and the
-// subject's comparisons against each baseline.
+// subject's comparisons against each baseline; "below everywhere" says whether the subject's
+// frontier is at or below the baseline's at every cost both cover (else by how much it
+// exceeds it at worst, in percentage points).
 func FrontierTable(w io.Writer, r sim.SweepResult) error {
 	fmt.Fprintf(w, "trace %s, %d intervals", r.Workload, r.Intervals)
 	oracle := 0.0
@@ -66,9 +68,16 @@ func FrontierTable(w io.Writer, r sim.SweepResult) error {
 	}
 	fmt.Fprintf(w, "\n%s against each baseline, on the frontiers (means over the shared range):\n", r.Comparisons[0].Subject)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "baseline\tmatched cost (p-h)\tviol. subject\tviol. baseline\tratio\tmatched viol.\tp-h subject\tp-h baseline\tratio\t")
+	fmt.Fprintln(tw, "baseline\tmatched cost (p-h)\tviol. subject\tviol. baseline\tratio\tbelow everywhere\tmatched viol.\tp-h subject\tp-h baseline\tratio\t")
 	for _, c := range r.Comparisons {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", c.Baseline, matchCells(c.AtCost, "%.1f", "%.2f%%", 1, 100), matchCells(c.AtViolations, "%.2f%%", "%.1f", 100, 1))
+		below := "-"
+		if c.AtCost.Overlap == frontier.Overlapping {
+			below = "yes"
+			if c.AtCost.MaxExcess > 0 {
+				below = fmt.Sprintf("no (+%.2f pp)", 100*c.AtCost.MaxExcess)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", c.Baseline, matchCells(c.AtCost, "%.1f", "%.2f%%", 1, 100), below, matchCells(c.AtViolations, "%.2f%%", "%.1f", 100, 1))
 	}
 	return tw.Flush()
 }
@@ -115,7 +124,7 @@ func FrontierPointsCSV(w io.Writer, rs []sim.SweepResult) error {
 // FrontierComparisonsCSV writes the comparisons, with a header. Empty cells: ranges do not
 // overlap (overlap=disjoint) or the ratio is undefined.
 func FrontierComparisonsCSV(w io.Writer, rs []sim.SweepResult) error {
-	if _, err := fmt.Fprintln(w, "trace,subject,baseline,axis,overlap,from,to,subject_mean,baseline_mean,ratio"); err != nil {
+	if _, err := fmt.Fprintln(w, "trace,subject,baseline,axis,overlap,from,to,subject_mean,baseline_mean,ratio,max_excess"); err != nil {
 		return err
 	}
 	for _, r := range rs {
@@ -126,7 +135,7 @@ func FrontierComparisonsCSV(w io.Writer, rs []sim.SweepResult) error {
 			}{{"violations_at_matched_cost", c.AtCost}, {"cost_at_matched_violations", c.AtViolations}} {
 				m := ax.m
 				if m.Overlap != frontier.Overlapping {
-					if _, err := fmt.Fprintf(w, "%s,%s,%s,%s,disjoint,,,,,\n", csvField(r.Workload), c.Subject, csvField(c.Baseline), ax.name); err != nil {
+					if _, err := fmt.Fprintf(w, "%s,%s,%s,%s,disjoint,,,,,,\n", csvField(r.Workload), c.Subject, csvField(c.Baseline), ax.name); err != nil {
 						return err
 					}
 					continue
@@ -135,8 +144,8 @@ func FrontierComparisonsCSV(w io.Writer, rs []sim.SweepResult) error {
 				if m.Ratio != nil {
 					ratio = fmt.Sprintf("%g", *m.Ratio)
 				}
-				if _, err := fmt.Fprintf(w, "%s,%s,%s,%s,overlap,%g,%g,%g,%g,%s\n", csvField(r.Workload), c.Subject, csvField(c.Baseline), ax.name,
-					m.From, m.To, m.A, m.B, ratio); err != nil {
+				if _, err := fmt.Fprintf(w, "%s,%s,%s,%s,overlap,%g,%g,%g,%g,%s,%g\n", csvField(r.Workload), c.Subject, csvField(c.Baseline), ax.name,
+					m.From, m.To, m.A, m.B, ratio, m.MaxExcess); err != nil {
 					return err
 				}
 			}

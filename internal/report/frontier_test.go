@@ -46,7 +46,7 @@ func TestFrontierTableMarksVerticesAndDisjointRanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"oracle 90.0 pod-hours", "headroom=a", "*", "110.0–120.0", "ranges do not overlap"} {
+	for _, want := range []string{"oracle 90.0 pod-hours", "headroom=a", "*", "110.0–120.0", "ranges do not overlap", "yes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -65,7 +65,7 @@ func TestFrontierCSVsAndReport(t *testing.T) {
 	if n := strings.Count(pts.String(), "\n"); n != 1+6+1 {
 		t.Errorf("points CSV has %d lines, want header + 6 points + oracle:\n%s", n, pts.String())
 	}
-	if !strings.Contains(cmp.String(), "w,bascaler,kpa,violations_at_matched_cost,disjoint,,,,,") ||
+	if !strings.Contains(cmp.String(), "w,bascaler,kpa,violations_at_matched_cost,disjoint,,,,,,") ||
 		!strings.Contains(cmp.String(), "w,bascaler,hpa,violations_at_matched_cost,overlap,110,120,") {
 		t.Errorf("comparisons CSV:\n%s", cmp.String())
 	}
