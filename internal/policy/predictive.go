@@ -25,11 +25,10 @@ type hpaSyncInput struct {
 // wins, and whether it exists (false: prediction not ready, the HPA's own value is used).
 type predictedReplicas func(in hpaSyncInput) (replicas int, reason string, ok bool)
 
-// Reasons of the predictive HPAs' explanations.
-const (
-	reasonPredictionAbove = "predicted replicas above the calculated ones"
-	reasonNoPrediction    = "prediction not ready: the HPA's calculation alone"
-)
+// reasonPredictionAbove explains a sync whose prediction outranked the HPA's calculation.
+// When the calculation wins, the HPA's own reason stands; the explanation's values carry
+// "calculated" and, once the prediction is ready, "predicted".
+const reasonPredictionAbove = "predicted replicas above the calculated ones"
 
 // syncMax is one HPA sync at obs.Now with raw = max(calculated, predicted).
 func (h *hpa) syncMax(obs *Observation, predict predictedReplicas) Decision {
@@ -73,10 +72,6 @@ func (h *hpa) syncMax(obs *Observation, predict predictedReplicas) Decision {
 	switch {
 	case !ok:
 		e.Values = append(e.Values[:0:0], KV{"calculated", float64(calc)})
-		if reason == hpaReasonInTol || reason == hpaReasonRebalance {
-			break
-		}
-		reason = reasonNoPrediction
 	case pred > calc:
 		raw, reason = pred, predReason
 		e.Values = append(e.Values[:0:0], KV{"calculated", float64(calc)}, KV{"predicted", float64(pred)})
