@@ -19,11 +19,28 @@ def interp(vs, x, key_x, key_y):
     return pts[0][1]
 
 def best_envelope(policies, subject):
+    """The lower convex non-increasing envelope of every other policy's frontier vertices."""
     pts = []
     for p in policies:
         if p['policy'] != subject:
-            pts += p['frontier']['vertices']
-    return pts
+            pts += [(v['cost_pod_hours'], v['slo_violation_rate']) for v in p['frontier']['vertices']]
+    pts.sort()
+    pareto = []
+    for c, v in pts:
+        if not pareto or v < pareto[-1][1]:
+            if pareto and c == pareto[-1][0]:
+                continue
+            pareto.append((c, v))
+    hull = []
+    for p in pareto:
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (b[0]-a[0])*(p[1]-a[1]) - (b[1]-a[1])*(p[0]-a[0]) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    return [{'cost_pod_hours': c, 'slo_violation_rate': v} for c, v in hull]
 
 def below_everywhere(sub, base):
     # check sub <= base at every knot of both inside the shared cost range
