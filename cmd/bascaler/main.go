@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newServeFFTCmd(),
 		newControllerCmd(),
 		newModelsCmd(),
+		newCompareCmd(),
 	)
 	return root
 }

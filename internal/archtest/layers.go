@@ -24,13 +24,13 @@ type Layer struct {
 // Layers lists the levels from the bottom up: a package may import packages of its own or
 // a lower layer only.
 var Layers = []Layer{
-	{"base", []string{"internal/series", "internal/nn", "internal/registry"}},
+	{"base", []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier"}},
 	{"models", []string{"internal/forecast", "internal/burst", "internal/perf", "internal/rl", "internal/hpa"}},
 	{"policy", []string{"internal/policy"}},
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
 	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed"}},
-	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance"}},
+	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv"}},
 }
 
 // Forbid is a link that must not exist, directly or through other packages.
@@ -41,7 +41,7 @@ type Forbid struct {
 }
 
 // pure are the packages that must run anywhere: no cluster client, no metrics server.
-var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/forecast", "internal/burst", "internal/perf",
+var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/forecast", "internal/burst", "internal/perf",
 	"internal/rl", "internal/hpa", "internal/policy", "internal/driver", "internal/measure", "internal/sim", "internal/report", "internal/rltrain"}
 
 // Forbidden lists the links the layering alone does not rule out.

@@ -350,3 +350,6 @@ func (r *ring) dropUpTo(cut time.Time) {
 		r.n--
 	}
 }
+
+// Rules returns the engine's rules for scale-up and scale-down.
+func (b *Behavior) Rules() (up, down Rules) { return b.up, b.down }

@@ -150,7 +150,11 @@ const (
 	hpaReasonBelowMin = "current replicas below min"
 )
 
-func (h *hpaPolicy) Decide(obs *Observation) Decision {
+func (h *hpaPolicy) Decide(obs *Observation) Decision { return h.sync(obs, nil) }
+
+// sync is one HPA sync at obs.Now. With predict (the predictive HPAs, phpa and ehpa), the
+// raw recommendation is max(calculated, predicted) before the behavior engine.
+func (h *hpaPolicy) sync(obs *Observation, predict predictedReplicas) Decision {
 	lo, hi := bounds(obs, h.envMin, h.envMax)
 	cur := obs.Replicas
 	e := Explanation{Mode: ModeSteady, Target: h.targetPct / 100, Raw: cur}
@@ -185,8 +189,19 @@ func (h *hpaPolicy) Decide(obs *Observation) Decision {
 		return Decision{Replicas: cur, Explanation: e}
 	}
 
-	raw, reason := hpa.Replicas(cur, ready, cur-ready, 0, cpu, h.targetPct, h.tolerance)
-	e.Reason, e.Raw = reason.String(), raw
+	raw, why := hpa.Replicas(cur, ready, cur-ready, 0, cpu, h.targetPct, h.tolerance)
+	reason := why.String()
+	if predict != nil {
+		pred, predReason, ok := predict(hpaSyncInput{cur: cur, ready: ready, cpu: cpu, calculated: raw})
+		e.Values = append(e.Values[:0:0], KV{"calculated", float64(raw)})
+		if ok {
+			e.Values = append(e.Values, KV{"predicted", float64(pred)})
+			if pred > raw {
+				raw, reason = pred, predReason
+			}
+		}
+	}
+	e.Reason, e.Raw = reason, raw
 	e.Metric = hpa.Utilization(cpu) / 100
 
 	final, limit := h.behavior.Apply(obs.Now, cur, raw, lo, hi)

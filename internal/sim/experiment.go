@@ -19,13 +19,35 @@ type Experiment struct {
 	Config    Config
 	// Params are handed to every policy (policy-specific options, "key" -> "value").
 	Params map[string]string
+	// Variants are further runs of registered policies with their own parameters (one
+	// setting of a sweep each), reported under their labels after the plain Policies.
+	Variants []Variant
 	// Workers bounds the parallel runs; 0 means GOMAXPROCS.
 	Workers int
 	// Progress, when set, is called after each run (from the collecting goroutine).
 	Progress func(done, total int)
 }
 
-// RunOutcome is one cell of the grid.
+// Variant is one setting of a policy: Policy built with Params on top of the experiment's
+// parameters for it, reported as Label.
+type Variant struct {
+	Label  string
+	Policy string
+	// Params are the policy's own keys (no "policy." prefix), e.g. "target" -> "0.6".
+	Params map[string]string
+}
+
+// variants lists every run specification: the plain policies, then the variants.
+func (e Experiment) variants() []Variant {
+	out := make([]Variant, 0, len(e.Policies)+len(e.Variants))
+	for _, name := range e.Policies {
+		out = append(out, Variant{Label: name, Policy: name})
+	}
+	return append(out, e.Variants...)
+}
+
+// RunOutcome is one cell of the grid. Policy is the variant's label (the policy's name for
+// plain policies).
 type RunOutcome struct {
 	Workload string
 	Policy   string
@@ -42,23 +64,27 @@ func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
 	if _, err := e.Config.Validate(); err != nil {
 		return nil, err
 	}
+	if len(e.Workloads) == 0 {
+		return nil, fmt.Errorf("experiment without workloads")
+	}
+	specs := e.variants()
 	// Build every policy once up front so that a bad name or parameter fails before any run.
-	for _, name := range e.Policies {
-		if _, err := e.newPolicy(name, e.Workloads[0], e.Seeds[0]); err != nil {
+	for _, v := range specs {
+		if _, err := e.newPolicy(v, e.Workloads[0], e.Seeds[0]); err != nil {
 			return nil, err
 		}
 	}
 	type job struct {
 		idx  int
 		w    *Workload
-		name string
+		v    Variant
 		seed int64
 	}
 	var jobs []job
 	for wi := range e.Workloads {
-		for _, name := range e.Policies {
+		for _, v := range specs {
 			for _, seed := range e.Seeds {
-				jobs = append(jobs, job{len(jobs), &e.Workloads[wi], name, seed})
+				jobs = append(jobs, job{len(jobs), &e.Workloads[wi], v, seed})
 			}
 		}
 	}
@@ -81,9 +107,9 @@ func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				res, err := e.runOne(j.w, j.name, j.seed)
+				res, err := e.runOne(j.w, j.v, j.seed)
 				if err == nil {
-					out[j.idx] = RunOutcome{Workload: j.w.Name, Policy: j.name, Seed: j.seed, Result: res}
+					out[j.idx] = RunOutcome{Workload: j.w.Name, Policy: j.v.Label, Seed: j.seed, Result: res}
 				}
 				results <- done{j.idx, err}
 			}
@@ -121,24 +147,29 @@ func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
 	return out, nil
 }
 
-func (e Experiment) newPolicy(name string, w Workload, seed int64) (policy.Policy, error) {
+func (e Experiment) newPolicy(v Variant, w Workload, seed int64) (policy.Policy, error) {
+	name := v.Policy
+	params := policy.ParamsFor(name, e.Params)
+	for k, val := range v.Params {
+		params[k] = val
+	}
 	env := policy.Env{
 		Interval: e.Config.Interval, SLO: e.Config.SLO, Min: e.Config.Min, Max: e.Config.Max,
 		Startup: e.Config.Startup + e.Config.StartupJitter, Profile: e.Config.Profile,
-		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: policy.ParamsFor(name, e.Params),
+		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: params,
 	}
 	if policy.NeedsFuture(name) {
 		env.Future = w.Eval.Values
 	}
 	p, err := policy.New(name, env)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s on %s: %w", name, w.Name, err)
+		return nil, fmt.Errorf("policy %s on %s: %w", v.Label, w.Name, err)
 	}
 	return p, nil
 }
 
-func (e Experiment) runOne(w *Workload, name string, seed int64) (Result, error) {
-	p, err := e.newPolicy(name, *w, seed)
+func (e Experiment) runOne(w *Workload, v Variant, seed int64) (Result, error) {
+	p, err := e.newPolicy(v, *w, seed)
 	if err != nil {
 		return Result{}, err
 	}
@@ -146,9 +177,9 @@ func (e Experiment) runOne(w *Workload, name string, seed int64) (Result, error)
 	cfg.Seed = seed
 	res, err := Run(cfg, w.Eval.Values, w.Eval.Start, p)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s on %s (seed %d): %w", name, w.Name, seed, err)
+		return Result{}, fmt.Errorf("%s on %s (seed %d): %w", v.Label, w.Name, seed, err)
 	}
-	res.Policy = name
+	res.Policy = v.Label
 	return res, nil
 }
 
