@@ -42,7 +42,7 @@ func WriteTable(w io.Writer, s Summary) error {
 	}
 	l := s.Latency
 	fmt.Fprintf(tw, "latency ms (ok)\tmean %.3f  p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", l.MeanMS, l.P50MS, l.P95MS, l.P99MS, l.MaxMS)
-	if s.Mode == "open" {
+	if s.SendLag != nil {
 		fmt.Fprintf(tw, "send lag ms\tp50 %.3f  p99 %.3f  max %.3f\n", s.SendLag.P50MS, s.SendLag.P99MS, s.SendLag.MaxMS)
 	}
 	if len(s.Targets) > 1 {

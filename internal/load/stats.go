@@ -124,8 +124,8 @@ type Summary struct {
 	// Latency of the OK requests.
 	Latency Latency `json:"latency_ms"`
 	// SendLag is how late requests left against their due time (open loop): the
-	// generator's own timing error.
-	SendLag Latency `json:"send_lag_ms"`
+	// generator's own timing error; nil for a closed loop.
+	SendLag *Latency `json:"send_lag_ms,omitempty"`
 	// TransportErrors are failures without an HTTP answer (refused, reset, timeout);
 	// Codes counts every HTTP status received.
 	TransportErrors uint64          `json:"transport_errors"`
@@ -194,7 +194,10 @@ func (r *Run) Summarize() Summary {
 		}
 	}
 	s.Latency = Percentiles(lat)
-	s.SendLag = Percentiles(lag)
+	if !r.Closed() {
+		lagStats := Percentiles(lag)
+		s.SendLag = &lagStats
+	}
 	if s.DurationS > 0 {
 		s.AchievedRate = float64(s.Sent) / s.DurationS
 		s.OKRate = float64(s.OK) / s.DurationS
