@@ -28,6 +28,7 @@ const (
 	defaultMaxInFlight = 2000
 	defaultMaxBody     = 64 << 10
 	progressEvery      = 200 * time.Millisecond
+	spawnGrace         = 100 * time.Microsecond
 )
 
 // Options configure one run. Exactly one of Schedule (open loop) and Users (closed loop)
@@ -389,6 +390,23 @@ func (e *engine) openLoop(ctx context.Context, run *Run) {
 		case jobs <- j: // an idle worker took it
 		default:
 			if workers < o.MaxInFlight {
+				// A worker whose answer has arrived may just not have run yet (with one
+				// core, certainly not while this loop runs): yield for a moment before adding
+				// a worker, or the pool, its connections and the run queue balloon.
+				if workers > 0 {
+					timer.Reset(spawnGrace)
+					select {
+					case jobs <- j:
+						timer.Stop()
+						sent++
+						continue
+					case <-timer.C:
+					case <-done:
+						timer.Stop()
+						run.Stopped = StopCancelled
+						return
+					}
+				}
 				workers++
 				e.wg.Add(1)
 				go worker()
