@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,8 +84,22 @@ func benchEnv(name string, def float64) float64 {
 	return def
 }
 
-func reportRun(b *testing.B, run *Run) {
+// cpuTime is the CPU (user + system) this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportRun reports the run's numbers and the generator's CPU per request (the server is
+// another process, so this is the generator's own cost).
+func reportRun(b *testing.B, run *Run, cpu time.Duration) {
 	s := run.Summarize()
+	if s.Sent > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(s.Sent), "cpu-µs/req")
+	}
 	b.ReportMetric(s.AchievedRate, "req/s")
 	b.ReportMetric(float64(s.Shortfall), "shortfall")
 	b.ReportMetric(float64(s.Failed), "failed")
@@ -119,13 +134,15 @@ func BenchmarkOpenLoop(b *testing.B) {
 	var run *Run
 	b.ResetTimer()
 	for range b.N {
+		cpu0 := cpuTime(b)
 		run, err = Generate(context.Background(), Options{Targets: one(url), Schedule: s, Arrivals: arrivals, Seed: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		reportRun(b, run, cpuTime(b)-cpu0)
+		b.StartTimer()
 	}
-	b.StopTimer()
-	reportRun(b, run)
 }
 
 // BenchmarkOneUserBaseline is the floor the open-loop latencies are compared with: one
@@ -135,15 +152,15 @@ func BenchmarkOneUserBaseline(b *testing.B) {
 	url := startBenchServer(b)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	secs := benchEnv("BASCALER_LOAD_BENCH_SECONDS", 10) / 2
-	var run *Run
-	var err error
 	b.ResetTimer()
 	for range b.N {
-		run, err = Generate(context.Background(), Options{Targets: one(url), Users: 1, Duration: time.Duration(secs * float64(time.Second))})
+		cpu0 := cpuTime(b)
+		run, err := Generate(context.Background(), Options{Targets: one(url), Users: 1, Duration: time.Duration(secs * float64(time.Second))})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		reportRun(b, run, cpuTime(b)-cpu0)
+		b.StartTimer()
 	}
-	b.StopTimer()
-	reportRun(b, run)
 }

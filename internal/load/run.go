@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,6 @@ const (
 	defaultMaxInFlight = 2000
 	defaultMaxBody     = 64 << 10
 	progressEvery      = 200 * time.Millisecond
-	spawnGrace         = 100 * time.Microsecond
 )
 
 // Options configure one run. Exactly one of Schedule (open loop) and Users (closed loop)
@@ -394,17 +394,12 @@ func (e *engine) openLoop(ctx context.Context, run *Run) {
 				// core, certainly not while this loop runs): yield for a moment before adding
 				// a worker, or the pool, its connections and the run queue balloon.
 				if workers > 0 {
-					timer.Reset(spawnGrace)
+					runtime.Gosched()
 					select {
 					case jobs <- j:
-						timer.Stop()
 						sent++
 						continue
-					case <-timer.C:
-					case <-done:
-						timer.Stop()
-						run.Stopped = StopCancelled
-						return
+					default:
 					}
 				}
 				workers++
