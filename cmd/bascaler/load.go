@@ -33,6 +33,7 @@ type loadFlags struct {
 	out, format           string
 	quiet                 bool
 	arrivalsSet, thinkSet bool
+	rateSet               bool
 }
 
 func newLoadCmd() *cobra.Command {
@@ -67,6 +68,7 @@ failed, shortfall, rates, latency percentiles), summary.json, SVG plots and inde
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.arrivalsSet, f.thinkSet = cmd.Flags().Changed("arrivals"), cmd.Flags().Changed("think")
+			f.rateSet = cmd.Flags().Changed("rate")
 			o, err := f.options()
 			if err != nil {
 				return err
@@ -142,7 +144,7 @@ func (f *loadFlags) options() (load.Options, error) {
 		return o, fmt.Errorf("--timeout %s and --max-lag %s must be positive", f.timeout, f.maxLag)
 	}
 	shapes := 0
-	for _, set := range []bool{f.rate != 0, f.ramp != "", f.step != "", f.trace != ""} {
+	for _, set := range []bool{f.rateSet || f.rate != 0, f.ramp != "", f.step != "", f.trace != ""} {
 		if set {
 			shapes++
 		}
@@ -195,8 +197,8 @@ func (f *loadFlags) options() (load.Options, error) {
 // schedule builds the open-loop schedule of the one shape flag given.
 func (f *loadFlags) schedule() (*load.Schedule, error) {
 	switch {
-	case f.rate != 0:
-		if math.IsNaN(f.rate) || math.IsInf(f.rate, 0) || f.rate < 0 {
+	case f.rateSet || f.rate != 0:
+		if math.IsNaN(f.rate) || math.IsInf(f.rate, 0) || f.rate <= 0 {
 			return nil, fmt.Errorf("--rate %g: want a positive number of req/s", f.rate)
 		}
 		d := f.duration

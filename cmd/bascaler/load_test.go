@@ -92,6 +92,7 @@ func TestLoadCommandRejectsBadInput(t *testing.T) {
 		{"url without scheme", []string{"--url", "127.0.0.1:8080", "--rate", "10", "--duration", "1s"}, "absolute URL"},
 		{"zero weight", []string{"--url", u + "=0", "--rate", "10", "--duration", "1s"}, "weight 0"},
 		{"negative rate", []string{"--url", u, "--rate", "-5", "--duration", "1s"}, "--rate -5"},
+		{"zero rate", []string{"--url", u, "--rate", "0", "--duration", "1s"}, "--rate 0"},
 		{"rate without a stop", []string{"--url", u, "--rate", "5"}, "--duration or --max-requests"},
 		{"no shape", []string{"--url", u, "--duration", "1s"}, "exactly one of"},
 		{"two shapes", []string{"--url", u, "--rate", "5", "--ramp", "1:2", "--duration", "1s"}, "exactly one of"},

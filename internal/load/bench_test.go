@@ -103,6 +103,7 @@ func reportRun(b *testing.B, run *Run, cpu time.Duration) {
 	b.ReportMetric(s.AchievedRate, "req/s")
 	b.ReportMetric(float64(s.Shortfall), "shortfall")
 	b.ReportMetric(float64(s.Failed), "failed")
+	b.ReportMetric(float64(s.Workers), "workers")
 	b.ReportMetric(s.Latency.P50MS*1000, "p50-µs")
 	b.ReportMetric(s.Latency.P99MS*1000, "p99-µs")
 	if s.SendLag != nil {
@@ -113,7 +114,8 @@ func reportRun(b *testing.B, run *Run, cpu time.Duration) {
 
 // BenchmarkOpenLoop sends BASCALER_LOAD_BENCH_RATE (default 5000) req/s for
 // BASCALER_LOAD_BENCH_SECONDS (default 10) with the generator on one core (GOMAXPROCS=1)
-// against the fast child server, after one warm-up second. Run with -benchtime 1x.
+// against the fast child server, after one warm-up second; BASCALER_LOAD_BENCH_ARRIVALS=poisson
+// and BASCALER_LOAD_BENCH_MAX_IN_FLIGHT change those options. Run with -benchtime 1x.
 func BenchmarkOpenLoop(b *testing.B) {
 	url := startBenchServer(b)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
@@ -135,7 +137,8 @@ func BenchmarkOpenLoop(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		cpu0 := cpuTime(b)
-		run, err = Generate(context.Background(), Options{Targets: one(url), Schedule: s, Arrivals: arrivals, Seed: 1})
+		run, err = Generate(context.Background(), Options{Targets: one(url), Schedule: s, Arrivals: arrivals, Seed: 1,
+			MaxInFlight: int(benchEnv("BASCALER_LOAD_BENCH_MAX_IN_FLIGHT", 0))})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 // WriteTable writes the summary as aligned text.
 func WriteTable(w io.Writer, s Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	mode := "open loop, " + s.Arrivals + " arrivals"
+	mode := fmt.Sprintf("open loop, %s arrivals, %d workers", s.Arrivals, s.Workers)
 	if s.Mode == "closed" {
 		mode = fmt.Sprintf("closed loop, %d users, think %gs", s.Users, s.ThinkS)
 	}

@@ -107,6 +107,8 @@ type Summary struct {
 	Users    int     `json:"users,omitempty"`
 	ThinkS   float64 `json:"think_s,omitempty"`
 	Stopped  Stop    `json:"stopped_by"`
+	// Workers is how many requests could be in flight at once (the open-loop pool's size).
+	Workers int `json:"workers"`
 	// DurationS is how long requests were being sent.
 	DurationS float64 `json:"duration_s"`
 	// Scheduled is what the open-loop schedule asked for until the run stopped (sent +
@@ -146,7 +148,7 @@ type TargetSummary struct {
 
 // Summarize computes the run's summary.
 func (r *Run) Summarize() Summary {
-	s := Summary{Mode: "open", Stopped: r.Stopped, DurationS: r.End.Seconds(), Codes: map[int]uint64{},
+	s := Summary{Mode: "open", Stopped: r.Stopped, Workers: r.Workers, DurationS: r.End.Seconds(), Codes: map[int]uint64{},
 		Shortfall: uint64(len(r.Dropped)), Sent: uint64(len(r.Records))}
 	if r.Closed() {
 		s.Mode, s.Users, s.ThinkS = "closed", r.Users, r.Think.Seconds()
