@@ -408,8 +408,9 @@ func (e *engine) openLoop(ctx context.Context, run *Run) {
 				// many at once): wait up to spawnGrace for one before adding a worker. The
 				// wait blocks on a timer, so the runtime polls the network and wakes those
 				// workers; without it every late request added a worker and a connection,
-				// and the pool's own overhead then kept the generator behind (measured: 2,000
-				// workers and 3,000 req/s instead of 5,000; bench/load.md).
+				// and the pool's own overhead then kept the generator behind (measured with
+				// GOMAXPROCS=1 on a busy machine: 1,000 to 2,100 req/s sent of 2,500 to 5,000
+				// scheduled; bench/load.md).
 				if workers > 0 {
 					timer.Reset(spawnGrace)
 					select {
