@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newControllerCmd(),
 		newModelsCmd(),
 		newCompareCmd(),
+		newLoadCmd(),
 	)
 	return root
 }

@@ -29,7 +29,8 @@ var Layers = []Layer{
 	{"policy", []string{"internal/policy"}},
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
-	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed"}},
+	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed",
+		"internal/load", "internal/testbed/loadgen"}},
 	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv"}},
 }
 

@@ -1,4 +1,5 @@
-// Package loadgen drives open-loop, trace-driven HTTP load with vegeta: the send rate
-// follows a schedule of per-interval rates, every response is recorded, and requests the
-// generator could not send on time are counted, not hidden.
+// Package loadgen is the testbed's use of package load: open-loop, trace-driven HTTP load
+// with evenly spaced arrivals against one loopback URL, under hard caps that keep a typo in
+// a scale factor from flooding the shared machine. Every response is recorded, and requests
+// the generator could not send on time are counted, not hidden.
 package loadgen

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
-	"sort"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/bascaler/bascaler/internal/load"
 )
 
 // Hard caps: the generator refuses schedules beyond them, whatever the caller asks, so a
@@ -21,6 +19,17 @@ const (
 	maxWorkersCap  = 2000          // requests in flight
 	defaultTimeout = 10 * time.Second
 )
+
+// Schedule is a piecewise-constant request rate (see load.Schedule).
+type Schedule = load.Schedule
+
+// NewSchedule validates rates and precomputes the cumulative counts.
+func NewSchedule(rates []float64, interval time.Duration) (*Schedule, error) {
+	return load.NewSchedule(rates, interval)
+}
+
+// Record is one request's outcome.
+type Record = load.Record
 
 // Options configure one run of the generator.
 type Options struct {
@@ -37,17 +46,6 @@ type Options struct {
 	// generator falls behind, and MaxLag turns the backlog into dropped requests.
 	MaxWorkers uint64
 }
-
-// Record is one request's outcome.
-type Record struct {
-	Sent    time.Duration // when it was sent, from the run's start
-	Latency time.Duration // until the whole response was read (or the error)
-	Code    uint16        // HTTP status; 0 when no response came
-	Err     bool          // transport error or timeout
-}
-
-// Failed reports a request that did not get a 2xx answer.
-func (r Record) Failed() bool { return r.Err || r.Code < 200 || r.Code >= 300 }
 
 // Run is the full outcome of a load run.
 type Run struct {
@@ -95,48 +93,37 @@ func (o *Options) Validate() error {
 }
 
 // Generate runs the schedule against the target and returns every outcome. It blocks until
-// the schedule ends (and the last request is answered) or ctx is done.
+// the schedule ends (and the last request is answered) or ctx is done. On cancellation the
+// requests the schedule still held count as not sent.
 func Generate(ctx context.Context, o Options) (*Run, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	p := newPacer(o.Schedule, o.MaxLag)
-	atk := vegeta.NewAttacker(
-		vegeta.Timeout(o.Timeout),
-		vegeta.Workers(32),
-		vegeta.MaxWorkers(o.MaxWorkers),
-		vegeta.KeepAlive(true),
-		vegeta.Connections(int(o.MaxWorkers)),
-		vegeta.Redirects(vegeta.NoFollow),
-		vegeta.MaxBody(4096),
-		vegeta.LocalAddr(net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}),
-	)
-	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: o.Target})
-	run := &Run{Schedule: o.Schedule, Records: make([]Record, 0, min(o.Schedule.Total(), 1<<20))}
-	run.Start = time.Now()
-	// The attack's own clock starts a few microseconds after run.Start; records are placed
-	// on run.Start's clock, which is what the autoscaler loop shares.
-	results := atk.Attack(tr, p, o.Schedule.Duration()+o.MaxLag, "testbed")
-	done := ctx.Done()
-	for {
-		select {
-		case res, ok := <-results:
-			if !ok {
-				p.dropRest(uint64(len(run.Records)))
-				run.NotSent = p.Skipped()
-				sort.Slice(run.Records, func(i, j int) bool { return run.Records[i].Sent < run.Records[j].Sent })
-				return run, nil
-			}
-			run.Records = append(run.Records, Record{
-				Sent:    res.Timestamp.Sub(run.Start),
-				Latency: res.Latency,
-				Code:    res.Code,
-				Err:     res.Error != "",
-			})
-		case <-done:
-			atk.Stop()
-			run.Cancelled = true
-			done = nil // keep draining results until vegeta closes the channel
+	lr, err := load.Generate(ctx, load.Options{
+		Targets:     []load.Target{{URL: o.Target, Weight: 1}},
+		Schedule:    o.Schedule,
+		Arrivals:    load.Uniform,
+		MaxLag:      o.MaxLag,
+		Timeout:     o.Timeout,
+		MaxInFlight: int(o.MaxWorkers),
+		MaxBody:     4096,
+		LocalAddr:   net.IPv4(127, 0, 0, 1),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := o.Schedule
+	run := &Run{Start: lr.Start, Schedule: s, Records: lr.Records, NotSent: make([]uint64, len(s.Rates)),
+		Cancelled: lr.Stopped == load.StopCancelled}
+	for _, due := range lr.Dropped {
+		run.NotSent[min(int(due/s.Interval), len(s.Rates)-1)]++
+	}
+	if run.Cancelled {
+		// Evenly spaced arrivals: request j is the j-th of the schedule, so the ones after
+		// the last sent or dropped were never reached.
+		for j := uint64(len(lr.Records) + len(lr.Dropped)); j < s.Total(); j++ {
+			run.NotSent[s.IntervalOf(j)]++
 		}
 	}
+	return run, nil
 }

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,88 +17,6 @@ func mustSchedule(t *testing.T, rates []float64, iv time.Duration) *Schedule {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func TestScheduleSpacesRequestsByIntervalRate(t *testing.T) {
-	s := mustSchedule(t, []float64{10, 0, 4}, time.Second)
-	if got := s.Total(); got != 14 {
-		t.Fatalf("total %d, want 14", got)
-	}
-	want := []uint64{10, 0, 4}
-	for k, n := range s.Scheduled() {
-		if n != want[k] {
-			t.Errorf("interval %d: %d scheduled, want %d", k, n, want[k])
-		}
-	}
-	for _, tc := range []struct {
-		j    uint64
-		want time.Duration
-	}{
-		{0, 0},
-		{1, 100 * time.Millisecond},
-		{9, 900 * time.Millisecond},
-		{10, 2 * time.Second}, // interval 1 is idle: the 11th request waits for interval 2
-		{11, 2250 * time.Millisecond},
-		{13, 2750 * time.Millisecond},
-	} {
-		got, ok := s.TimeOf(tc.j)
-		if !ok || absDur(got-tc.want) > time.Microsecond {
-			t.Errorf("request %d due at %s (ok %v), want %s", tc.j, got, ok, tc.want)
-		}
-	}
-	if _, ok := s.TimeOf(14); ok {
-		t.Error("request 14 is past the end of the schedule but was given a time")
-	}
-}
-
-func TestScheduleRejectsBadRates(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		rates []float64
-		iv    time.Duration
-	}{
-		{"empty", nil, time.Second},
-		{"negative", []float64{1, -1}, time.Second},
-		{"NaN", []float64{math.NaN()}, time.Second},
-		{"zero interval", []float64{1}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewSchedule(tc.rates, tc.iv); err == nil {
-				t.Fatal("no error")
-			}
-		})
-	}
-}
-
-func TestPacerDropsRequestsMoreThanMaxLagLateAndCountsThem(t *testing.T) {
-	s := mustSchedule(t, []float64{100, 100}, time.Second)
-	p := newPacer(s, 200*time.Millisecond)
-	// On time: request 0 is due now.
-	if w, stop := p.Pace(0, 0); stop || w != 0 {
-		t.Fatalf("first pace: wait %s stop %v, want 0 false", w, stop)
-	}
-	// 1.5 s in, only 1 request sent: requests 1..129 are due before 1.3 s and are dropped;
-	// request 130 (due 1.3 s) is within the lag and goes out at once.
-	w, stop := p.Pace(1500*time.Millisecond, 1)
-	if stop || w > 0 {
-		t.Fatalf("late pace: wait %s stop %v, want <= 0 false", w, stop)
-	}
-	got := p.Skipped()
-	if got[0] != 99 || got[1] != 30 {
-		t.Errorf("dropped per interval %v, want [99 30]", got)
-	}
-	// Within the lag nothing more is dropped.
-	p.Pace(1500*time.Millisecond, 2)
-	if g := p.Skipped(); g[0] != 99 || g[1] != 30 {
-		t.Errorf("dropped %v after an on-lag pace, want unchanged", g)
-	}
-}
-
-func TestPacerStopsAtEndOfSchedule(t *testing.T) {
-	p := newPacer(mustSchedule(t, []float64{2}, time.Second), time.Second)
-	if _, stop := p.Pace(time.Second, 2); !stop {
-		t.Fatal("pacer did not stop after the last scheduled request")
-	}
 }
 
 func TestGenerateFollowsScheduleAndRecordsEveryResult(t *testing.T) {
@@ -191,4 +108,27 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+func TestGenerateCountsTheRestOfACancelledScheduleAsNotSent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	s := mustSchedule(t, []float64{20, 20}, time.Second) // 40 requests over 2 s
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	run, err := Generate(ctx, Options{Target: srv.URL, Schedule: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Cancelled {
+		t.Fatal("run not marked cancelled")
+	}
+	var sent, notSent uint64
+	for _, st := range run.Summarize(1000) {
+		sent += st.Sent
+		notSent += st.NotSent
+	}
+	if sent+notSent != 40 || sent == 0 || sent > 15 {
+		t.Errorf("sent %d + not sent %d, want about 10 sent of the 40 scheduled", sent, notSent)
+	}
 }
