@@ -65,13 +65,14 @@ func csvField(s string) string {
 // Intervals writes one run's per-interval records as CSV, with the decision that shaped
 // each interval and its explanation.
 func Intervals(w io.Writer, res measure.Result) error {
-	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,decision,explanation"); err != nil {
+	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,cold_starts,held_requests,held_failed,held_latency_p99_ms,idle_pod_seconds,decision,explanation"); err != nil {
 		return err
 	}
 	for _, r := range res.Records {
-		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%d,%s\n",
+		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%.4f,%.4f,%.4f,%.1f,%.1f,%d,%s\n",
 			r.Start.UTC().Format("2006-01-02T15:04:05Z"), r.Rate, r.Served, r.FailedCount, r.Replicas, r.Ready, r.Need, r.Desired,
-			r.CPU, r.LatencyMeanMS, r.LatencyP95MS, r.LatencyP99MS, r.OverSLO, r.Violated, r.Decision.Replicas,
+			r.CPU, r.LatencyMeanMS, r.LatencyP95MS, r.LatencyP99MS, r.OverSLO, r.Violated,
+			r.ColdStarts, r.HeldRequests, r.HeldFailed, r.HeldLatencyP99MS, r.IdlePodSeconds, r.Decision.Replicas,
 			csvField(r.Decision.Explanation.String())); err != nil {
 			return err
 		}
