@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/series"
 )
 
@@ -232,5 +233,73 @@ func TestHybridHistogramFallsBack(t *testing.T) {
 	}
 	if cv := math.Sqrt(1.4); cv >= 2 {
 		t.Fatal("the flat case's arithmetic is wrong")
+	}
+}
+
+// TestBascalerPredictivePrewarm is bascaler's scale-to-zero rule on a given forecast
+// (60 s intervals, 30 s start-up, 5 s guard): with no request in the last interval,
+//
+//	forecast idle for 4 intervals (< 0.5 request each), busy in the 5th:
+//	  4 min > 30 s + 1 min: scale to zero, pre-warm at now + 4 min - 30 s = 3:30;
+//	forecast idle for 1 interval: 1 min <= 1:30 does not pay: keep one pod.
+//
+// At zero, the guard keeps 0 until 3:30 and starts one pod then; a held request wakes it
+// at once whatever the plan.
+func TestBascalerPredictivePrewarm(t *testing.T) {
+	env := zeroEnv()
+	env.History = periodicHistory(60, 10)
+	p := mustNew(t, "bascaler", env).(*bascaler)
+	fcOf := func(rates ...float64) forecast.Forecast {
+		f := forecast.Forecast{Levels: []float64{0.5, 0.9}}
+		for _, r := range rates {
+			f.Q = append(f.Q, []float64{r, r})
+		}
+		return f
+	}
+	obsAt := func(at time.Duration, replicas int, held float64) *Observation {
+		return &Observation{Now: t0.Add(at), Interval: time.Minute, Tick: 5 * time.Second, Replicas: replicas, Ready: replicas,
+			History: []Interval{{Start: t0.Add(at - time.Minute)}},
+			Recent:  []Sample{{Start: t0.Add(at - 5*time.Second), Rate: held, Held: held}}, Min: 0, Max: 100}
+	}
+	for _, c := range []struct {
+		name   string
+		fc     forecast.Forecast
+		want   int
+		mode   string
+		wakeAt time.Duration // from the decision; -1: none
+	}{
+		{"idle 4 intervals: zero, pre-warm at 3:30", fcOf(0, 0, 0, 0.001, 0.5, 0.5), 0, "idle", 3*time.Minute + 30*time.Second},
+		{"idle beyond the horizon: zero, no pre-warm", fcOf(0, 0, 0, 0, 0, 0), 0, "idle", -1},
+		{"idle 1 interval: does not pay", fcOf(0, 0.5, 0.5), 1, "steady", -1},
+	} {
+		got, mode, _ := p.scaleToZero(obsAt(0, 1, 0), 0, c.fc, true, 0, ModeSteady, "")
+		wake := time.Duration(-1)
+		if !p.wakeAt.IsZero() {
+			wake = p.wakeAt.Sub(t0)
+		}
+		if got != c.want || mode.String() != c.mode || wake != c.wakeAt {
+			t.Errorf("%s: got %d (%s), pre-warm at %v; want %d (%s), %v", c.name, got, mode, wake, c.want, c.mode, c.wakeAt)
+		}
+	}
+	// At zero with the first plan: the guard's decisions.
+	p.scaleToZero(obsAt(0, 1, 0), 0, fcOf(0, 0, 0, 0.001, 0.5, 0.5), true, 0, ModeSteady, "")
+	for _, g := range []struct {
+		at   time.Duration
+		held float64
+		want int
+		mode string
+	}{
+		{3*time.Minute + 25*time.Second, 0, 0, "idle"},
+		{3*time.Minute + 30*time.Second, 0, 1, "pre-warm"},
+		{time.Minute, 0.2, 1, "wake"},
+	} {
+		d := p.guardDecision(obsAt(g.at, 0, g.held))
+		if d.Replicas != g.want || d.Explanation.Mode.String() != g.mode {
+			t.Errorf("guard at %v (held %g): %d (%s), want %d (%s)", g.at, g.held, d.Replicas, d.Explanation, g.want, g.mode)
+		}
+	}
+	// With min 1 the rule is off.
+	if mustNew(t, "bascaler", func() Env { e := testEnv(); e.History = periodicHistory(60, 10); return e }()).(*bascaler).zero {
+		t.Error("bascaler with min 1 scales to zero")
 	}
 }
