@@ -47,9 +47,12 @@ import (
 // Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
 // observed rate ("warming-up").
 //
-// Scale to zero (min 0 only; see scaleToZero). The forecast runs idle-horizon intervals
-// ahead (default 30). An interval is forecast idle when fewer than half a request is
-// expected in it at the idle-quantile (default: the planning quantile). With no request in
+// Scale to zero (min 0 only; see scaleToZero). When traffic returns is forecast two ways.
+// From the workload's own idle gaps (idleGaps): given the idle time so far, the remaining
+// gap's (1 - idle-quantile) quantile, the early side, is G, when at least min-gaps (5) gaps
+// that long were seen. Otherwise from the rate forecast, run idle-horizon intervals ahead
+// (default 30): G is the number of leading intervals in which fewer than half a request is
+// expected at the idle-quantile (default: the planning quantile). With no request in
 // the last interval and the next G intervals forecast idle, the workload goes to zero only
 // when that pays: G intervals are longer than the start-up delay plus one interval (a
 // shorter gap saves no pod-time, since the pod would have to be restarted at once). It
@@ -85,6 +88,8 @@ type bascaler struct {
 	interval    time.Duration
 	startup     time.Duration
 	wakeAt      time.Time // planned pre-warm while at zero (zero: none)
+	gaps        idleGaps
+	minGaps     float64
 }
 
 func init() {
@@ -109,6 +114,8 @@ func newBascaler(env Env) (Policy, error) {
 	guard := ps.duration("guard-period", 5*time.Second)
 	idleHorizon := ps.integer("idle-horizon", 30)
 	idleQ := ps.float("idle-quantile", q)
+	minGaps := ps.integer("min-gaps", 5)
+	ps.check(minGaps >= 1, "min-gaps", minGaps, "must be at least 1")
 	ps.check(idleHorizon >= 1, "idle-horizon", idleHorizon, "must be at least 1 interval")
 	ps.check(idleQ > 0 && idleQ < 1, "idle-quantile", idleQ, "must be in (0, 1)")
 	ps.check(guard >= 0 && (guard == 0 || env.Interval%guard == 0), "guard-period", guard, "must divide the interval (0 disables the guard)")
@@ -135,6 +142,11 @@ func newBascaler(env Env) (Policy, error) {
 		return nil, err
 	}
 	det, err := newBurstDetector(detName, env, model, confidence, burst.Bootstrap)
+	if err != nil && env.Min == 0 {
+		// A scale-to-zero workload that is idle most of the time can leave the detector
+		// nothing to calibrate on (scores without spread); it then runs without bursts.
+		det, err = noDetector{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +160,7 @@ func newBascaler(env Env) (Policy, error) {
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
 		corrector: corr, guard: guard,
 		zero: env.Min == 0, idleHorizon: idleHorizon, idleQ: idleQ, interval: env.Interval, startup: env.Startup,
+		minGaps: float64(minGaps),
 	}, nil
 }
 
@@ -320,15 +333,20 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 	if _, active := lastTick(obs); active || busy {
 		return max(want, 1), mode, reason
 	}
-	if !fcOK {
+	b.gaps.syncValues(b.mem.values)
+	// G: intervals forecast idle from now; horizon: how far the forecast reaches.
+	g, horizon := 0, 0
+	if r, n := b.gaps.remaining(b.gaps.run, 1-b.idleQ); n >= b.minGaps {
+		g, horizon = r, r+1
+	} else if fcOK {
+		sec := b.interval.Seconds()
+		for g < len(fc.Q) && fc.Quantile(g, b.idleQ)*sec < 0.5 {
+			g++
+		}
+		horizon = len(fc.Q)
+	} else {
 		// Without a forecast the reactive floor alone: stay where we are, at most one pod.
 		return min(obs.Replicas, max(want, 1)), ModeWarmingUp, reason
-	}
-	// G: leading intervals forecast idle.
-	sec := b.interval.Seconds()
-	g := 0
-	for g < len(fc.Q) && fc.Quantile(g, b.idleQ)*sec < 0.5 {
-		g++
 	}
 	restart := b.startup + b.interval
 	if time.Duration(g)*b.interval <= restart {
@@ -338,7 +356,7 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 		return max(want, 1), mode, bascalerReasonWarm
 	}
 	// Pre-warm one start-up delay before the first busy interval (if the horizon has one).
-	if g < len(fc.Q) {
+	if g < horizon {
 		b.wakeAt = obs.Now.Add(time.Duration(g)*b.interval - b.startup)
 	}
 	return 0, ModeIdle, bascalerReasonIdle

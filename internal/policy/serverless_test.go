@@ -246,7 +246,7 @@ func TestHybridHistogramFallsBack(t *testing.T) {
 // At zero, the guard keeps 0 until 3:30 and starts one pod then; a held request wakes it
 // at once whatever the plan.
 func TestBascalerPredictivePrewarm(t *testing.T) {
-	env := zeroEnv()
+	env := zeroEnv("min-gaps=100000") // the rate forecast; the gap forecast is tested below
 	env.History = periodicHistory(60, 10)
 	p := mustNew(t, "bascaler", env).(*bascaler)
 	fcOf := func(rates ...float64) forecast.Forecast {
@@ -297,6 +297,24 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 		if d.Replicas != g.want || d.Explanation.Mode.String() != g.mode {
 			t.Errorf("guard at %v (held %g): %d (%s), want %d (%s)", g.at, g.held, d.Replicas, d.Explanation, g.want, g.mode)
 		}
+	}
+	// The gap forecast: busy one minute in 30 (gaps of 29 idle minutes), the history ending
+	// busy, then 2 idle intervals: the remaining gap is 27 intervals for every past gap, so
+	// its 10% quantile is 27: zero, pre-warm at 27 min - 30 s.
+	genv := zeroEnv()
+	genv.History = periodicHistory(40, 30)
+	genv.History.Values = append(genv.History.Values, 1)
+	genv.History.Start = genv.History.Start.Add(-time.Minute)
+	gp := mustNew(t, "bascaler", genv).(*bascaler)
+	gp.gaps.syncValues(gp.mem.values)
+	gp.gaps.learn(false)
+	gp.gaps.learn(false)
+	if got, mode, _ := gp.scaleToZero(obsAt(0, 1, 0), 0, forecast.Forecast{}, false, 0, ModeSteady, ""); got != 0 || mode != ModeIdle ||
+		gp.wakeAt.Sub(t0) != 27*time.Minute-30*time.Second {
+		t.Errorf("gap forecast: %d (%s), pre-warm at %v; want 0 (idle) at 26m30s", got, mode, gp.wakeAt.Sub(t0))
+	}
+	if r, n := gp.gaps.remaining(2, 0.1); r != 27 || n != 40 {
+		t.Errorf("remaining gap %d over %g gaps, want 27 over 40 (40 cycles, the last one closed by the final busy minute)", r, n)
 	}
 	// With min 1 the rule is off.
 	if mustNew(t, "bascaler", func() Env { e := testEnv(); e.History = periodicHistory(60, 10); return e }()).(*bascaler).zero {
