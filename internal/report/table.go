@@ -42,13 +42,14 @@ func Table(w io.Writer, workload string, intervals int, aggs []measure.Aggregate
 
 // CSVSummary writes the aggregates as CSV with a header.
 func CSVSummary(w io.Writer, workload string, aggs []measure.Aggregate) error {
-	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms"); err != nil {
+	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms,cold_starts,cold_starts_per_1000,held_requests,held_latency_p99_ms,idle_pod_hours"); err != nil {
 		return err
 	}
 	for _, a := range aggs {
-		if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%g,%g,%g,%g,%g,%g,%g,%d,%g,%g,%g\n", csvField(workload), a.Policy, a.Seeds, a.Intervals,
+		if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%g,%g,%g,%g,%g,%g,%g,%d,%g,%g,%g,%g,%g,%g,%g,%g\n", csvField(workload), a.Policy, a.Seeds, a.Intervals,
 			a.SLOViolationRate, a.SLOViolationRateStd, a.RequestsOverSLO, a.FailedRequests, a.CostPodHours, a.CostPodHoursStd,
-			a.MeanReplicas, a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours, a.MeanLatencyMS); err != nil {
+			a.MeanReplicas, a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours, a.MeanLatencyMS,
+			a.ColdStarts, a.ColdStartsPer1000, a.HeldRequests, a.HeldLatencyP99MS, a.IdlePodHours); err != nil {
 			return err
 		}
 	}
