@@ -321,6 +321,7 @@ const (
 	bascalerReasonWarm    = "no request, but the forecast idle gap is too short to pay: keep one pod"
 	bascalerReasonPrewarm = "forecast traffic within one start-up delay: pre-warm"
 	bascalerReasonWake    = "activator holds requests: scale from zero"
+	bascalerReasonPlanned = "at zero, pre-warm planned one start-up delay before forecast traffic"
 )
 
 // scaleToZero applies the min-0 rule to an interval decision's want (see the type's doc).
@@ -351,15 +352,32 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 	restart := b.startup + b.interval
 	if time.Duration(g)*b.interval <= restart {
 		if obs.Replicas == 0 {
+			// Traffic is near: start one start-up delay before it (the guard does it when
+			// that instant is still ahead).
+			if at := obs.Now.Add(b.prewarmLead(g)); at.After(obs.Now) {
+				b.wakeAt = at
+				return 0, ModeIdle, bascalerReasonPlanned
+			}
 			return max(want, 1), ModePrewarm, bascalerReasonPrewarm
 		}
 		return max(want, 1), mode, bascalerReasonWarm
 	}
 	// Pre-warm one start-up delay before the first busy interval (if the horizon has one).
 	if g < horizon {
-		b.wakeAt = obs.Now.Add(time.Duration(g)*b.interval - b.startup)
+		b.wakeAt = obs.Now.Add(b.prewarmLead(g))
 	}
 	return 0, ModeIdle, bascalerReasonIdle
+}
+
+// prewarmLead is how long from an interval start to start the pod for traffic forecast g
+// intervals ahead: one start-up delay before it, rounded down to the guard's tick (the
+// guard starts it at the first tick at or after this instant, so rounding up would be late).
+func (b *bascaler) prewarmLead(g int) time.Duration {
+	d := time.Duration(g)*b.interval - b.startup
+	if b.guard > 0 && d > 0 {
+		d -= d % b.guard
+	}
+	return d
 }
 
 // guardDecision is the sub-interval guard: scale up when the tick that just ended brought

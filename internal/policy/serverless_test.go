@@ -316,6 +316,14 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 	if r, n := gp.gaps.remaining(2, 0.1); r != 27 || n != 40 {
 		t.Errorf("remaining gap %d over %g gaps, want 27 over 40 (40 cycles, the last one closed by the final busy minute)", r, n)
 	}
+	// At zero, traffic forecast in the next interval: the pre-warm is planned 30 s ahead
+	// (60 s - 30 s start-up), not started at once; traffic in this interval starts it now.
+	if got, mode, _ := p.scaleToZero(obsAt(0, 0, 0), 0, fcOf(0, 0.5), true, 0, ModeSteady, ""); got != 0 || mode != ModeIdle || p.wakeAt.Sub(t0) != 30*time.Second {
+		t.Errorf("near traffic at zero: %d (%s), pre-warm at %v; want 0, planned at 30s", got, mode, p.wakeAt.Sub(t0))
+	}
+	if got, mode, _ := p.scaleToZero(obsAt(0, 0, 0), 0, fcOf(0.5, 0.5), true, 0, ModeSteady, ""); got != 1 || mode != ModePrewarm {
+		t.Errorf("traffic forecast now at zero: %d (%s), want 1 (pre-warm)", got, mode)
+	}
 	// With min 1 the rule is off.
 	if mustNew(t, "bascaler", func() Env { e := testEnv(); e.History = periodicHistory(60, 10); return e }()).(*bascaler).zero {
 		t.Error("bascaler with min 1 scales to zero")
