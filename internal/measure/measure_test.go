@@ -198,7 +198,7 @@ func TestJSONFieldNamesAreStable(t *testing.T) {
 
 // TestHeldLatencyOfUniformBatches: batches of held requests, each spread evenly over its
 // range of added latency.
-func TestHeldLatencyOfUniformBatches(t *testing.T) {
+func TestServerlessHeldLatencyOfUniformBatches(t *testing.T) {
 	for _, c := range []struct {
 		name             string
 		waits            []HeldWait
