@@ -32,6 +32,8 @@ type simFlags struct {
 	startup     time.Duration
 	jitter      time.Duration
 	timeout     time.Duration
+	holdTimeout time.Duration
+	holdQueue   int
 	profile     string
 	normalize   string
 	scaleToMean float64
@@ -56,6 +58,8 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
 	fl.DurationVar(&f.jitter, "startup-jitter", 0, "extra random start-up delay per pod, uniform in [0, jitter)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "queued requests fail after this wait")
+	fl.DurationVar(&f.holdTimeout, "hold-timeout", sim.DefaultHoldTimeout, "with no ready pod (after a scale to zero) the activator holds requests this long before they fail")
+	fl.IntVar(&f.holdQueue, "hold-queue", sim.DefaultHoldQueue, "requests the activator holds at most (further ones are refused); -1 means unbounded")
 	fl.StringVar(&f.profile, "profile", "fft", "performance profile: fft or a CSV path (load,mean_ms,p95_ms,p99_ms,cpu_pct)")
 	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
 	fl.Float64Var(&f.scaleToMean, "scale-to-mean", 0, "scale the trace so its training mean is this many req/s (replaces --normalize)")
@@ -63,7 +67,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.StringVar(&f.eval, "eval", "test", "evaluated window of a trace file: test or all")
 	fl.Int64Var(&f.seed, "seed", 1, "random seed (synthetic workload, start-up jitter, stochastic policies)")
 	fl.IntVar(&f.seeds, "seeds", 1, "number of seeds (seed, seed+1, ...); results are averaged")
-	fl.IntVar(&f.min, "min", 1, "minimum replicas")
+	fl.IntVar(&f.min, "min", 1, "minimum replicas; 0 lets the scale-to-zero policies (keepalive:D, keda, hybrid-histogram, kpa, bascaler) scale to zero")
 	fl.IntVar(&f.max, "max", 100, "maximum replicas")
 	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
 	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
@@ -111,6 +115,13 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 	}
 	cfg := sim.DefaultConfig()
 	cfg.Interval, cfg.Startup, cfg.StartupJitter, cfg.Timeout = f.interval, f.startup, f.jitter, f.timeout
+	if f.holdTimeout <= 0 {
+		return e, fmt.Errorf("--hold-timeout must be positive, got %s", f.holdTimeout)
+	}
+	if f.holdQueue == 0 || f.holdQueue < -1 {
+		return e, fmt.Errorf("--hold-queue must be positive or -1 (unbounded), got %d", f.holdQueue)
+	}
+	cfg.HoldTimeout, cfg.HoldQueue = f.holdTimeout, f.holdQueue
 	cfg.Profile = prof
 	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
 	cfg.Min, cfg.Max = f.min, f.max
@@ -241,6 +252,13 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 		}
 		return enc.Encode(map[string]any{"traces": reports})
 	}
+	if f.out != "" && e.Config.Min == 0 && len(e.Workloads) > 1 {
+		s, err := writeOverallPlane(f.out, e, outs)
+		if err != nil {
+			return err
+		}
+		sections = append([]report.Section{s}, sections...)
+	}
 	if f.out != "" {
 		if err := report.WriteIndex(filepath.Join(f.out, "index.html"), title, sections); err != nil {
 			return err
@@ -273,10 +291,55 @@ func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Expe
 	if err != nil {
 		return sec, err
 	}
+	if e.Config.Min == 0 {
+		if err := report.ColdStartPlane(filepath.Join(dir, "coldstart_idle.svg"), "Cold starts vs idle time: "+w.Name,
+			planePoints(sim.Aggregates(outs, w.Name))); err != nil {
+			return sec, err
+		}
+		imgs = append(imgs, "coldstart_idle.svg")
+	}
 	for _, img := range imgs {
 		sec.Images = append(sec.Images, filepath.Join(safeName(w.Name), img))
 	}
 	return sec, nil
+}
+
+// planePoints places each policy in the cold-start vs idle-time plane.
+func planePoints(aggs []measure.Aggregate) []report.PlanePoint {
+	pts := make([]report.PlanePoint, len(aggs))
+	for i, a := range aggs {
+		pts[i] = report.PlanePoint{Policy: a.Policy, IdlePodHours: a.IdlePodHours, ColdStartsPer1000: a.ColdStartsPer1000}
+	}
+	return pts
+}
+
+// writeOverallPlane writes the plane over all workloads together: each policy's cold starts
+// per 1,000 of all requests, and its idle pod-hours summed.
+func writeOverallPlane(out string, e sim.Experiment, outs []sim.RunOutcome) (report.Section, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return report.Section{}, err
+	}
+	var pts []report.PlanePoint
+	for _, name := range e.Policies {
+		var cold, req, idle float64
+		for _, w := range e.Workloads {
+			for _, a := range sim.Aggregates(outs, w.Name) {
+				if a.Policy == name {
+					cold, req, idle = cold+a.ColdStarts, req+a.Requests, idle+a.IdlePodHours
+				}
+			}
+		}
+		pt := report.PlanePoint{Policy: name, IdlePodHours: idle}
+		if req > 0 {
+			pt.ColdStartsPer1000 = 1000 * cold / req
+		}
+		pts = append(pts, pt)
+	}
+	const file = "coldstart_idle_all.svg"
+	if err := report.ColdStartPlane(filepath.Join(out, file), fmt.Sprintf("Cold starts vs idle time, %d workloads together", len(e.Workloads)), pts); err != nil {
+		return report.Section{}, err
+	}
+	return report.Section{Workload: "all workloads", Images: []string{file}}, nil
 }
 
 func writeFile(path string, fill func(io.Writer) error) error {

@@ -129,8 +129,11 @@ func names() []string {
 		if policy.NeedsFuture(n) {
 			continue
 		}
-		if n == "static:N" {
+		switch n {
+		case "static:N":
 			n = "static:3"
+		case "keepalive:N":
+			n = "keepalive:10m"
 		}
 		out = append(out, n)
 	}

@@ -323,3 +323,22 @@ func TestReplicaLogForgetsButKeepsHorizonValue(t *testing.T) {
 		t.Errorf("latest count = %d, want 3", r)
 	}
 }
+
+// TestServerlessHeldPassesThrough: the activator's held-request rate reaches the
+// Observation from a measured point (IntervalOf, SampleOf), and a missing value inside the
+// data is filled from the previous period like the others.
+func TestServerlessHeldPassesThrough(t *testing.T) {
+	p := Point{Start: t0, Rate: 3, Held: 2.5, MemoryBytes: math.NaN()}
+	if iv := IntervalOf(p, 0, 0); iv.Held != 2.5 {
+		t.Errorf("interval held %g, want 2.5", iv.Held)
+	}
+	if s := SampleOf(p, 0, 0); s.Held != 2.5 {
+		t.Errorf("sample held %g, want 2.5", s.Held)
+	}
+	prev := Point{Held: 1.5}
+	gap := Point{Rate: 1, Held: math.NaN()}
+	fill(&gap, &prev)
+	if gap.Held != 1.5 {
+		t.Errorf("a missing held value became %g, want the previous 1.5", gap.Held)
+	}
+}

@@ -19,7 +19,7 @@ func IntervalOf(p Point, replicas, ready float64) policy.Interval {
 	return policy.Interval{
 		Start: p.Start, Rate: p.Rate, Served: math.Max(p.Rate-p.Errors, 0), Failed: p.Errors,
 		LatencyMeanMS: p.LatencyMeanMS, LatencyP95MS: p.LatencyP95MS, LatencyP99MS: p.LatencyP99MS,
-		OverSLO: p.OverSLO, CPU: p.CPU, Replicas: replicas, Ready: ready,
+		OverSLO: p.OverSLO, CPU: p.CPU, Replicas: replicas, Ready: ready, Held: p.Held,
 	}
 }
 
@@ -27,7 +27,7 @@ func IntervalOf(p Point, replicas, ready float64) policy.Interval {
 // Little's law: requests in the system = rate x mean latency.
 func SampleOf(p Point, replicas, ready int) policy.Sample {
 	return policy.Sample{Start: p.Start, Rate: p.Rate, Concurrency: p.Rate * p.LatencyMeanMS / 1000,
-		CPU: p.CPU, LatencyMeanMS: p.LatencyMeanMS, Ready: ready, Replicas: replicas}
+		CPU: p.CPU, LatencyMeanMS: p.LatencyMeanMS, Ready: ready, Replicas: replicas, Held: p.Held}
 }
 
 // Feed reads completed periods from a Source into a Loop, for backends whose metrics live in
@@ -206,10 +206,10 @@ func repair(in []Point, prev *Point) ([]Point, error) {
 
 // fill copies p's missing values from prev (0 where there is no prev: nothing to copy).
 func fill(p, prev *Point) {
-	fields := [...]*float64{&p.Rate, &p.Errors, &p.LatencyMeanMS, &p.LatencyP95MS, &p.LatencyP99MS, &p.OverSLO, &p.CPU, &p.MemoryBytes}
+	fields := [...]*float64{&p.Rate, &p.Errors, &p.LatencyMeanMS, &p.LatencyP95MS, &p.LatencyP99MS, &p.OverSLO, &p.CPU, &p.MemoryBytes, &p.Held}
 	var from [len(fields)]float64
 	if prev != nil {
-		from = [...]float64{prev.Rate, prev.Errors, prev.LatencyMeanMS, prev.LatencyP95MS, prev.LatencyP99MS, prev.OverSLO, prev.CPU, prev.MemoryBytes}
+		from = [...]float64{prev.Rate, prev.Errors, prev.LatencyMeanMS, prev.LatencyP95MS, prev.LatencyP99MS, prev.OverSLO, prev.CPU, prev.MemoryBytes, prev.Held}
 	}
 	for k, f := range fields {
 		if !finite(*f) {

@@ -22,6 +22,10 @@ type Point struct {
 	CPU float64
 	// MemoryBytes is the pods' summed working-set memory (reported, not used by policies).
 	MemoryBytes float64
+	// Held is the rate (requests per second) of arrivals the activator held because no pod
+	// was ready (policy.Interval.Held): the scale-from-zero signal. Zero where the backend
+	// has no activator; NaN is a gap like any other value.
+	Held float64
 }
 
 // Window asks for Count consecutive periods of length Step, the last of which ends at End.

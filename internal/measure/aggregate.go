@@ -32,6 +32,13 @@ func Combine(policy string, runs []Summary) Aggregate {
 		a.UnderProvisionPodHours += s.UnderProvisionPodHours / n
 		a.Requests += s.Requests / n
 		a.MeanLatencyMS += s.MeanLatencyMS / n
+		a.ColdStarts += s.ColdStarts / n
+		a.ColdStartsPer1000 += s.ColdStartsPer1000 / n
+		a.HeldRequests += s.HeldRequests / n
+		a.HeldFailed += s.HeldFailed / n
+		a.HeldLatencyMeanMS += s.HeldLatencyMeanMS / n
+		a.HeldLatencyP99MS += s.HeldLatencyP99MS / n
+		a.IdlePodHours += s.IdlePodHours / n
 		a.ScalingActions += s.ScalingActions
 		a.Decisions += s.Decisions
 	}

@@ -184,14 +184,38 @@ func TestJSONFieldNamesAreStable(t *testing.T) {
 		sort.Strings(ks)
 		return strings.Join(ks, " ")
 	}
-	summary := "cost_pod_hours decisions failed_rate failed_requests intervals mean_latency_ms mean_replicas " +
+	summary := "cold_starts cold_starts_per_1000 cost_pod_hours decisions failed_rate failed_requests held_failed held_latency_mean_ms held_latency_p99_ms held_requests idle_pod_hours intervals mean_latency_ms mean_replicas " +
 		"over_provision_pod_hours requests requests_over_slo scaling_actions slo_violation_rate under_provision_pod_hours"
 	if got := keys(Summary{}); got != summary {
 		t.Errorf("summary keys\n got %s\nwant %s", got, summary)
 	}
-	agg := "cost_pod_hours cost_pod_hours_std decisions failed_rate failed_requests intervals mean_latency_ms mean_replicas " +
+	agg := "cold_starts cold_starts_per_1000 cost_pod_hours cost_pod_hours_std decisions failed_rate failed_requests held_failed held_latency_mean_ms held_latency_p99_ms held_requests idle_pod_hours intervals mean_latency_ms mean_replicas " +
 		"over_provision_pod_hours policy requests requests_over_slo scaling_actions seeds slo_violation_rate slo_violation_rate_std under_provision_pod_hours"
 	if got := keys(Aggregate{}); got != agg {
 		t.Errorf("aggregate keys\n got %s\nwant %s", got, agg)
+	}
+}
+
+// TestHeldLatencyOfUniformBatches: batches of held requests, each spread evenly over its
+// range of added latency.
+func TestServerlessHeldLatencyOfUniformBatches(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		waits            []HeldWait
+		count, mean, p99 float64
+	}{
+		{"none", nil, 0, 0, 0},
+		// 100 requests over 0..10 s: mean 5 s, p99 9.9 s.
+		{"one batch", []HeldWait{{0, 10000, 100}}, 100, 5000, 9900},
+		// 90 over 0..1 s and 10 over 20..30 s: mean (90·0.5 + 10·25)/100 = 2.95 s; the top 1%
+		// is the top tenth of the second batch: p99 = 29 s.
+		{"two batches", []HeldWait{{0, 1000, 90}, {20000, 30000, 10}}, 100, 2950, 29000},
+		// A point mass: every request waited exactly 2 s.
+		{"released at once", []HeldWait{{2000, 2000, 5}}, 5, 2000, 2000},
+	} {
+		s := HeldLatency(c.waits)
+		if !near(s.Count, c.count) || !near(s.MeanMS, c.mean) || math.Abs(s.P99MS-c.p99) > 1e-3 { // bisection to 1e-9 relative
+			t.Errorf("%s: %+v, want count %g mean %g p99 %g", c.name, s, c.count, c.mean, c.p99)
+		}
 	}
 }

@@ -26,6 +26,19 @@ type Record struct {
 	// Decision is the decision that shaped the interval: the last one in it that changed the
 	// replica count, else its first.
 	Decision policy.Decision
+
+	// Scale to zero and from zero (all zero while a pod is always ready).
+	//
+	// ColdStarts counts arrivals that found no ready pod (held by the activator or refused
+	// because its queue was full). HeldRequests counts those the activator held;
+	// HeldFailed those of them that waited past the activator's timeout or were refused.
+	ColdStarts, HeldRequests, HeldFailed float64
+	// HeldWaits are the added latencies of the held requests that were served (released to
+	// a ready pod in this interval); HeldLatencyMeanMS and HeldLatencyP99MS summarise them.
+	HeldWaits                           []HeldWait
+	HeldLatencyMeanMS, HeldLatencyP99MS float64
+	// IdlePodSeconds is allocated pod-time while no request arrived.
+	IdlePodSeconds float64
 }
 
 // failedSlack is the failed-request count below which an interval counts as failure-free:

@@ -49,6 +49,20 @@ import (
 //
 // Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
 // observed rate ("warming-up").
+//
+// Scale to zero (min 0 only; see scaleToZero). When traffic returns is forecast two ways.
+// From the workload's own idle gaps (idleGaps): given the idle time so far, the remaining
+// gap's (1 - idle-quantile) quantile, the early side, is G, when at least min-gaps (5) gaps
+// that long were seen. Otherwise from the rate forecast, run idle-horizon intervals ahead
+// (default 30): G is the number of leading intervals in which fewer than half a request is
+// expected at the idle-quantile (default: the planning quantile). With no request in
+// the last interval and the next G intervals forecast idle, the workload goes to zero only
+// when that pays: G intervals are longer than the start-up delay plus one interval (a
+// shorter gap saves no pod-time, since the pod would have to be restarted at once). It
+// plans a pre-warm one start-up delay before the first interval forecast busy, and the
+// guard starts the pod then. The reactive floor stays: a request the activator holds (or
+// any arrival) wakes the workload at the next guard tick. A cold start's held latency is
+// not a capacity shortfall, so an interval with held requests does not add the SLO-miss pod.
 type bascaler struct {
 	name      string
 	mem       *workloadMemory
@@ -70,6 +84,16 @@ type bascaler struct {
 	started   bool
 	corrector Corrector // nil unless an RL model is configured
 	online    *forecast.OnlineCalibrator
+
+	// Scale to zero (min 0): see scaleToZero.
+	zero        bool
+	idleHorizon int
+	idleQ       float64
+	interval    time.Duration
+	startup     time.Duration
+	wakeAt      time.Time // planned pre-warm while at zero (zero: none)
+	gaps        idleGaps
+	minGaps     float64
 }
 
 func init() {
@@ -93,6 +117,12 @@ func newBascaler(env Env) (Policy, error) {
 	rlModel, _ := ps.raw("rl-model")
 	guard := ps.duration("guard-period", 5*time.Second)
 	onlineName := ps.choice("online-calibration", string(forecast.DefaultOnlineMethod), "none", "aci", "pid")
+	idleHorizon := ps.integer("idle-horizon", 30)
+	idleQ := ps.float("idle-quantile", q)
+	minGaps := ps.integer("min-gaps", 5)
+	ps.check(minGaps >= 1, "min-gaps", minGaps, "must be at least 1")
+	ps.check(idleHorizon >= 1, "idle-horizon", idleHorizon, "must be at least 1 interval")
+	ps.check(idleQ > 0 && idleQ < 1, "idle-quantile", idleQ, "must be in (0, 1)")
 	ps.check(guard >= 0 && (guard == 0 || env.Interval%guard == 0), "guard-period", guard, "must divide the interval (0 disables the guard)")
 	ps.check(q > 0 && q < 1, "quantile", q, "must be in (0, 1)")
 	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
@@ -107,12 +137,21 @@ func newBascaler(env Env) (Policy, error) {
 		return nil, err
 	}
 	lead := int(math.Ceil(env.Startup.Seconds() / env.Interval.Seconds()))
-	levels := mergeLevels(forecast.DefaultLevels, q)
-	model, err := fitForecaster(env, kind, modelDir, lead+1, levels)
+	levels := mergeLevels(mergeLevels(forecast.DefaultLevels, q), idleQ)
+	horizon := lead + 1
+	if env.Min == 0 {
+		horizon = max(horizon, idleHorizon)
+	}
+	model, err := fitForecaster(env, kind, modelDir, horizon, levels)
 	if err != nil {
 		return nil, err
 	}
 	det, err := newBurstDetector(detName, env, model, confidence, burst.Bootstrap)
+	if err != nil && env.Min == 0 {
+		// A scale-to-zero workload that is idle most of the time can leave the detector
+		// nothing to calibrate on (scores without spread); it then runs without bursts.
+		det, err = noDetector{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +168,8 @@ func newBascaler(env Env) (Policy, error) {
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
 		corrector: corr, guard: guard, online: online,
+		zero: env.Min == 0, idleHorizon: idleHorizon, idleQ: idleQ, interval: env.Interval, startup: env.Startup,
+		minGaps: float64(minGaps),
 	}, nil
 }
 
@@ -183,8 +224,12 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	var fc forecast.Forecast
 	var fcInfo ForecastInfo
 	fcOK := false
+	steps := b.lead + 1
+	if b.zero {
+		steps = max(steps, b.idleHorizon)
+	}
 	if hist.Len() >= b.model.MinHistory() {
-		if f, err := b.model.Predict(hist, b.lead+1); err == nil {
+		if f, err := b.model.Predict(hist, steps); err == nil {
 			fc, fcOK = f, true
 		}
 	}
@@ -243,7 +288,7 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	floor := perf.PodsFor(lastRate, capacity)
 	if n := len(obs.History); n > 0 {
 		last := &obs.History[n-1]
-		if last.Latency(b.slo.Metric) > b.slo.TargetMS || last.Failed > 0 {
+		if (last.Latency(b.slo.Metric) > b.slo.TargetMS || last.Failed > 0) && last.Held == 0 {
 			floor = max(floor, obs.Replicas+1)
 		}
 	}
@@ -279,6 +324,9 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		}
 	}
 	lo, hi := bounds(obs, b.min, b.max)
+	if b.zero && lo == 0 {
+		want, mode, reason = b.scaleToZero(obs, want, fc, fcOK, lastRate, mode, reason)
+	}
 	out, bl := clampExplained(want, lo, hi)
 	if bl != "" {
 		limit = bl
@@ -287,9 +335,90 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		Target: capacity, Raw: raw, Limit: limit, Values: kv, Forecast: fcInfo}}
 }
 
+// Reasons of the scale-to-zero rule.
+const (
+	bascalerReasonIdle    = "forecast idle longer than a restart takes: scale to zero"
+	bascalerReasonWarm    = "no request, but the forecast idle gap is too short to pay: keep one pod"
+	bascalerReasonPrewarm = "forecast traffic within one start-up delay: pre-warm"
+	bascalerReasonWake    = "activator holds requests: scale from zero"
+	bascalerReasonPlanned = "at zero, pre-warm planned one start-up delay before forecast traffic"
+)
+
+// scaleToZero applies the min-0 rule to an interval decision's want (see the type's doc).
+func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast, fcOK bool, lastRate float64, mode Mode, reason string) (int, Mode, string) {
+	b.wakeAt = time.Time{}
+	busy := lastRate > 0
+	if n := len(obs.History); n > 0 {
+		busy = intervalDemand(&obs.History[n-1]) > 0
+	}
+	if _, active := lastTick(obs); active || busy {
+		return max(want, 1), mode, reason
+	}
+	b.gaps.syncValues(b.mem.values)
+	// G: intervals forecast idle from now; horizon: how far the forecast reaches.
+	g, horizon := 0, 0
+	if r, n := b.gaps.remaining(b.gaps.run, 1-b.idleQ); n >= b.minGaps {
+		g, horizon = r, r+1
+	} else if fcOK {
+		sec := b.interval.Seconds()
+		for g < len(fc.Q) && fc.Quantile(g, b.idleQ)*sec < 0.5 {
+			g++
+		}
+		horizon = len(fc.Q)
+	} else {
+		// Without a forecast the reactive floor alone: stay where we are, at most one pod.
+		return min(obs.Replicas, max(want, 1)), ModeWarmingUp, reason
+	}
+	restart := b.startup + b.interval
+	if time.Duration(g)*b.interval <= restart {
+		if obs.Replicas == 0 {
+			// Traffic is near: start one start-up delay before it (the guard does it when
+			// that instant is still ahead).
+			if at := obs.Now.Add(b.prewarmLead(g)); at.After(obs.Now) {
+				b.wakeAt = at
+				return 0, ModeIdle, bascalerReasonPlanned
+			}
+			return max(want, 1), ModePrewarm, bascalerReasonPrewarm
+		}
+		return max(want, 1), mode, bascalerReasonWarm
+	}
+	// Pre-warm one start-up delay before the first busy interval (if the horizon has one).
+	if g < horizon {
+		b.wakeAt = obs.Now.Add(b.prewarmLead(g))
+	}
+	return 0, ModeIdle, bascalerReasonIdle
+}
+
+// prewarmLead is how long from an interval start to start the pod for traffic forecast g
+// intervals ahead: one start-up delay before it, rounded down to the guard's tick (the
+// guard starts it at the first tick at or after this instant, so rounding up would be late).
+func (b *bascaler) prewarmLead(g int) time.Duration {
+	d := time.Duration(g)*b.interval - b.startup
+	if b.guard > 0 && d > 0 {
+		d -= d % b.guard
+	}
+	return d
+}
+
 // guardDecision is the sub-interval guard: scale up when the tick that just ended brought
 // more requests than the allocated pods can serve at the SLO; otherwise keep the plan.
+// At zero it is the reactive floor (a held request wakes the workload) and the pre-warm.
 func (b *bascaler) guardDecision(obs *Observation) Decision {
+	if b.zero && obs.Replicas == 0 {
+		e := Explanation{Mode: ModeIdle, Reason: bascalerReasonIdle}
+		lo, hi := bounds(obs, b.min, b.max)
+		want := 0
+		if rate, active := lastTick(obs); active {
+			want = perf.PodsFor(rate, b.capacity*b.headroom)
+			e.Mode, e.Reason, e.Metric = ModeWake, bascalerReasonWake, rate
+		} else if !b.wakeAt.IsZero() && !obs.Now.Before(b.wakeAt) {
+			want, e.Mode, e.Reason = 1, ModePrewarm, bascalerReasonPrewarm
+		}
+		e.Raw = want
+		out, limit := clampExplained(max(want, lo), lo, hi)
+		e.Limit = limit
+		return Decision{Replicas: out, Explanation: e}
+	}
 	e := Explanation{Mode: ModeGuard, Reason: "within the interval's plan", Raw: obs.Replicas}
 	if n := len(obs.Recent); n > 0 {
 		rate := obs.Recent[n-1].Rate

@@ -46,8 +46,20 @@
 //     data it has.
 //   - Rate is the arrival rate the workload asks for, which Knative's activator and queue
 //     proxies observe; Concurrency is the mean number of requests in the system.
-//   - Scale to zero, the activator, target burst capacity and scale-down delay are out of
-//     scope: our bounds keep min >= 1.
+//   - Target burst capacity and scale-down delay are out of scope.
+//
+// Scale to zero (min 0, enable-scale-to-zero true as in Knative by default). Knative scales
+// a revision to zero once the stable window's average is zero, i.e. no request for a whole
+// stable window (60 s), and then removes the last pod only after scale-to-zero-grace-period
+// (30 s), the time it allows for the activator to be put back in the request path
+// (knative.dev/docs serving/autoscaling/scale-to-zero). While no pod is ready the activator
+// holds requests and reports them to the autoscaler, which scales from zero at once: the
+// held rate counts in the windows (Sample.Held, see demand), and a tick with held requests
+// asks for at least one pod. Worked example: last request in the tick ending at 0 s; the
+// stable window (30 ticks of 2 s) holds it until the decision at 58 s, so the first zero
+// recommendation is at 60 s; the grace period keeps one pod through 88 s and the decision
+// at 90 s is 0.
+// Parameters: enable-scale-to-zero (true), scale-to-zero-grace-period (30s).
 
 package policy
 
@@ -75,6 +87,10 @@ type kpa struct {
 	panicking    bool
 	panicTime    time.Time // the last tick over the panic threshold
 	maxPanicPods int       // the highest decision of the current panic
+
+	scaleToZero   bool          // min 0 and enable-scale-to-zero
+	grace         time.Duration // scale-to-zero-grace-period
+	inactiveSince time.Time     // first tick of the current zero recommendation (zero: active)
 }
 
 func newKPA(env Env) (Policy, error) {
@@ -94,10 +110,13 @@ func newKPA(env Env) (Policy, error) {
 	targetRPS := p.float("target-rps", 0)
 	targetConc := p.float("target-concurrency", 0)
 	k.concurrency = metric == "concurrency"
+	k.scaleToZero = p.boolean("enable-scale-to-zero", true) && env.Min == 0
+	k.grace = p.duration("scale-to-zero-grace-period", 30*time.Second)
 	k.panicWindow = time.Duration(float64(k.stableWindow) * panicPct / 100)
 
 	if p.err == nil {
 		p.check(k.period > 0, "period", k.period, "must be positive")
+		p.check(k.grace >= 0, "scale-to-zero-grace-period", k.grace, "must not be negative")
 		p.check(k.stableWindow >= k.period, "stable-window", k.stableWindow, "must be at least one period")
 		p.check(panicPct > 0 && panicPct <= 100, "panic-window-percentage", panicPct, "must be in (0, 100]")
 		p.check(k.panicThreshold >= 1, "panic-threshold-percentage", k.panicThreshold*100, "must be >= 100")
@@ -150,6 +169,9 @@ const (
 	kpaLimitUpRate     = "max scale-up rate"
 	kpaLimitDownRate   = "max scale-down rate"
 	kpaLimitPanic      = "no scale-down in panic mode"
+	kpaLimitGrace      = "scale-to-zero grace period"
+	kpaReasonZero      = "no request for a stable window: scale to zero"
+	kpaReasonWake      = "activator holds requests: scale from zero"
 )
 
 func (k *kpa) Decide(obs *Observation) Decision {
@@ -209,6 +231,9 @@ func (k *kpa) Decide(obs *Observation) Decision {
 	} else {
 		e.Mode = ModeSteady
 	}
+	if k.scaleToZero {
+		desired = k.zero(obs, desired, &e)
+	}
 	final, limit := clampExplained(desired, lo, hi)
 	if limit != "" {
 		e.Limit = limit
@@ -251,4 +276,29 @@ func (k *kpa) windowMean(recent []Sample, n int) float64 {
 		}
 	}
 	return sum / float64(n)
+}
+
+// zero applies Knative's scale-to-zero rules to a recommendation (min 0 only): a tick with
+// held requests wakes the revision; a zero recommendation removes the last pod only once it
+// has lasted the grace period.
+func (k *kpa) zero(obs *Observation, desired int, e *Explanation) int {
+	if s := &obs.Recent[len(obs.Recent)-1]; s.Held > 0 && desired < 1 {
+		desired = 1
+	}
+	if s := &obs.Recent[len(obs.Recent)-1]; s.Held > 0 && obs.Ready == 0 {
+		e.Mode, e.Reason = ModeWake, kpaReasonWake
+	}
+	if desired > 0 {
+		k.inactiveSince = time.Time{}
+		return desired
+	}
+	if k.inactiveSince.IsZero() {
+		k.inactiveSince = obs.Now
+	}
+	e.Mode, e.Reason = ModeIdle, kpaReasonZero
+	if obs.Replicas > 0 && obs.Now.Sub(k.inactiveSince) < k.grace {
+		e.Limit = kpaLimitGrace
+		return 1
+	}
+	return 0
 }

@@ -29,9 +29,16 @@ const (
 	ModeClairvoyant
 	// ModeFallback: the backend decided without the policy because metrics failed.
 	ModeFallback
+	// ModeIdle: no traffic; the policy scales (or stays) to zero.
+	ModeIdle
+	// ModePrewarm: no traffic yet, but the policy starts a pod ahead of the traffic it
+	// expects (the hybrid histogram's pre-warm, bascaler's forecast).
+	ModePrewarm
+	// ModeWake: scaled from zero on the activator's held-request signal.
+	ModeWake
 )
 
-var modeNames = [...]string{"", "steady", "burst", "burst-hold", "guard", "warming-up", "panic", "disabled", "static", "clairvoyant", "fallback"}
+var modeNames = [...]string{"", "steady", "burst", "burst-hold", "guard", "warming-up", "panic", "disabled", "static", "clairvoyant", "fallback", "idle", "pre-warm", "wake"}
 
 // String returns the mode's name as shown in explanations and status ("burst", "steady").
 func (m Mode) String() string {

@@ -54,6 +54,11 @@ type Interval struct {
 	CPU float64
 	// Replicas and Ready are time-averaged allocated and ready replicas.
 	Replicas, Ready float64
+	// Held is the rate (requests per second) of arrivals that found no ready pod and were
+	// held by the activator (Knative's activator, the KEDA HTTP add-on's interceptor, the
+	// testbed's load balancer). It is the wake-up signal that exists while no pod does:
+	// destination-side metrics are zero then. Zero for backends without an activator.
+	Held float64
 }
 
 // Latency returns the interval's latency statistic m.
@@ -76,6 +81,9 @@ type Sample struct {
 	Ready int
 	// Replicas is the number of allocated pods at the end of the tick.
 	Replicas int
+	// Held is the rate (requests per second) of arrivals in the tick that found no ready
+	// pod and were held by the activator (see Interval.Held).
+	Held float64
 }
 
 // SLO is a latency objective on one statistic of an interval.

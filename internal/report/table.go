@@ -42,13 +42,14 @@ func Table(w io.Writer, workload string, intervals int, aggs []measure.Aggregate
 
 // CSVSummary writes the aggregates as CSV with a header.
 func CSVSummary(w io.Writer, workload string, aggs []measure.Aggregate) error {
-	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms"); err != nil {
+	if _, err := fmt.Fprintln(w, "trace,policy,seeds,intervals,slo_violation_rate,slo_violation_rate_std,requests_over_slo,failed_requests,cost_pod_hours,cost_pod_hours_std,mean_replicas,scaling_actions,over_provision_pod_hours,under_provision_pod_hours,mean_latency_ms,cold_starts,cold_starts_per_1000,held_requests,held_latency_p99_ms,idle_pod_hours"); err != nil {
 		return err
 	}
 	for _, a := range aggs {
-		if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%g,%g,%g,%g,%g,%g,%g,%d,%g,%g,%g\n", csvField(workload), a.Policy, a.Seeds, a.Intervals,
+		if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%g,%g,%g,%g,%g,%g,%g,%d,%g,%g,%g,%g,%g,%g,%g,%g\n", csvField(workload), a.Policy, a.Seeds, a.Intervals,
 			a.SLOViolationRate, a.SLOViolationRateStd, a.RequestsOverSLO, a.FailedRequests, a.CostPodHours, a.CostPodHoursStd,
-			a.MeanReplicas, a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours, a.MeanLatencyMS); err != nil {
+			a.MeanReplicas, a.ScalingActions, a.OverProvisionPodHours, a.UnderProvisionPodHours, a.MeanLatencyMS,
+			a.ColdStarts, a.ColdStartsPer1000, a.HeldRequests, a.HeldLatencyP99MS, a.IdlePodHours); err != nil {
 			return err
 		}
 	}
@@ -65,13 +66,14 @@ func csvField(s string) string {
 // Intervals writes one run's per-interval records as CSV, with the decision that shaped
 // each interval and its explanation.
 func Intervals(w io.Writer, res measure.Result) error {
-	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,decision,explanation"); err != nil {
+	if _, err := fmt.Fprintln(w, "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,cold_starts,held_requests,held_failed,held_latency_p99_ms,idle_pod_seconds,decision,explanation"); err != nil {
 		return err
 	}
 	for _, r := range res.Records {
-		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%d,%s\n",
+		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%.4f,%.4f,%.4f,%.1f,%.1f,%d,%s\n",
 			r.Start.UTC().Format("2006-01-02T15:04:05Z"), r.Rate, r.Served, r.FailedCount, r.Replicas, r.Ready, r.Need, r.Desired,
-			r.CPU, r.LatencyMeanMS, r.LatencyP95MS, r.LatencyP99MS, r.OverSLO, r.Violated, r.Decision.Replicas,
+			r.CPU, r.LatencyMeanMS, r.LatencyP95MS, r.LatencyP99MS, r.OverSLO, r.Violated,
+			r.ColdStarts, r.HeldRequests, r.HeldFailed, r.HeldLatencyP99MS, r.IdlePodSeconds, r.Decision.Replicas,
 			csvField(r.Decision.Explanation.String())); err != nil {
 			return err
 		}

@@ -57,6 +57,12 @@ type SyntheticOptions struct {
 	SpikePeak [2]float64
 	// Seed makes the series reproducible: same options, same values.
 	Seed int64
+	// OffGaps, when set, makes on/off (serverless-like) traffic with known idle gaps: OnLen
+	// busy intervals (the workload as above), then OffGaps[0] intervals without any request,
+	// OnLen busy, OffGaps[1] idle, ..., cycling through OffGaps. The series starts busy.
+	OffGaps []int
+	// OnLen is the number of busy intervals between gaps (>= 1 when OffGaps is set).
+	OnLen int
 }
 
 // Burst shapes, in intervals. A flash crowd ramps up linearly over flashRamp intervals,
@@ -91,7 +97,8 @@ func DefaultSynthetic() SyntheticOptions {
 	return o
 }
 
-// presets are the named synthetic workloads. All run at mean 500 req/s.
+// presets are the named synthetic workloads. All run at mean 500 req/s but the on/off ones,
+// whose busy intervals run at a serverless function's 20 req/s.
 var presets = []struct {
 	name string
 	doc  string
@@ -110,6 +117,12 @@ var presets = []struct {
 		SyntheticOptions{Points: 1008, Step: 10 * time.Minute, Mean: 500, DailyAmplitude: 0.5, WeeklyAmplitude: 0.25, Trend: 0.1, Noise: 0.06, Bursts: 7, SpikeShare: 0.5}},
 	{"steady", "one day at 60 s, gentle daily cycle, 2% noise, no bursts",
 		SyntheticOptions{Points: 1440, Step: time.Minute, Mean: 500, DailyAmplitude: 0.15, Noise: 0.02}},
+	// Scale-to-zero workloads: the idle gaps are known exactly (OffGaps), so the cold starts
+	// a policy could avoid are known too.
+	{"onoff-periodic", "one day at 60 s: 5 busy minutes at 20 req/s every 30 minutes (25-minute idle gaps)",
+		SyntheticOptions{Points: 1440, Step: time.Minute, Mean: 20, Noise: 0.1, OnLen: 5, OffGaps: []int{25}}},
+	{"onoff-irregular", "one day at 60 s: 3 busy minutes at 20 req/s, then idle gaps cycling 4, 12, 45, 8, 90, 20 minutes",
+		SyntheticOptions{Points: 1440, Step: time.Minute, Mean: 20, Noise: 0.1, OnLen: 3, OffGaps: []int{4, 12, 45, 8, 90, 20}}},
 }
 
 // SyntheticNames lists the preset names, the default first.
@@ -210,6 +223,15 @@ func Synthetic(o SyntheticOptions) (Series, error) {
 		}
 		values[i] = level[i] * scale * mult[i] * eps
 	}
+	if len(o.OffGaps) > 0 {
+		for i, g := o.OnLen, 0; i < n; g++ {
+			for j := 0; j < o.OffGaps[g%len(o.OffGaps)] && i < n; j++ {
+				values[i] = 0
+				i++
+			}
+			i += o.OnLen
+		}
+	}
 	return Series{
 		Name:   "synthetic:" + o.Name,
 		Start:  o.Start,
@@ -256,6 +278,15 @@ func (o SyntheticOptions) withDefaults() (SyntheticOptions, error) {
 		return fail("spike share %g must be in [0, 1]", o.SpikeShare)
 	case o.DailyPeriod < 0 || o.WeeklyPeriod < 0:
 		return fail("periods must be >= 0 points")
+	case len(o.OffGaps) > 0 && o.OnLen < 1:
+		return fail("on/off traffic needs at least 1 busy interval between gaps, got %d", o.OnLen)
+	case len(o.OffGaps) > 0 && o.Bursts > 0:
+		return fail("on/off traffic takes no injected bursts")
+	}
+	for _, g := range o.OffGaps {
+		if g < 1 {
+			return fail("idle gap %d must be at least 1 interval", g)
+		}
 	}
 	for _, r := range [][2]float64{o.FlashPeak, o.SpikePeak} {
 		if !(r[0] > 1 && r[1] >= r[0]) || math.IsInf(r[1], 0) {

@@ -310,3 +310,51 @@ func TestSyntheticRandomOptionsGiveValidSeriesOrErrors(t *testing.T) {
 		t.Errorf("only %d of 300 random option sets were accepted; the test checks too little", valid)
 	}
 }
+
+// TestOnOffPresetsHaveTheirKnownGaps: the on/off presets are busy OnLen intervals, then
+// idle for exactly the listed gaps, in order.
+func TestOnOffPresetsHaveTheirKnownGaps(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		on    int
+		gaps  []int
+		first []int // the first idle runs, in order
+	}{
+		{"onoff-periodic", 5, []int{25}, []int{25, 25, 25}},
+		{"onoff-irregular", 3, []int{4, 12, 45, 8, 90, 20}, []int{4, 12, 45, 8, 90, 20, 4}},
+	} {
+		s, err := SyntheticByName(c.name, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idle, busy []int
+		run, zero := 0, false
+		for i, v := range s.Values {
+			if (v == 0) != zero && i > 0 {
+				if zero {
+					idle = append(idle, run)
+				} else {
+					busy = append(busy, run)
+				}
+				run = 0
+			}
+			zero = v == 0
+			run++
+			if v < 0 || math.IsNaN(v) {
+				t.Fatalf("%s: value %v at %d", c.name, v, i)
+			}
+		}
+		if len(idle) < len(c.first) || !slices.Equal(idle[:len(c.first)], c.first) {
+			t.Errorf("%s: idle runs %v, want them to start with %v", c.name, idle, c.first)
+		}
+		for _, b := range busy {
+			if b != c.on {
+				t.Errorf("%s: a busy run of %d intervals, want %d", c.name, b, c.on)
+			}
+		}
+	}
+	bad := SyntheticOptions{Points: 100, Step: time.Minute, Mean: 5, OffGaps: []int{3}}
+	if _, err := Synthetic(bad); err == nil || !strings.Contains(err.Error(), "busy interval") {
+		t.Errorf("on/off without busy intervals: %v", err)
+	}
+}

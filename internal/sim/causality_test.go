@@ -56,15 +56,24 @@ func causalityEnv(t *testing.T, future []float64) policy.Env {
 // returns the time of the first decision taken at or before interval k's start that differs.
 func firstDivergence(t *testing.T, name string, a, b []float64, k int) (time.Duration, bool) {
 	t.Helper()
+	return firstDivergenceMin(t, name, a, b, k, 1)
+}
+
+// firstDivergenceMin is firstDivergence with the given minimum replicas (0: scale to zero).
+func firstDivergenceMin(t *testing.T, name string, a, b []float64, k, minReplicas int) (time.Duration, bool) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Initial = 5
+	cfg.Min = minReplicas
 	logs := [2]*decisionLog{}
 	for j, rates := range [][]float64{a, b} {
 		var future []float64
 		if policy.NeedsFuture(name) {
 			future = rates
 		}
-		p, err := policy.New(name, causalityEnv(t, future))
+		env := causalityEnv(t, future)
+		env.Min = minReplicas
+		p, err := policy.New(name, env)
 		if err != nil {
 			t.Fatalf("build %s: %v", name, err)
 		}
@@ -107,9 +116,7 @@ func TestNoPolicyReadsTheIntervalItDecides(t *testing.T) {
 		if policy.NeedsFuture(name) {
 			continue
 		}
-		if name == "static:N" {
-			name = "static:3"
-		}
+		name = exampleName(name)
 		for _, k := range []int{40, 77, 150} {
 			t.Run(fmt.Sprintf("%s/k=%d", name, k), func(t *testing.T) {
 				a, b := perturbedWorkloads(200, k)
@@ -127,5 +134,56 @@ func TestCausalityCheckCatchesALeak(t *testing.T) {
 	a, b := perturbedWorkloads(200, 77)
 	if _, diverged := firstDivergence(t, "oracle", a, b, 77); !diverged {
 		t.Fatal("the oracle reads the future, but the causality check did not notice")
+	}
+}
+
+// exampleName turns a parameterised registry name into one that can be built.
+func exampleName(name string) string {
+	switch name {
+	case "static:N":
+		return "static:3"
+	case "keepalive:N":
+		return "keepalive:10m"
+	}
+	return name
+}
+
+// onOffWorkloads are a serverless-like workload (bursts of traffic separated by idle gaps
+// of 3 to 25 intervals) and its copy changed from interval k on: the gap that follows k is
+// filled with traffic, so a policy that pre-warms on what it will see would diverge.
+func onOffWorkloads(n, k int) (a, b []float64) {
+	a = make([]float64, n)
+	gaps := []int{3, 25, 7, 12, 4, 18}
+	for i, g := 0, 0; i < n; g++ {
+		for j := 0; j < 3 && i < n; j++ { // three busy intervals
+			a[i] = 20 + 5*float64(j)
+			i++
+		}
+		i += gaps[g%len(gaps)]
+	}
+	b = append([]float64(nil), a...)
+	for i := k; i < n; i++ {
+		b[i] = a[i] + 30
+	}
+	return a, b
+}
+
+// TestCausalityWithScaleToZero runs every registered policy with min 0 on on/off traffic:
+// decisions before interval k must not depend on traffic from k on, also while the
+// activator holds requests and policies pre-warm.
+func TestCausalityWithScaleToZero(t *testing.T) {
+	for _, name := range policy.Names() {
+		if policy.NeedsFuture(name) {
+			continue
+		}
+		name = exampleName(name)
+		for _, k := range []int{41, 90} {
+			t.Run(fmt.Sprintf("%s/k=%d", name, k), func(t *testing.T) {
+				a, b := onOffWorkloads(160, k)
+				if at, diverged := firstDivergenceMin(t, name, a, b, k, 0); diverged {
+					t.Fatalf("decision at %s changed when only intervals >= %d changed: the policy reads the future", at, k)
+				}
+			})
+		}
 	}
 }

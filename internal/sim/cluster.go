@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -22,6 +23,13 @@ type Config struct {
 	StartupJitter time.Duration
 	// Timeout is how long a request may wait in a queue before it fails.
 	Timeout time.Duration
+	// HoldTimeout and HoldQueue configure the activator, which holds requests while no pod
+	// is ready (after a scale to zero): a held request that waited HoldTimeout fails, and an
+	// arrival that finds HoldQueue requests held is refused. Zero means the defaults
+	// (DefaultHoldTimeout, DefaultHoldQueue); HoldQueue < 0 means unbounded, as the KEDA HTTP
+	// add-on's interceptor is by default.
+	HoldTimeout time.Duration
+	HoldQueue   int
 	// Profile is the per-pod performance profile.
 	Profile *perf.Profile
 	// SLO is the latency objective the run is judged by.
@@ -52,17 +60,32 @@ type Tap interface {
 	Reported(step time.Duration, p driver.Point, replicas, ready int)
 }
 
+// The activator's defaults, after Knative Serving's activator: it buffers requests for a
+// revision with no ready pod in a breaker whose queue holds breakerQueueDepth = 10000
+// requests before it answers 503 (knative.dev/serving pkg/activator/net/throttler.go), and a
+// request may wait up to the revision timeout, revision-timeout-seconds = 300 s by default
+// (config-defaults). The KEDA HTTP add-on's interceptor is alike: its cold-start queue is
+// unbounded by default (KEDA_HTTP_COLD_START_MAX_PENDING_REQUESTS = 0) and its readiness
+// wait is bounded only by the request's deadline (KEDA_HTTP_READINESS_TIMEOUT = 0s), with a
+// 300 s response-header timeout (KEDA_HTTP_RESPONSE_HEADER_TIMEOUT).
+const (
+	DefaultHoldTimeout = 300 * time.Second
+	DefaultHoldQueue   = 10000
+)
+
 // DefaultConfig returns the evaluation protocol's defaults: 60 s intervals, 30 s start-up,
 // 10 s request timeout, the fft profile, mean latency SLO of 16 ms, 1..100 replicas.
 func DefaultConfig() Config {
 	return Config{
-		Interval: 60 * time.Second,
-		Startup:  30 * time.Second,
-		Timeout:  10 * time.Second,
-		Profile:  perf.FFT(),
-		SLO:      policy.SLO{Metric: perf.Mean, TargetMS: 16},
-		Min:      1,
-		Max:      100,
+		Interval:    60 * time.Second,
+		Startup:     30 * time.Second,
+		Timeout:     10 * time.Second,
+		HoldTimeout: DefaultHoldTimeout,
+		HoldQueue:   DefaultHoldQueue,
+		Profile:     perf.FFT(),
+		SLO:         policy.SLO{Metric: perf.Mean, TargetMS: 16},
+		Min:         1,
+		Max:         100,
 	}
 }
 
@@ -83,6 +106,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("replica bounds must satisfy 0 <= min <= max and max >= 1 (got min %d, max %d)", c.Min, c.Max)
 	case c.Initial < 0:
 		return 0, fmt.Errorf("initial replicas must not be negative")
+	case c.HoldTimeout < 0:
+		return 0, fmt.Errorf("activator hold timeout must not be negative, got %s", c.HoldTimeout)
 	}
 	return c.Profile.CapacityAt(c.SLO.Metric, c.SLO.TargetMS)
 }
@@ -103,11 +128,85 @@ type cluster struct {
 	pending []pendingPod // sorted by readyAt
 	backlog float64      // requests waiting
 	rng     *rand.Rand
+	// held are the requests the activator holds while no pod is ready, in batches that
+	// arrived evenly over [from, to) (seconds since the run's start), oldest first.
+	held        []heldBatch
+	holdTimeout float64 // seconds
+	holdQueue   float64 // requests; +Inf when unbounded
 	// over[i] is the share of requests over the SLO at per-pod load i*overStep without
 	// queueing, tabulated once per run: FracOver's exponential is the inner loop's most
 	// expensive call otherwise.
 	over     []float64
 	overStep float64
+}
+
+// heldBatch is requests that arrived evenly over [from, to) and are held by the activator.
+type heldBatch struct{ from, to, n float64 }
+
+func (c *cluster) heldCount() float64 {
+	n := 0.0
+	for _, b := range c.held {
+		n += b.n
+	}
+	return n
+}
+
+// hold queues rate*h arrivals of [t, t+h) in the activator; what the queue has no room for
+// is refused at once.
+func (c *cluster) hold(t, rate, h float64, a *accum) {
+	in := rate * h
+	a.cold += in
+	room := math.Max(c.holdQueue-c.heldCount(), 0)
+	take := math.Min(in, room)
+	a.failed += in - take
+	a.heldFailed += in - take
+	a.heldIn += take
+	if take > 0 {
+		// The first arrivals got in; the rest found the queue full.
+		c.held = append(c.held, heldBatch{from: t, to: t + h*take/in, n: take})
+	}
+	c.expire(t+h, a)
+}
+
+// expire fails the held requests that have waited the hold timeout at time now.
+func (c *cluster) expire(now float64, a *accum) {
+	cut := now - c.holdTimeout
+	k := 0
+	for _, b := range c.held {
+		if b.from >= cut {
+			c.held[k] = b
+			k++
+			continue
+		}
+		gone := b.n
+		if b.to > cut && b.to > b.from {
+			gone = b.n * (cut - b.from) / (b.to - b.from)
+			b.n -= gone
+			b.from = cut
+			c.held[k] = b
+			k++
+		}
+		a.failed += gone
+		a.heldFailed += gone
+	}
+	c.held = c.held[:k]
+}
+
+// release hands the held requests to the pods that just became ready at time now: they join
+// the pods' queue (and its timeout) having waited now - arrival already, which counts as
+// their added latency.
+func (c *cluster) release(now float64, a *accum) {
+	c.expire(now, a)
+	for _, b := range c.held {
+		lo, hi := (now-b.to)*1000, (now-b.from)*1000
+		a.waits = append(a.waits, measure.HeldWait{LoMS: math.Max(lo, 0), HiMS: hi, Count: b.n})
+		mean := (math.Max(lo, 0) + hi) / 2
+		a.latMean += b.n * mean
+		a.latP95 += b.n * mean
+		a.latP99 += b.n * mean
+		c.backlog += b.n
+	}
+	c.held = c.held[:0]
 }
 
 // overTableSize is the resolution of the over-SLO table; its linear interpolation error is
@@ -167,6 +266,12 @@ type accum struct {
 	cpuTime                   float64 // CPU utilisation x seconds, only while pods are ready
 	readyTime                 float64 // seconds with at least one ready pod
 	readySec, allocSec, inSys float64 // pod-seconds ready and allocated; requests-in-system x seconds
+	// Scale from zero: arrivals that found no ready pod, those the activator held, held
+	// ones that failed, the released ones' added latency, allocated pod-seconds without
+	// arrivals.
+	cold, heldIn, heldFailed float64
+	waits                    []measure.HeldWait
+	idleSec                  float64
 }
 
 func (a *accum) add(b *accum) {
@@ -183,13 +288,21 @@ func (a *accum) add(b *accum) {
 	a.readySec += b.readySec
 	a.allocSec += b.allocSec
 	a.inSys += b.inSys
+	a.cold += b.cold
+	a.heldIn += b.heldIn
+	a.heldFailed += b.heldFailed
+	a.waits = append(a.waits, b.waits...)
+	a.idleSec += b.idleSec
 }
 
 // serve integrates a stretch of h seconds with constant arrival rate and constant ready
 // pods, as a fluid queue: capacity C = ready*mu; backlog grows at rate-C when overloaded and
 // drains at C-rate otherwise; requests that would wait longer than the timeout fail. While
 // a backlog exists pods run saturated and requests wait backlog/C on average.
-func (c *cluster) serve(rate, h float64, a *accum) {
+//
+// With no ready pod (after a scale to zero) the activator holds the arrivals (hold) until a
+// pod is ready; t is the stretch's start in seconds since the run's start.
+func (c *cluster) serve(t, rate, h float64, a *accum) {
 	if h <= 0 {
 		return
 	}
@@ -199,10 +312,14 @@ func (c *cluster) serve(rate, h float64, a *accum) {
 	a.arrived += rate * h
 	a.readySec += n * h
 	a.allocSec += alloc * h
+	if rate == 0 {
+		a.idleSec += alloc * h
+	}
 	if c.ready == 0 {
-		// No endpoint: requests are refused at once (a Service with no ready pods).
-		a.failed += rate*h + c.backlog
+		// A pod that was removed leaves its queue behind: it fails (the pod is gone).
+		a.failed += c.backlog
 		c.backlog = 0
+		c.hold(t, rate, h, a)
 		return
 	}
 	capacity := n * c.mu
@@ -278,17 +395,24 @@ func (c *cluster) advance(from, to time.Duration, rate float64, a *accum) {
 	t := from
 	for len(c.pending) > 0 && c.pending[0].readyAt < to {
 		at := max(c.pending[0].readyAt, t)
-		c.serve(rate, (at - t).Seconds(), a)
+		c.serve(t.Seconds(), rate, (at - t).Seconds(), a)
 		t = at
 		// Every pod ready at this instant joins together.
-		for len(c.pending) > 0 && c.pending[0].readyAt <= t {
-			c.pending = c.pending[1:]
-			c.ready++
-		}
+		c.ready0(t, a)
 	}
-	c.serve(rate, (to - t).Seconds(), a)
-	for len(c.pending) > 0 && c.pending[0].readyAt <= to {
+	c.serve(t.Seconds(), rate, (to - t).Seconds(), a)
+	c.ready0(to, a)
+}
+
+// ready0 turns the pods whose start-up ends at or before t ready; the first ready pod after
+// none releases the activator's held requests.
+func (c *cluster) ready0(t time.Duration, a *accum) {
+	was := c.ready
+	for len(c.pending) > 0 && c.pending[0].readyAt <= t {
 		c.pending = c.pending[1:]
 		c.ready++
+	}
+	if was == 0 && c.ready > 0 && len(c.held) > 0 {
+		c.release(t.Seconds(), a)
 	}
 }

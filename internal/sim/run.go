@@ -49,6 +49,18 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	c := &cluster{cfg: &cfg, mu: cfg.Profile.MaxLoad, sat: cfg.Profile.At(cfg.Profile.MaxLoad),
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
 	c.buildOverTable()
+	c.holdTimeout = cfg.HoldTimeout.Seconds()
+	if cfg.HoldTimeout == 0 {
+		c.holdTimeout = DefaultHoldTimeout.Seconds()
+	}
+	switch {
+	case cfg.HoldQueue < 0:
+		c.holdQueue = math.Inf(1)
+	case cfg.HoldQueue == 0:
+		c.holdQueue = DefaultHoldQueue
+	default:
+		c.holdQueue = float64(cfg.HoldQueue)
+	}
 	initial := cfg.Initial
 	if initial == 0 {
 		// Sized for the intervals no decision can reach: pods created at the first decision
@@ -125,6 +137,8 @@ func reported(a *accum, start time.Time, cfg *Config) driver.Point {
 	if a.seconds > 0 {
 		p.Rate = a.arrived / a.seconds
 		p.Errors = a.failed / a.seconds
+		// The activator counts what it holds: the wake-up signal with no pod.
+		p.Held = a.cold / a.seconds
 	}
 	if a.readyTime > 0 {
 		p.CPU = a.cpuTime / a.readyTime
@@ -152,6 +166,13 @@ func finish(rec *Record, a *accum, start time.Time, rate, capacity float64, cfg 
 	iv.Failed = a.failed / a.seconds
 	rec.Requests = a.arrived
 	rec.FailedCount = a.failed
+	rec.ColdStarts, rec.HeldRequests, rec.HeldFailed = a.cold, a.heldIn, a.heldFailed
+	rec.IdlePodSeconds = a.idleSec
+	if len(a.waits) > 0 {
+		rec.HeldWaits = append([]measure.HeldWait(nil), a.waits...)
+		h := measure.HeldLatency(rec.HeldWaits)
+		rec.HeldLatencyMeanMS, rec.HeldLatencyP99MS = h.MeanMS, h.P99MS
+	}
 	rec.Judge(cfg.SLO, capacity)
 	return p
 }
