@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/bascaler/bascaler/internal/testenv"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,16 +13,10 @@ import (
 // ../shared/traces/serverless is absent (in CI it must be there).
 func serverlessTraces(t *testing.T) []string {
 	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "traces", "serverless")
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("serverless traces not found at %s (%v): skipped outside CI; CI has ../shared beside the checkout", d, err)
-		}
-		t.Fatalf("serverless traces not found at %s: %v", d, err)
-	}
+	d := filepath.Join(testenv.Traces(t), "serverless")
 	paths, _ := filepath.Glob(filepath.Join(d, "*_per_minute.csv"))
 	if len(paths) == 0 {
-		t.Fatalf("no serverless traces in %s", d)
+		t.Fatalf("no serverless traces (*_per_minute.csv) in %s", d)
 	}
 	return paths
 }

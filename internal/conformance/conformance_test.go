@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -34,6 +33,7 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/sim"
 	"github.com/bascaler/bascaler/internal/testbed"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // The test replays one simulated run per policy through the two other backends:
@@ -58,17 +58,6 @@ const (
 )
 
 var slo = policy.SLO{Metric: perf.Mean, TargetMS: 16}
-
-func requireOrSkip(t *testing.T, ok bool, msg string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // tap records a simulated run.
 type tap struct {
@@ -322,11 +311,7 @@ func (noEvents) Eventf(runtime.Object, runtime.Object, string, string, string, s
 
 func startEnvtest(t *testing.T) client.Client {
 	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	_, e1 := os.Stat(filepath.Join(assets, "kube-apiserver"))
-	_, e2 := os.Stat(filepath.Join(assets, "etcd"))
-	requireOrSkip(t, assets != "" && e1 == nil && e2 == nil,
-		fmt.Sprintf("conformance test needs kube-apiserver and etcd in $KUBEBUILDER_ASSETS (%q): run hack/tools/build.sh", assets))
+	assets := testenv.KubebuilderAssets(t)
 	te := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
 	cfg, err := te.Start()
 	if err != nil {
@@ -417,8 +402,7 @@ func modeOf(s string) policy.Mode {
 
 func startProm(t *testing.T, text string) *promserver.Server {
 	t.Helper()
-	_, err := promserver.Find()
-	requireOrSkip(t, err == nil, fmt.Sprintf("conformance test needs Prometheus: %v", err))
+	testenv.Prometheus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, err := promserver.Start(ctx, promserver.Options{Backfill: text})

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
-	"github.com/bascaler/bascaler/internal/policy"
 )
 
 // Hard caps on a testbed run, whatever the flags say: the machine is shared.
@@ -168,11 +167,6 @@ func (c *Config) defaults() error {
 	return nil
 }
 
-// paramsFor returns the parameters that apply to policy name (policy.ParamsFor: the same
-// scoping as the simulator).
-func paramsFor(name string, all map[string]string) map[string]string {
-	return policy.ParamsFor(name, all)
-}
 
 // SyntheticHistory returns n points of training history for the synthetic window: its
 // quiet level (0.2 of the peak) times seeded log-normal noise of 10% (coefficient of

@@ -174,7 +174,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 		Start: time.Now().Add(-time.Duration(len(history)) * cfg.Interval)}
 	pol, err := policy.New(name, policy.Env{
 		Interval: cfg.Interval, SLO: slo, Min: cfg.Min, Max: cfg.Max, Startup: cfg.StartupDelay,
-		Profile: prof, Seed: 1, Params: paramsFor(name, cfg.Params), History: hist,
+		Profile: prof, Seed: 1, Params: policy.ParamsFor(name, cfg.Params), History: hist,
 	})
 	if err != nil {
 		return nil, err
