@@ -398,39 +398,24 @@ func writeEvent(w io.Writer, format modelsFormat, ev registry.Event) error {
 }
 
 func newModelsPromoteCmd() *cobra.Command {
-	var format modelsFormat
-	var alias string
-	cmd := &cobra.Command{
-		Use:   "promote DIR REF",
-		Short: "Point an alias (default champion) at a version, after verifying it",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
-			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			ev, err := r.Promote(alias, args[1])
-			if err != nil {
-				return err
-			}
-			return writeEvent(cmd.OutOrStdout(), format, ev)
-		},
-	}
-	cmd.Flags().StringVar(&alias, "alias", registry.Champion, "alias to move")
-	format.register(cmd)
-	return cmd
+	return newAliasCmd("promote DIR REF", "Point an alias (default champion) at a version, after verifying it", "alias to move", 2,
+		func(r *registry.Registry, alias string, args []string) (registry.Event, error) { return r.Promote(alias, args[1]) })
 }
 
 func newModelsRollbackCmd() *cobra.Command {
+	return newAliasCmd("rollback DIR", "Point an alias (default champion) back at the version it held before", "alias to move back", 1,
+		func(r *registry.Registry, alias string, _ []string) (registry.Event, error) { return r.Rollback(alias) })
+}
+
+// newAliasCmd is a command that moves an alias of the registry in args[0] and prints the
+// event.
+func newAliasCmd(use, short, aliasHelp string, nargs int, move func(r *registry.Registry, alias string, args []string) (registry.Event, error)) *cobra.Command {
 	var format modelsFormat
 	var alias string
 	cmd := &cobra.Command{
-		Use:   "rollback DIR",
-		Short: "Point an alias (default champion) back at the version it held before",
-		Args:  cobra.ExactArgs(1),
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := format.check(); err != nil {
 				return err
@@ -439,14 +424,14 @@ func newModelsRollbackCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ev, err := r.Rollback(alias)
+			ev, err := move(r, alias, args)
 			if err != nil {
 				return err
 			}
 			return writeEvent(cmd.OutOrStdout(), format, ev)
 		},
 	}
-	cmd.Flags().StringVar(&alias, "alias", registry.Champion, "alias to move back")
+	cmd.Flags().StringVar(&alias, "alias", registry.Champion, aliasHelp)
 	format.register(cmd)
 	return cmd
 }

@@ -205,9 +205,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	key := baa.Namespace + "/" + baa.Name
 	logger := log.FromContext(ctx)
 	if l.cfgErr != nil {
-		setCond(st, gen, v1alpha1.ConditionReady, false, v1alpha1.ReasonInvalidSpec, l.cfgErr.Error())
-		setCond(st, gen, v1alpha1.ConditionScalingActive, false, v1alpha1.ReasonInvalidSpec, l.cfgErr.Error())
-		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidSpec, "Validate", "%v", l.cfgErr)
+		r.blocked(baa, st, v1alpha1.ConditionScalingActive, v1alpha1.ReasonInvalidSpec, v1alpha1.ReasonInvalidSpec, "Validate", l.cfgErr)
 		return time.Minute
 	}
 	cfg := l.cfg
@@ -235,9 +233,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		case errors.Is(err, scale.ErrNoScale):
 			reason = v1alpha1.ReasonNoScaleSubresource
 		}
-		setCond(st, gen, v1alpha1.ConditionAbleToScale, false, reason, err.Error())
-		setCond(st, gen, v1alpha1.ConditionReady, false, reason, err.Error())
-		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonFailedGetScale, "GetScale", "%v", err)
+		r.blocked(baa, st, v1alpha1.ConditionAbleToScale, reason, v1alpha1.ReasonFailedGetScale, "GetScale", err)
 		return next
 	}
 	setCond(st, gen, v1alpha1.ConditionAbleToScale, true, v1alpha1.ReasonSucceededGetScale, "the autoscaler can read and write the target's scale")
@@ -281,9 +277,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 			case errors.Is(err, policy.ErrModel):
 				reason = v1alpha1.ReasonModelNotFound
 			}
-			setCond(st, gen, v1alpha1.ConditionScalingActive, false, reason, err.Error())
-			setCond(st, gen, v1alpha1.ConditionReady, false, reason, err.Error())
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, reason, "BuildPolicy", "%v", err)
+			r.blocked(baa, st, v1alpha1.ConditionScalingActive, reason, reason, "BuildPolicy", err)
 			l.last = time.Time{} // retry at the next interval, not the next tick
 			return cfg.interval
 		}
@@ -364,6 +358,14 @@ func forecastStatus(f policy.ForecastInfo) *v1alpha1.ForecastStatus {
 		fs.P99 = fs.Upper
 	}
 	return fs
+}
+
+// blocked reports a step that cannot go on: the condition typ and Ready false with reason,
+// and a warning event (eventReason, action) naming err.
+func (r *Reconciler) blocked(baa *v1alpha1.BurstAwareAutoscaler, st *v1alpha1.BurstAwareAutoscalerStatus, typ, reason, eventReason, action string, err error) {
+	setCond(st, baa.Generation, typ, false, reason, err.Error())
+	setCond(st, baa.Generation, v1alpha1.ConditionReady, false, reason, err.Error())
+	r.Events.Eventf(baa, nil, corev1.EventTypeWarning, eventReason, action, "%v", err)
 }
 
 // fallbackCPU reads the CPU of the last completed interval for the cpu fallback.
