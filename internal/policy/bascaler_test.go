@@ -231,12 +231,13 @@ func TestBascalerOnlineCalibrationWidensBandsThatKeepMissing(t *testing.T) {
 	}
 	none := runPolicy(t, "bascaler", w, rates, "online-calibration=none", "detector=none")
 	missNone, spreadNone := bandMisses(none, rates, 300)
-	for _, method := range []string{"", "aci", "pid"} { // "": the default
-		params := []string{"detector=none"}
-		if method != "" {
-			params = append(params, "online-calibration="+method)
-		}
-		res := runPolicy(t, "bascaler", w, rates, params...)
+	// The default is none (see the policy's doc): it must equal the explicit none.
+	def := runPolicy(t, "bascaler", w, rates, "detector=none")
+	if m, sp := bandMisses(def, rates, 300); m != missNone || sp != spreadNone {
+		t.Errorf("default: misses %.3f spread %.1f, want none's %.3f and %.1f", m, sp, missNone, spreadNone)
+	}
+	for _, method := range []string{"aci", "pid"} {
+		res := runPolicy(t, "bascaler", w, rates, "detector=none", "online-calibration="+method)
 		miss, spread := bandMisses(res, rates, 300)
 		t.Logf("%q: misses of the planned 0.9 quantile over intervals 300-599 %.3f (spread %.1f), none %.3f (spread %.1f)", method, miss, spread, missNone, spreadNone)
 		if !(miss < missNone && spread > spreadNone) {
