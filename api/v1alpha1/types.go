@@ -462,7 +462,8 @@ type BurstAwareAutoscalerStatus struct {
 	// MetricFailures counts consecutive failed metric reads.
 	// +optional
 	MetricFailures int32 `json:"metricFailures,omitempty"`
-	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback.
+	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback,
+	// PodsSchedulable.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -506,6 +507,9 @@ const (
 	ConditionScalingLimited = "ScalingLimited"
 	ConditionBurstDetected  = "BurstDetected"
 	ConditionFallback       = "Fallback"
+	// ConditionPodsSchedulable is False while some of the target's pods cannot be placed on
+	// any node; the controller then adds no replicas.
+	ConditionPodsSchedulable = "PodsSchedulable"
 )
 
 // Condition reasons (also used as event reasons where they name an event).
@@ -538,4 +542,6 @@ const (
 	ReasonFailedRescale      = "FailedRescale"
 	ReasonTargetNotFound     = "TargetNotFound"
 	ReasonNoScaleSubresource = "NoScaleSubresource"
+	ReasonPodsUnschedulable  = "PodsUnschedulable"
+	ReasonPodsScheduled      = "PodsScheduled"
 )
