@@ -18,6 +18,7 @@ import (
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Burst",type=string,JSONPath=`.status.burst`
+// +kubebuilder:printcolumn:name="Forecast",type=string,JSONPath=`.status.forecast.p50`,description="median forecast of the next interval's arrival rate, req/s"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BurstAwareAutoscaler struct {
 	metav1.TypeMeta   `json:",inline"`
