@@ -170,7 +170,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		return c, err
 	}
 	if err := c.run(ctx, o, "kwok", []string{"--kubeconfig=" + c.Kubeconfig, "--config=" + stages,
-		"--manage-nodes-with-label-selector=" + NodeLabel, "--cidr=10.0.0.1/16", "--node-ip=127.0.0.1",
+		"--manage-nodes-with-label-selector=" + NodeLabel, "--cidr=10.244.0.1/16", "--node-ip=127.0.0.1",
 		"--server-address=127.0.0.1:" + strconv.Itoa(kwokPort)}, 0); err != nil {
 		return c, err
 	}
