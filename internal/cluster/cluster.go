@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -156,7 +157,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err != nil {
 		return c, err
 	}
-	if err := c.run(ctx, o, "kube-scheduler", []string{"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false",
+	if err := c.run(ctx, o, "kube-scheduler", []string{"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false", "-v=2",
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(schedPort),
 		"--authentication-kubeconfig=" + c.Kubeconfig, "--authorization-kubeconfig=" + c.Kubeconfig}, schedPort); err != nil {
 		return c, err
@@ -265,14 +266,43 @@ func (c *Cluster) AddNode(ctx context.Context, n Node) error {
 		node.Labels[k] = v
 	}
 	node.Spec.Taints = n.Taints
+	// A node's status is kept on create (kubelets register that way), so the capacity is
+	// there before KWOK or the scheduler first see the node.
+	node.Status.Allocatable, node.Status.Capacity = alloc, alloc
 	if err := c.Client.Create(ctx, node); err != nil {
 		return fmt.Errorf("cluster: create node %s: %w", n.Name, err)
 	}
-	node.Status.Allocatable, node.Status.Capacity = alloc, alloc
-	if err := c.Client.Status().Update(ctx, node); err != nil {
-		return fmt.Errorf("cluster: set capacity of node %s: %w", n.Name, err)
+	if err := c.waitNode(ctx, n.Name, corev1.ConditionTrue); err != nil {
+		return err
 	}
-	return c.waitNode(ctx, n.Name, corev1.ConditionTrue)
+	return c.untaintReady(ctx, n.Name)
+}
+
+// untaintReady removes the not-ready taint that the API server's TaintNodesByCondition
+// admission puts on every new node; the node lifecycle controller, which would remove it
+// once the node is Ready, does not run here.
+func (c *Cluster) untaintReady(ctx context.Context, name string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node := &corev1.Node{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+			return err
+		}
+		var taints []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if t.Key != corev1.TaintNodeNotReady {
+				taints = append(taints, t)
+			}
+		}
+		if len(taints) == len(node.Spec.Taints) {
+			return nil
+		}
+		node.Spec.Taints = taints
+		return c.Client.Update(ctx, node)
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: remove the not-ready taint of node %s: %w", name, err)
+	}
+	return nil
 }
 
 // SetNodeReady takes a node out of KWOK's hands and writes its Ready condition, as a node
@@ -280,41 +310,53 @@ func (c *Cluster) AddNode(ctx context.Context, n Node) error {
 // also taints the node so the scheduler places nothing new there. ready true gives the node
 // back to KWOK.
 func (c *Cluster) SetNodeReady(ctx context.Context, name string, ready bool) error {
-	node := &corev1.Node{}
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
-		return fmt.Errorf("cluster: get node %s: %w", name, err)
-	}
 	taint := corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}
-	var taints []corev1.Taint
-	for _, t := range node.Spec.Taints {
-		if t.Key != taint.Key {
-			taints = append(taints, t)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node := &corev1.Node{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+			return err
 		}
-	}
-	if ready {
-		node.Labels[NodeLabel] = "true"
-	} else {
-		delete(node.Labels, NodeLabel)
-		taints = append(taints, taint)
-	}
-	node.Spec.Taints = taints
-	if err := c.Client.Update(ctx, node); err != nil {
+		var taints []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if t.Key != taint.Key {
+				taints = append(taints, t)
+			}
+		}
+		// Tainted either way: on the way back, the taint goes once KWOK reports Ready.
+		node.Spec.Taints = append(taints, taint)
+		if ready {
+			node.Labels[NodeLabel] = "true"
+		} else {
+			delete(node.Labels, NodeLabel)
+		}
+		return c.Client.Update(ctx, node)
+	})
+	if err != nil {
 		return fmt.Errorf("cluster: relabel node %s: %w", name, err)
 	}
 	status := corev1.ConditionTrue
 	if !ready {
 		status = corev1.ConditionFalse
-		now := metav1.Now()
-		cond := corev1.NodeCondition{Type: corev1.NodeReady, Status: status, Reason: "KubeletStopped",
-			Message: "the test stopped this node's kubelet", LastHeartbeatTime: now, LastTransitionTime: now}
-		node.Status.Conditions = []corev1.NodeCondition{cond}
-		if err := c.Client.Status().Update(ctx, node); err != nil {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			node := &corev1.Node{}
+			if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+				return err
+			}
+			now := metav1.Now()
+			node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status, Reason: "KubeletStopped",
+				Message: "the test stopped this node's kubelet", LastHeartbeatTime: now, LastTransitionTime: now}}
+			return c.Client.Status().Update(ctx, node)
+		})
+		if err != nil {
 			return fmt.Errorf("cluster: mark node %s NotReady: %w", name, err)
 		}
 		return nil
 	}
 	// KWOK sets Ready only from a not-Ready state, which the node is in now.
-	return c.waitNode(ctx, name, status)
+	if err := c.waitNode(ctx, name, status); err != nil {
+		return err
+	}
+	return c.untaintReady(ctx, name)
 }
 
 func (c *Cluster) waitNode(ctx context.Context, name string, want corev1.ConditionStatus) error {

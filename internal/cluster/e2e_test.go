@@ -211,10 +211,16 @@ func autoscaler(ns, name, kind, policy string, maxReplicas int32) *v1alpha1.Burs
 			Metrics: v1alpha1.MetricsSpec{Prometheus: v1alpha1.PrometheusSpec{Address: prom.URL}, Preset: v1alpha1.PresetCustom,
 				Custom: &v1alpha1.CustomQueries{Rate: q("e2e_rate"), Latency: q("e2e_latency_ms")},
 				CPU:    &v1alpha1.CPUSpec{Source: v1alpha1.CPUSourceNone}},
-			Policy: v1alpha1.PolicySpec{Name: policy, Params: map[string]string{"cpu-low": "0"}, HistoryIntervals: 10},
+			Policy: v1alpha1.PolicySpec{Name: policy, HistoryIntervals: 10},
 			Mode:   v1alpha1.ModeAuto,
 		},
 	}
+}
+
+// thresholdNoScaleDown turns off the threshold policy's CPU rule (the gauges have no CPU).
+func thresholdNoScaleDown(b *v1alpha1.BurstAwareAutoscaler) *v1alpha1.BurstAwareAutoscaler {
+	b.Spec.Policy.Params = map[string]string{"cpu-low": "0"}
+	return b
 }
 
 // podTemplate places pods on the pool's nodes only (which take no other pods: they are
@@ -351,7 +357,7 @@ func TestDeploymentScalesToReadyPods(t *testing.T) {
 		pods := podsOf(t, c, ns, "shop")
 		b := getBAA(t, c, ns, "shop")
 		return len(pods) == 3 && readyPods(pods) == 3 && b.Status.CurrentReplicas == 3 && b.Status.ReadyReplicas == 3,
-			fmt.Sprintf("%d pods, %d ready; status current %d ready %d", len(pods), readyPods(pods), b.Status.CurrentReplicas, b.Status.ReadyReplicas)
+			fmt.Sprintf("%d pods, %d ready; status current %d ready %d; %s", len(pods), readyPods(pods), b.Status.CurrentReplicas, b.Status.ReadyReplicas, describe(b, pods))
 	})
 	var rs appsv1.ReplicaSetList
 	if err := c.List(context.Background(), &rs, client.InNamespace(ns)); err != nil {
@@ -418,7 +424,7 @@ func TestNodeCapacityRunsOutAndRecovers(t *testing.T) {
 	create(t, c, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"}},
 			Template: podTemplate("shop", ns)}},
-		autoscaler(ns, "shop", "Deployment", "threshold", 6))
+		thresholdNoScaleDown(autoscaler(ns, "shop", "Deployment", "threshold", 6)))
 	eventually(t, 90*time.Second, "an unschedulable pod, a PodsSchedulable=False condition and an event", func() (bool, string) {
 		b := getBAA(t, c, ns, "shop")
 		cond := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionPodsSchedulable)
@@ -522,4 +528,19 @@ func eventsFor(t *testing.T, c client.Client, ns, name, reason string) []eventsv
 		}
 	}
 	return out
+}
+
+// describe summarises an autoscaler's conditions and its pods for failure messages.
+func describe(b *v1alpha1.BurstAwareAutoscaler, pods []corev1.Pod) string {
+	var sb strings.Builder
+	for _, c := range b.Status.Conditions {
+		fmt.Fprintf(&sb, "%s=%s(%s: %s) ", c.Type, c.Status, c.Reason, c.Message)
+	}
+	for _, p := range pods {
+		fmt.Fprintf(&sb, "| pod %s node %q phase %s", p.Name, p.Spec.NodeName, p.Status.Phase)
+		for _, c := range p.Status.Conditions {
+			fmt.Fprintf(&sb, " %s=%s(%s)", c.Type, c.Status, c.Message)
+		}
+	}
+	return sb.String()
 }
