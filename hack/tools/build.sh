@@ -5,8 +5,9 @@
 #   one-machine cluster (internal/cluster): kube-controller-manager, kube-scheduler, kubectl
 #   (all k8s.io/kubernetes, module hack/tools/kube) and kwok (sigs.k8s.io/kwok, go install).
 # Usage: hack/tools/build.sh            -> prints the folder (use as KUBEBUILDER_ASSETS)
-# The first build takes about 6-8 minutes on 2 cores for envtest's binaries and more for the
-# cluster's (see README "Integration-test binaries"); later runs take a second.
+# The first build takes about 6-8 minutes on 2 idle cores for envtest's binaries and about
+# 15 more for the cluster's (README "One-machine cluster" has times measured here); later
+# runs take a second.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${BASCALER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bascaler/tools-k8s1.37.2-etcd3.7.3-cg0.23.0}
