@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -115,7 +116,9 @@ func startAll() error {
 	defer cancel()
 	var err error
 	cl, err = cluster.Start(ctx, cluster.Options{CRDDirs: []string{filepath.Join("..", "..", "deploy", "crd")},
-		PodReadyDelay: readyDelay, Scheme: scheme})
+		PodReadyDelay: readyDelay, Scheme: scheme,
+		Controllers:                []string{cluster.ControllerDeployment, cluster.ControllerReplicaSet, cluster.ControllerStatefulSet, cluster.ControllerHPA},
+		ExtraControllerManagerArgs: []string{"--horizontal-pod-autoscaler-sync-period=2s"}})
 	if err != nil {
 		return err
 	}
@@ -543,4 +546,43 @@ func describe(b *v1alpha1.BurstAwareAutoscaler, pods []corev1.Pod) string {
 		}
 	}
 	return sb.String()
+}
+
+// The real HPA controller runs in kube-controller-manager: it reads its target's scale and
+// reports, in its own conditions, that no resource metrics API is served (this cluster has
+// no metrics-server), which is where a side-by-side comparison has to start.
+func TestRealHPAControllerRuns(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ns := "e2e-hpa"
+	setup(t, c, ns, 1, 10)
+	create(t, c, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: podTemplate("web", ns)}},
+		&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+				MinReplicas:    ptr.To[int32](1), MaxReplicas: 5,
+				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+					Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](70)}}}}}})
+	eventually(t, 60*time.Second, "the HPA's conditions from kube-controller-manager", func() (bool, string) {
+		h := &autoscalingv2.HorizontalPodAutoscaler{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "web"}, h); err != nil {
+			return false, err.Error()
+		}
+		var able, active *autoscalingv2.HorizontalPodAutoscalerCondition
+		for i := range h.Status.Conditions {
+			switch h.Status.Conditions[i].Type {
+			case autoscalingv2.AbleToScale:
+				able = &h.Status.Conditions[i]
+			case autoscalingv2.ScalingActive:
+				active = &h.Status.Conditions[i]
+			}
+		}
+		return able != nil && able.Status == corev1.ConditionTrue && active != nil && active.Status == corev1.ConditionFalse &&
+			active.Reason == "FailedGetResourceMetric", fmt.Sprintf("conditions %+v", h.Status.Conditions)
+	})
+	if n := replicas(t, c, ns, "web"); n != 2 {
+		t.Errorf("the HPA changed replicas to %d without metrics", n)
+	}
 }
