@@ -438,6 +438,7 @@ func TestNodeCapacityRunsOutAndRecovers(t *testing.T) {
 	// The bound: no replicas are added while pods wait, so the count stays where the
 	// scheduler's verdict found it (3 placed + what was asked before the verdict).
 	held := replicas(t, c, ns, "shop")
+	t.Logf("unschedulability noticed at %d replicas for 3 slots", held)
 	if held > 5 {
 		t.Fatalf("%d replicas for 3 slots when unschedulability was noticed", held)
 	}
@@ -549,8 +550,8 @@ func describe(b *v1alpha1.BurstAwareAutoscaler, pods []corev1.Pod) string {
 }
 
 // The real HPA controller runs in kube-controller-manager: it reads its target's scale and
-// reports, in its own conditions, that no resource metrics API is served (this cluster has
-// no metrics-server), which is where a side-by-side comparison has to start.
+// reports, in its own conditions, that it has no CPU metrics for the pods (nothing serves
+// PodMetrics for them; TestRealHPAFirstDecision feeds some), and leaves replicas alone.
 func TestRealHPAControllerRuns(t *testing.T) {
 	t.Parallel()
 	c := start(t)
