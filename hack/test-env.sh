@@ -2,8 +2,10 @@
 # Installs and builds what the integration tests need, and prints the environment they read:
 #   - Prometheus (Debian package `prometheus`) for the controller, promserver and testbed tests;
 #     installed with apt-get when missing and running as root;
-#   - kube-apiserver and etcd for envtest, built once from the Go module proxy by
-#     hack/tools/build.sh into ~/.cache/bascaler (about 9 minutes the first time on 2 cores).
+#   - kube-apiserver and etcd for envtest, and kube-controller-manager, kube-scheduler,
+#     kubectl and kwok for the one-machine cluster (internal/cluster), built once from the Go
+#     module proxy by hack/tools/build.sh into one folder under ~/.cache/bascaler (see README
+#     for first-build times); KUBEBUILDER_ASSETS names that folder for all of them.
 # Usage: eval "$(hack/test-env.sh)" && go test ./...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

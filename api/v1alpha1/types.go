@@ -18,7 +18,7 @@ import (
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Burst",type=string,JSONPath=`.status.burst`
-// +kubebuilder:printcolumn:name="Forecast",type=string,JSONPath=`.status.forecast.p50`,description="median forecast of the next interval, req/s"
+// +kubebuilder:printcolumn:name="Forecast",type=string,JSONPath=`.status.forecast.p50`,description="median forecast of the next interval's arrival rate, req/s"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BurstAwareAutoscaler struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -463,7 +463,8 @@ type BurstAwareAutoscalerStatus struct {
 	// MetricFailures counts consecutive failed metric reads.
 	// +optional
 	MetricFailures int32 `json:"metricFailures,omitempty"`
-	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback.
+	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback,
+	// PodsSchedulable.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -517,6 +518,9 @@ const (
 	ConditionScalingLimited = "ScalingLimited"
 	ConditionBurstDetected  = "BurstDetected"
 	ConditionFallback       = "Fallback"
+	// ConditionPodsSchedulable is False while some of the target's pods cannot be placed on
+	// any node; the controller then adds no replicas.
+	ConditionPodsSchedulable = "PodsSchedulable"
 )
 
 // Condition reasons (also used as event reasons where they name an event).
@@ -551,4 +555,6 @@ const (
 	ReasonTargetNotFound     = "TargetNotFound"
 	ReasonNoScaleSubresource = "NoScaleSubresource"
 	ReasonModelMismatch      = "ModelMismatch" // a model's training step or kind differs from the spec; the message names both
+	ReasonPodsUnschedulable  = "PodsUnschedulable"
+	ReasonPodsScheduled      = "PodsScheduled"
 )

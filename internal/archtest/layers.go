@@ -31,7 +31,7 @@ var Layers = []Layer{
 		"api/...", "internal/testbed/..."}},
 	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed",
 		"internal/load", "internal/testbed/loadgen"}},
-	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv"}},
+	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv", "internal/cluster"}},
 }
 
 // Forbid is a link that must not exist, directly or through other packages.

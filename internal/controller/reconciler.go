@@ -54,6 +54,9 @@ type Reconciler struct {
 	// (Unstructured reads through the manager's client are not cached: they go to the API
 	// server, which needs only get/list RBAC.)
 	MetricsReader client.Reader
+	// PodReader reads the target's pods and their nodes to find unschedulable pods and pods
+	// on NotReady nodes; nil means Client (the manager's cache: list/watch on pods and nodes).
+	PodReader client.Reader
 
 	decisions atomic.Int64
 	mu        sync.Mutex
@@ -238,7 +241,11 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	}
 	setCond(st, gen, v1alpha1.ConditionAbleToScale, true, v1alpha1.ReasonSucceededGetScale, "the autoscaler can read and write the target's scale")
 	current, ready := int(state.Replicas), int(state.Ready)
-	st.CurrentReplicas, st.ReadyReplicas = state.Replicas, state.Ready
+	pods := r.pods(ctx, baa, st, state)
+	// Ready pods on a node that is not Ready are not serving, whatever the workload's
+	// status still says (the node lifecycle controller marks them late or never).
+	ready = max(ready-pods.OnNotReadyNode, 0)
+	st.CurrentReplicas, st.ReadyReplicas = state.Replicas, int32(ready)
 	r.Stats.Current.WithLabelValues(baa.Namespace, baa.Name).Set(float64(current))
 	l.log.Record(t, current, ready)
 	if l.feed == nil {
@@ -290,7 +297,9 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	}
 
 	began := time.Now()
-	step := l.feed.Step(ctx, l.drv, t, current, ready, cpu)
+	// Unschedulable pods are not capacity that is coming: the policy sees only the replicas
+	// that have a node (or may still get one).
+	step := l.feed.Step(ctx, l.drv, t, current-pods.Unschedulable, ready, cpu)
 	if !step.Decided {
 		return r.failed(ctx, baa, l, st, ref, step, next)
 	}
@@ -316,7 +325,11 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 
 	e := step.Decision.Explanation
 	desired := step.Desired
-	if reason := limitReason(step.Limit); reason != "" {
+	if held, ok := holdForUnschedulable(current, desired, pods.Unschedulable); ok {
+		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, v1alpha1.ReasonPodsUnschedulable,
+			fmt.Sprintf("the policy asked for %d; held at %d while %d pods cannot be scheduled", desired, held, pods.Unschedulable))
+		desired = held
+	} else if reason := limitReason(step.Limit); reason != "" {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, reason, fmt.Sprintf("the policy asked for %d, limited to %d (%s)", step.Decision.Replicas, desired, step.Limit))
 	} else {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, false, v1alpha1.ReasonDesiredWithinRange, "the desired count is within range and behavior limits")
@@ -366,6 +379,46 @@ func (r *Reconciler) blocked(baa *v1alpha1.BurstAwareAutoscaler, st *v1alpha1.Bu
 	setCond(st, baa.Generation, typ, false, reason, err.Error())
 	setCond(st, baa.Generation, v1alpha1.ConditionReady, false, reason, err.Error())
 	r.Events.Eventf(baa, nil, corev1.EventTypeWarning, eventReason, action, "%v", err)
+}
+
+// holdForUnschedulable is the bound on replicas that cannot be scheduled: while any pod of
+// the target is unschedulable the controller never raises spec.replicas, so the pending
+// pods are at most those asked for before the scheduler's verdict arrived. It also keeps
+// them (desired between the placed pods and current holds at current): they are the first
+// to start when a node is added, and removing them only to ask again would churn. A policy
+// that wants fewer than the placed pods still scales down.
+func holdForUnschedulable(current, desired, unschedulable int) (int, bool) {
+	if unschedulable <= 0 || desired < current-unschedulable || desired == current {
+		return desired, false
+	}
+	return current, true
+}
+
+// pods classifies the target's pods (scheduler verdicts, node readiness), sets the
+// PodsSchedulable condition and warns once when pods become unschedulable. A failed read
+// counts nothing: the decision then rests on the scale subresource alone.
+func (r *Reconciler) pods(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, st *v1alpha1.BurstAwareAutoscalerStatus, state scale.State) scale.Pods {
+	rd := r.PodReader
+	if rd == nil {
+		rd = r.Client
+	}
+	pods, err := scale.CountPods(ctx, rd, baa.Namespace, state.Selector)
+	if err != nil {
+		log.FromContext(ctx).V(1).Info("cannot classify the target's pods", "autoscaler", baa.Namespace+"/"+baa.Name, "error", err)
+		return scale.Pods{}
+	}
+	gen := baa.Generation
+	if pods.Unschedulable == 0 {
+		setCond(st, gen, v1alpha1.ConditionPodsSchedulable, true, v1alpha1.ReasonPodsScheduled, "no pod of the target waits for a node")
+		return pods
+	}
+	was := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionPodsSchedulable)
+	msg := fmt.Sprintf("%d of %d pods cannot be scheduled (%s); no replicas are added until they are", pods.Unschedulable, pods.Total, pods.Message)
+	if was == nil || was.Status != metav1.ConditionFalse {
+		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonPodsUnschedulable, "Schedule", "%s", msg)
+	}
+	setCond(st, gen, v1alpha1.ConditionPodsSchedulable, false, v1alpha1.ReasonPodsUnschedulable, msg)
+	return pods
 }
 
 // fallbackCPU reads the CPU of the last completed interval for the cpu fallback.
