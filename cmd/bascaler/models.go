@@ -399,7 +399,9 @@ func writeEvent(w io.Writer, format modelsFormat, ev registry.Event) error {
 
 func newModelsPromoteCmd() *cobra.Command {
 	return newAliasCmd("promote DIR REF", "Point an alias (default champion) at a version, after verifying it", "alias to move", 2,
-		func(r *registry.Registry, alias string, args []string) (registry.Event, error) { return r.Promote(alias, args[1]) })
+		func(r *registry.Registry, alias string, args []string) (registry.Event, error) {
+			return r.Promote(alias, args[1])
+		})
 }
 
 func newModelsRollbackCmd() *cobra.Command {

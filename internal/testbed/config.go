@@ -167,7 +167,6 @@ func (c *Config) defaults() error {
 	return nil
 }
 
-
 // SyntheticHistory returns n points of training history for the synthetic window: its
 // quiet level (0.2 of the peak) times seeded log-normal noise of 10% (coefficient of
 // variation). The burst is not in it: a forecasting policy meets it for the first time in
