@@ -73,11 +73,14 @@ func TestReportInChromium(t *testing.T) {
 	if err := os.WriteFile(sorted, []byte(strings.Replace(page, "</body>", clickCostHeader+"</body>", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	row := idRe.FindStringSubmatch(page[strings.Index(page, `<tr id="`):])[1]
 	for _, tc := range []struct {
 		name, page  string
 		wantConsole bool
 		checks      []string
 	}{
+		// A point's link opens the folded per-interval table at the interval's row.
+		{"link to an interval opens its table", filepath.Join(dir, "index.html") + "#" + row, false, []string{`<details open="">`}},
 		{"report", filepath.Join(dir, "index.html"), false, []string{`<section class="workload"`, `<table class="sortable summary"`}},
 		{"broken script is caught", broken, true, nil},
 		{"sort by cost", sorted, false, []string{`data-order="static:2,static:4,static:12"`}},
