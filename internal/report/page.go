@@ -286,14 +286,15 @@ func step(rs []measure.Record) time.Duration {
 	return time.Minute
 }
 
-// scales are the value ranges the small multiples share so the panels compare at a glance.
+// scales are the value ranges the small multiples share so the panels compare at a glance
+// (the rate's covers the capacity line too).
 type scales struct{ rate, replicas, latency float64 }
 
 func panelScales(w Workload) scales {
 	var s scales
 	for _, r := range w.Runs {
 		for _, rec := range r.Records {
-			s.rate = math.Max(s.rate, rec.Rate)
+			s.rate = math.Max(s.rate, math.Max(rec.Rate, rec.Ready*w.PodCapacity))
 			s.replicas = math.Max(s.replicas, math.Max(rec.Replicas, float64(rec.Need)))
 			s.latency = math.Max(s.latency, rec.Latency(w.Metric))
 		}
