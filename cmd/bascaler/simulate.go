@@ -219,7 +219,8 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 	}
 	stdout := cmd.OutOrStdout()
 	var reports []traceReport
-	var sections []report.Section
+	var pages []report.Workload
+	var overall []string
 	for _, w := range e.Workloads {
 		aggs := sim.Aggregates(outs, w.Name)
 		reports = append(reports, traceReport{Trace: w.Name, Intervals: w.Eval.Len(), Normalizer: w.Normalizer.String(),
@@ -237,11 +238,12 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 			}
 		}
 		if f.out != "" {
-			s, err := writeRunFiles(f.out, w, outs, e, table.String())
+			pw, err := writeRunFiles(f.out, w, outs, e)
 			if err != nil {
 				return err
 			}
-			sections = append(sections, s)
+			pw.Aggregates = aggs
+			pages = append(pages, pw)
 		}
 	}
 	if f.format == "json" {
@@ -253,14 +255,14 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 		return enc.Encode(map[string]any{"traces": reports})
 	}
 	if f.out != "" && e.Config.Min == 0 && len(e.Workloads) > 1 {
-		s, err := writeOverallPlane(f.out, e, outs)
+		file, err := writeOverallPlane(f.out, e, outs)
 		if err != nil {
 			return err
 		}
-		sections = append([]report.Section{s}, sections...)
+		overall = append(overall, file)
 	}
 	if f.out != "" {
-		if err := report.WriteIndex(filepath.Join(f.out, "index.html"), title, sections); err != nil {
+		if err := report.WriteReport(filepath.Join(f.out, "index.html"), title, overall, pages); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", filepath.Join(f.out, "index.html"))
@@ -268,13 +270,18 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 	return nil
 }
 
-// writeRunFiles writes the first seed's per-interval CSV per policy and the plots.
-func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Experiment, table string) (report.Section, error) {
+// writeRunFiles writes the first seed's per-interval CSV per policy and the plots, and
+// returns the workload's part of the HTML report (without its aggregates).
+func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Experiment) (report.Workload, error) {
+	capacity, err := e.Config.Validate()
+	if err != nil {
+		return report.Workload{}, err
+	}
+	sec := report.Workload{Name: w.Name, Intervals: w.Eval.Len(), SLO: e.Config.SLO.TargetMS, Metric: e.Config.SLO.Metric, PodCapacity: capacity}
 	dir := filepath.Join(out, safeName(w.Name))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return report.Section{}, err
+		return sec, err
 	}
-	sec := report.Section{Workload: w.Name, Table: table}
 	var firsts []measure.Result
 	for _, o := range outs {
 		if o.Workload != w.Name || o.Seed != e.Seeds[0] {
@@ -287,10 +294,12 @@ func writeRunFiles(out string, w sim.Workload, outs []sim.RunOutcome, e sim.Expe
 		}
 		sec.CSVs = append(sec.CSVs, filepath.Join(safeName(w.Name), name))
 	}
-	imgs, err := report.Plots(dir, firsts, e.Config.SLO.TargetMS, e.Config.SLO.Metric)
-	if err != nil {
+	sec.Runs = firsts
+	// The static SVGs stay for scripts that read them; the page draws its own plots.
+	if _, err := report.Plots(dir, firsts, e.Config.SLO.TargetMS, e.Config.SLO.Metric); err != nil {
 		return sec, err
 	}
+	var imgs []string
 	if e.Config.Min == 0 {
 		if err := report.ColdStartPlane(filepath.Join(dir, "coldstart_idle.svg"), "Cold starts vs idle time: "+w.Name,
 			planePoints(sim.Aggregates(outs, w.Name))); err != nil {
@@ -315,9 +324,9 @@ func planePoints(aggs []measure.Aggregate) []report.PlanePoint {
 
 // writeOverallPlane writes the plane over all workloads together: each policy's cold starts
 // per 1,000 of all requests, and its idle pod-hours summed.
-func writeOverallPlane(out string, e sim.Experiment, outs []sim.RunOutcome) (report.Section, error) {
+func writeOverallPlane(out string, e sim.Experiment, outs []sim.RunOutcome) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return report.Section{}, err
+		return "", err
 	}
 	var pts []report.PlanePoint
 	for _, name := range e.Policies {
@@ -337,9 +346,9 @@ func writeOverallPlane(out string, e sim.Experiment, outs []sim.RunOutcome) (rep
 	}
 	const file = "coldstart_idle_all.svg"
 	if err := report.ColdStartPlane(filepath.Join(out, file), fmt.Sprintf("Cold starts vs idle time, %d workloads together", len(e.Workloads)), pts); err != nil {
-		return report.Section{}, err
+		return "", err
 	}
-	return report.Section{Workload: "all workloads", Images: []string{file}}, nil
+	return file, nil
 }
 
 func writeFile(path string, fill func(io.Writer) error) error {

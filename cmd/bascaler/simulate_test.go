@@ -159,4 +159,11 @@ func TestSimulateOutWritesPlotsCSVsAndIndex(t *testing.T) {
 	if lines := strings.Count(string(csv), "\n"); lines != 1441 {
 		t.Errorf("hpa.csv has %d lines, want a header and 1440 intervals", lines)
 	}
+	page, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	for _, want := range []string{`<table class="sortable summary"`, `<svg class="scatter"`, `<svg class="zoom"`,
+		`<svg class="panel" data-policy="hpa"`, `<svg class="panel" data-policy="oracle"`, `href="synthetic_flash-crowd/hpa.csv"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
 }
