@@ -362,7 +362,9 @@ func newForecastTrainCmd() *cobra.Command {
 			}
 			meta := forecast.Manifest{Params: params, Levels: forecast.DefaultLevels, Horizon: tf.horizon,
 				Training: forecast.WindowOf(p.train), Validation: map[string]float64{"pinball_mean": val},
-				CreatedBy: "bascaler forecast train " + tf.source(), Normalizer: p.norm}
+				CreatedBy: "bascaler forecast train " + tf.source(), Normalizer: p.norm,
+				// sim.LoadWorkload (and WorkloadOf) turn every trace into req/s before the split.
+				RateUnit: forecast.UnitPerSecond}
 			if a, ok := model.(*forecast.Auto); ok {
 				meta.Params = nil
 				meta.CreatedBy += " --model auto (selected " + a.Selected + ")"
