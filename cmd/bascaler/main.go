@@ -36,6 +36,7 @@ func newRootCmd() *cobra.Command {
 		newModelsCmd(),
 		newCompareCmd(),
 		newLoadCmd(),
+		newServeCmd(),
 	)
 	return root
 }
