@@ -59,6 +59,12 @@ type Config struct {
 	// CPU over a window, and the HPA counts a pod whose window began before it was ready as
 	// 0% on scale-up. A just-ready pod thus dilutes the average.
 	UndilutedCPU bool
+	// StartupCPU is extra CPU (a multiple of the request) a pod uses during its first
+	// StartupCPUFor after readiness, as a JIT warm-up or cache fill would: it shows in the
+	// reported CPU (capped at the limit) and does not slow serving. Zero, the default, is
+	// the testbed's replica: a compiled Go binary with no warm-up.
+	StartupCPU    float64
+	StartupCPUFor time.Duration
 	// SLO is the latency objective the run is judged by.
 	SLO policy.SLO
 	// Min and Max bound the replicas; the simulator clamps every decision to them.
@@ -145,6 +151,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("initial replicas must not be negative")
 	case c.HoldTimeout < 0:
 		return 0, fmt.Errorf("activator hold timeout must not be negative, got %s", c.HoldTimeout)
+	case math.IsNaN(c.StartupCPU) || math.IsInf(c.StartupCPU, 0) || c.StartupCPU < 0 || c.StartupCPUFor < 0:
+		return 0, fmt.Errorf("start-up CPU burst must be finite and non-negative, got %v for %s", c.StartupCPU, c.StartupCPUFor)
 	case math.IsNaN(c.CPULimit) || math.IsInf(c.CPULimit, 0) || c.CPULimit < 0:
 		return 0, fmt.Errorf("cpu limit must be a finite multiple of the request >= 0 (0: default %g), got %v", DefaultCPULimit, c.CPULimit)
 	}
@@ -216,11 +224,14 @@ type pendingPod struct{ readyAt time.Duration }
 
 // cluster is the simulated deployment: ready pods, pods starting, and the request backlog.
 type cluster struct {
-	cfg     *Config
-	mu      float64 // per-pod saturation throughput under the CPU limit, req/s
-	sat     perf.Point
-	cpuLim  float64 // the CPU limit, a multiple of the request
-	queue   float64 // waiting requests per ready pod before 503s; +Inf when unbounded
+	cfg    *Config
+	mu     float64 // per-pod saturation throughput under the CPU limit, req/s
+	sat    perf.Point
+	cpuLim float64 // the CPU limit, a multiple of the request
+	queue  float64 // waiting requests per ready pod before 503s; +Inf when unbounded
+	// warm holds the ready times (seconds) of the ready pods still in their start-up CPU
+	// burst, oldest first.
+	warm    []float64
 	ready   int
 	pending []pendingPod // sorted by readyAt
 	backlog float64      // requests waiting
@@ -350,6 +361,10 @@ func (c *cluster) scaleTo(n int, now time.Duration) {
 			c.pending = c.pending[:len(c.pending)-1]
 		} else {
 			c.ready--
+			// A ReplicaSet deletes the most recently ready pods first.
+			if len(c.warm) > 0 {
+				c.warm = c.warm[:len(c.warm)-1]
+			}
 		}
 	}
 }
@@ -433,21 +448,21 @@ func (c *cluster) serve(t, rate, h float64, a *accum) {
 	if c.backlog > 0 && rate < capacity {
 		drain := c.backlog / (capacity - rate)
 		if drain < h {
-			c.saturated(capacity, rate, drain, a)
-			c.unsaturated(n, rate, h-drain, a)
+			c.saturated(t, capacity, rate, drain, a)
+			c.unsaturated(t+drain, n, rate, h-drain, a)
 			return
 		}
-		c.saturated(capacity, rate, h, a)
+		c.saturated(t, capacity, rate, h, a)
 		return
 	}
 	if rate <= capacity {
-		c.unsaturated(n, rate, h, a)
+		c.unsaturated(t, n, rate, h, a)
 		return
 	}
-	c.saturated(capacity, rate, h, a)
+	c.saturated(t, capacity, rate, h, a)
 }
 
-func (c *cluster) unsaturated(n, rate, h float64, a *accum) {
+func (c *cluster) unsaturated(t, n, rate, h float64, a *accum) {
 	if h <= 0 {
 		return
 	}
@@ -462,11 +477,12 @@ func (c *cluster) unsaturated(n, rate, h float64, a *accum) {
 	cpu := math.Min(pt.CPU, c.cpuLim)
 	a.cpuTime += cpu * h
 	a.cpuPodSec += cpu * n * h
+	c.burst(t, h, n, cpu, a)
 	a.inSys += rate * pt.MeanMS / 1000 * h
 }
 
 // saturated serves at full capacity for h seconds while the backlog changes linearly.
-func (c *cluster) saturated(capacity, rate, h float64, a *accum) {
+func (c *cluster) saturated(t, capacity, rate, h float64, a *accum) {
 	start := c.backlog
 	end := start + (rate-capacity)*h
 	if end < 0 {
@@ -497,8 +513,31 @@ func (c *cluster) saturated(capacity, rate, h float64, a *accum) {
 	cpu := math.Min(pt.CPU, c.cpuLim)
 	a.cpuTime += cpu * h
 	a.cpuPodSec += cpu * capacity / c.mu * h
+	c.burst(t, h, capacity/c.mu, cpu, a)
 	a.inSys += (served/h*pt.MeanMS/1000 + avg) * h
 	c.backlog = end
+}
+
+// burst adds the start-up CPU of the pods still warming up over [t, t+h), on n ready pods
+// serving at cpu each: each adds StartupCPU over its overlap with its burst, up to the limit.
+func (c *cluster) burst(t, h, n, cpu float64, a *accum) {
+	if len(c.warm) == 0 || h <= 0 {
+		return
+	}
+	d := c.cfg.StartupCPUFor.Seconds()
+	extra := math.Max(math.Min(cpu+c.cfg.StartupCPU, c.cpuLim)-cpu, 0)
+	k := 0
+	for _, r := range c.warm {
+		if over := math.Min(t+h, r+d) - math.Max(t, r); over > 0 {
+			a.cpuPodSec += extra * over
+			a.cpuTime += extra * over / n
+		}
+		if r+d > t+h {
+			c.warm[k] = r
+			k++
+		}
+	}
+	c.warm = c.warm[:k]
 }
 
 // advance integrates [from, to) at a constant arrival rate, turning starting pods ready at
@@ -523,6 +562,9 @@ func (c *cluster) ready0(t time.Duration, a *accum) {
 	for len(c.pending) > 0 && c.pending[0].readyAt <= t {
 		c.pending = c.pending[1:]
 		c.ready++
+		if c.cfg.StartupCPU > 0 && c.cfg.StartupCPUFor > 0 {
+			c.warm = append(c.warm, t.Seconds())
+		}
 		a.joined++
 		a.joinedSec += (t - a.from).Seconds()
 	}

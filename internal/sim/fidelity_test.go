@@ -204,3 +204,27 @@ func TestJustReadyPodDilutesCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestStartupCPUBurst: 55 req/s on one fft pod (CPU 0.5), a second pod asked at the first
+// decision, ready at 30 s, using 0.8 x the request extra for its first 20 s. Over the
+// minute: 30 s of one pod at 0.5 (15 CPU-s), 30 s of two at 0.25 (15 CPU-s), and the burst,
+// capped at the limit: min(0.25 + 0.8, 1) - 0.25 = 0.75 for 20 s (15 CPU-s). Diluted over
+// 120 pod-seconds (the new pod counts from the minute's start) that is 45 / 120 = 0.375;
+// without the burst 30 / 120 = 0.25; averaged over ready time (undiluted) with the burst,
+// (15 + 7.5 + 15 / 2) / 60 = 0.5. A burst that has ended (interval 1) adds nothing.
+func TestStartupCPUBurst(t *testing.T) {
+	for _, tc := range []struct {
+		burst     float64
+		undiluted bool
+		want      [2]float64
+	}{{0, false, [2]float64{0.25, 0.25}}, {0.8, false, [2]float64{0.375, 0.25}}, {0.8, true, [2]float64{0.5, 0.25}}} {
+		cfg := DefaultConfig()
+		cfg.Initial, cfg.UndilutedCPU, cfg.StartupCPU, cfg.StartupCPUFor = 1, tc.undiluted, tc.burst, 20*time.Second
+		seen, _ := observe(t, cfg, []float64{55, 55, 55}, []int{2})
+		for i, want := range tc.want {
+			if got := seen[i].CPU; !near(got, want) {
+				t.Errorf("burst %g undiluted=%v interval %d: CPU %g, want %g", tc.burst, tc.undiluted, i, got, want)
+			}
+		}
+	}
+}
