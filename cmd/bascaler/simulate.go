@@ -34,6 +34,12 @@ type simFlags struct {
 	timeout     time.Duration
 	holdTimeout time.Duration
 	holdQueue   int
+	cpuLimit    float64
+	queueLimit  int
+	arrivals    bool
+	undiluted   bool
+	startupCPU  float64
+	startupFor  time.Duration
 	profile     string
 	normalize   string
 	scaleToMean float64
@@ -60,6 +66,12 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "queued requests fail after this wait")
 	fl.DurationVar(&f.holdTimeout, "hold-timeout", sim.DefaultHoldTimeout, "with no ready pod (after a scale to zero) the activator holds requests this long before they fail")
 	fl.IntVar(&f.holdQueue, "hold-queue", sim.DefaultHoldQueue, "requests the activator holds at most (further ones are refused); -1 means unbounded")
+	fl.Float64Var(&f.cpuLimit, "cpu-limit", sim.DefaultCPULimit, "pod CPU limit as a multiple of its request (1: guaranteed QoS); reported CPU and throughput are capped at it")
+	fl.IntVar(&f.queueLimit, "queue-limit", sim.DefaultQueueLimit, "requests waiting per ready pod before further ones get 503 at once (the testbed replica's); -1 means unbounded")
+	fl.BoolVar(&f.arrivals, "observe-arrivals", false, "policies observe the arrival rate (a gateway or client-side metric) instead of the pods' answered-request rate")
+	fl.BoolVar(&f.undiluted, "undiluted-cpu", false, "average CPU over each pod's ready time only (no dilution by pods that became ready during the period)")
+	fl.Float64Var(&f.startupCPU, "startup-cpu", 0, "extra CPU (multiple of the request) a pod uses for --startup-cpu-for after readiness (a warm-up burst; 0: none, as the fft replica)")
+	fl.DurationVar(&f.startupFor, "startup-cpu-for", 0, "length of the start-up CPU burst")
 	fl.StringVar(&f.profile, "profile", "fft", "performance profile: fft or a CSV path (load,mean_ms,p95_ms,p99_ms,cpu_pct)")
 	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
 	fl.Float64Var(&f.scaleToMean, "scale-to-mean", 0, "scale the trace so its training mean is this many req/s (replaces --normalize)")
@@ -122,6 +134,17 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 		return e, fmt.Errorf("--hold-queue must be positive or -1 (unbounded), got %d", f.holdQueue)
 	}
 	cfg.HoldTimeout, cfg.HoldQueue = f.holdTimeout, f.holdQueue
+	if !(f.cpuLimit > 0) {
+		return e, fmt.Errorf("--cpu-limit must be a positive multiple of the CPU request, got %g", f.cpuLimit)
+	}
+	if f.queueLimit == 0 || f.queueLimit < -1 {
+		return e, fmt.Errorf("--queue-limit must be positive or -1 (unbounded), got %d", f.queueLimit)
+	}
+	cfg.CPULimit, cfg.QueueLimit, cfg.ObserveArrivals, cfg.UndilutedCPU = f.cpuLimit, f.queueLimit, f.arrivals, f.undiluted
+	if f.startupCPU < 0 || f.startupFor < 0 {
+		return e, fmt.Errorf("--startup-cpu %g and --startup-cpu-for %s must not be negative", f.startupCPU, f.startupFor)
+	}
+	cfg.StartupCPU, cfg.StartupCPUFor = f.startupCPU, f.startupFor
 	cfg.Profile = prof
 	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
 	cfg.Min, cfg.Max = f.min, f.max

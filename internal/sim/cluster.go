@@ -32,6 +32,39 @@ type Config struct {
 	HoldQueue   int
 	// Profile is the per-pod performance profile.
 	Profile *perf.Profile
+	// CPULimit is each pod's CPU limit as a multiple of its CPU request (the profile's CPU
+	// unit). Zero means DefaultCPULimit: limit = request, Kubernetes' guaranteed QoS, as the
+	// testbed's replicas (a CFS quota equal to the share). A pod never uses more than its
+	// limit: the CPU a metric source reports is capped at CPULimit (with limit = request,
+	// the HPA sees at most 1.0, so one sync multiplies replicas by at most 1/target), and a
+	// throttled pod serves at most the load at which the profile's CPU reaches the limit,
+	// limit / (CPU per request) req/s (Config.Throughput). Latency below that load is the
+	// profile's; at it, the pod is saturated and the excess queues, as at the profile's
+	// MaxLoad. A limit above the profile's CPU at MaxLoad does not raise the throughput: the
+	// profile knows nothing beyond MaxLoad.
+	CPULimit float64
+	// QueueLimit bounds the requests waiting at each ready pod: arrivals beyond ready x
+	// QueueLimit waiting are refused with 503 at once (failed, never served). Zero means
+	// DefaultQueueLimit, the testbed replica's (fftsvc's -queue-limit); negative means no
+	// bound but Timeout, as a Kubernetes Service itself has none.
+	QueueLimit int
+	// ObserveArrivals makes the Observation carry the arrival rate, for metric sources that
+	// see requests before the pods do (a gateway or the client side). By default it carries
+	// what the destination reports: requests answered in the period (served + failed), which
+	// lags the arrivals while a backlog builds.
+	ObserveArrivals bool
+	// UndilutedCPU reports the ready pods' CPU averaged over their ready time only. By
+	// default a pod that becomes ready during a period counts in the mean over the whole
+	// period with no use before its readiness: metrics-server and Prometheus average a pod's
+	// CPU over a window, and the HPA counts a pod whose window began before it was ready as
+	// 0% on scale-up. A just-ready pod thus dilutes the average.
+	UndilutedCPU bool
+	// StartupCPU is extra CPU (a multiple of the request) a pod uses during its first
+	// StartupCPUFor after readiness, as a JIT warm-up or cache fill would: it shows in the
+	// reported CPU (capped at the limit) and does not slow serving. Zero, the default, is
+	// the testbed's replica: a compiled Go binary with no warm-up.
+	StartupCPU    float64
+	StartupCPUFor time.Duration
 	// SLO is the latency objective the run is judged by.
 	SLO policy.SLO
 	// Min and Max bound the replicas; the simulator clamps every decision to them.
@@ -73,6 +106,14 @@ const (
 	DefaultHoldQueue   = 10000
 )
 
+// DefaultCPULimit is the pod's CPU limit over its request: 1, guaranteed QoS.
+const DefaultCPULimit = 1.0
+
+// DefaultQueueLimit is the requests a pod holds waiting, after the testbed's replica
+// (internal/testbed/fftsvc: QueueLimit 512, 503 at once beyond it). Kubernetes itself has
+// no such bound; the default follows the replica the simulator is checked against.
+const DefaultQueueLimit = 512
+
 // DefaultConfig returns the evaluation protocol's defaults: 60 s intervals, 30 s start-up,
 // 10 s request timeout, the fft profile, mean latency SLO of 16 ms, 1..100 replicas.
 func DefaultConfig() Config {
@@ -82,6 +123,8 @@ func DefaultConfig() Config {
 		Timeout:     10 * time.Second,
 		HoldTimeout: DefaultHoldTimeout,
 		HoldQueue:   DefaultHoldQueue,
+		CPULimit:    DefaultCPULimit,
+		QueueLimit:  DefaultQueueLimit,
 		Profile:     perf.FFT(),
 		SLO:         policy.SLO{Metric: perf.Mean, TargetMS: 16},
 		Min:         1,
@@ -108,8 +151,68 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("initial replicas must not be negative")
 	case c.HoldTimeout < 0:
 		return 0, fmt.Errorf("activator hold timeout must not be negative, got %s", c.HoldTimeout)
+	case math.IsNaN(c.StartupCPU) || math.IsInf(c.StartupCPU, 0) || c.StartupCPU < 0 || c.StartupCPUFor < 0:
+		return 0, fmt.Errorf("start-up CPU burst must be finite and non-negative, got %v for %s", c.StartupCPU, c.StartupCPUFor)
+	case math.IsNaN(c.CPULimit) || math.IsInf(c.CPULimit, 0) || c.CPULimit < 0:
+		return 0, fmt.Errorf("cpu limit must be a finite multiple of the request >= 0 (0: default %g), got %v", DefaultCPULimit, c.CPULimit)
 	}
-	return c.Profile.CapacityAt(c.SLO.Metric, c.SLO.TargetMS)
+	capacity, err = c.Profile.CapacityAt(c.SLO.Metric, c.SLO.TargetMS)
+	if err != nil {
+		return 0, err
+	}
+	mu, err := c.Throughput()
+	if err != nil {
+		return 0, err
+	}
+	return math.Min(capacity, mu), nil
+}
+
+// cpuLimit is CPULimit with its default.
+func (c *Config) cpuLimit() float64 {
+	if c.CPULimit == 0 {
+		return DefaultCPULimit
+	}
+	return c.CPULimit
+}
+
+// queueLimit is QueueLimit with its default, +Inf when unbounded.
+func (c *Config) queueLimit() float64 {
+	switch {
+	case c.QueueLimit < 0:
+		return math.Inf(1)
+	case c.QueueLimit == 0:
+		return DefaultQueueLimit
+	}
+	return float64(c.QueueLimit)
+}
+
+// Throughput is a pod's saturation throughput under its CPU limit, req/s: the profile's
+// MaxLoad, or less when the profile's CPU passes the limit before it, at the first load
+// where it reaches the limit (linear between the profile's points, as Profile.At). With the
+// fft profile (CPU 100% of the request at its 110 req/s saturation) and limit = request
+// both coincide; a profile measured without a limit (CPU beyond 100%) is cut to what a
+// throttled pod can serve.
+func (c *Config) Throughput() (float64, error) {
+	p, lim := c.Profile, c.cpuLimit()
+	pts := p.Points
+	for i := 1; i < len(pts); i++ {
+		b := pts[i]
+		if b.Load > p.MaxLoad {
+			break
+		}
+		if b.CPU <= lim {
+			continue
+		}
+		a := pts[i-1]
+		if a.CPU >= lim {
+			if a.Load <= 0 {
+				return 0, fmt.Errorf("profile %s: CPU %.3g at no load is over the CPU limit %g", p.Name, a.CPU, lim)
+			}
+			return a.Load, nil
+		}
+		return a.Load + (lim-a.CPU)/(b.CPU-a.CPU)*(b.Load-a.Load), nil
+	}
+	return p.MaxLoad, nil
 }
 
 // Record is one simulated control interval: what the workload did, what the cluster did and
@@ -121,9 +224,14 @@ type pendingPod struct{ readyAt time.Duration }
 
 // cluster is the simulated deployment: ready pods, pods starting, and the request backlog.
 type cluster struct {
-	cfg     *Config
-	mu      float64 // per-pod saturation throughput, req/s
-	sat     perf.Point
+	cfg    *Config
+	mu     float64 // per-pod saturation throughput under the CPU limit, req/s
+	sat    perf.Point
+	cpuLim float64 // the CPU limit, a multiple of the request
+	queue  float64 // waiting requests per ready pod before 503s; +Inf when unbounded
+	// warm holds the ready times (seconds) of the ready pods still in their start-up CPU
+	// burst, oldest first.
+	warm    []float64
 	ready   int
 	pending []pendingPod // sorted by readyAt
 	backlog float64      // requests waiting
@@ -253,18 +361,28 @@ func (c *cluster) scaleTo(n int, now time.Duration) {
 			c.pending = c.pending[:len(c.pending)-1]
 		} else {
 			c.ready--
+			// A ReplicaSet deletes the most recently ready pods first.
+			if len(c.warm) > 0 {
+				c.warm = c.warm[:len(c.warm)-1]
+			}
 		}
 	}
 }
 
 // accum collects request-weighted and time-weighted sums over a tick or an interval.
 type accum struct {
-	seconds                   float64
-	arrived, served, failed   float64
-	latMean, latP95, latP99   float64 // served-weighted sums, ms*requests
-	overSLO                   float64 // requests slower than the SLO
-	cpuTime                   float64 // CPU utilisation x seconds, only while pods are ready
-	readyTime                 float64 // seconds with at least one ready pod
+	seconds                 float64
+	arrived, served, failed float64
+	latMean, latP95, latP99 float64 // served-weighted sums, ms*requests
+	overSLO                 float64 // requests slower than the SLO
+	cpuTime                 float64 // per-pod CPU utilisation x seconds, only while pods are ready
+	readyTime               float64 // seconds with at least one ready pod
+	// from is the period's start; cpuPodSec the pods' summed CPU x seconds; joined and
+	// joinedSec count the pods that became ready in the period and their seconds from the
+	// period's start to their readiness (the idle part of their window).
+	from                      time.Duration
+	cpuPodSec, joinedSec      float64
+	joined                    int
 	readySec, allocSec, inSys float64 // pod-seconds ready and allocated; requests-in-system x seconds
 	// Scale from zero: arrivals that found no ready pod, those the activator held, held
 	// ones that failed, the released ones' added latency, allocated pod-seconds without
@@ -285,6 +403,9 @@ func (a *accum) add(b *accum) {
 	a.overSLO += b.overSLO
 	a.cpuTime += b.cpuTime
 	a.readyTime += b.readyTime
+	a.cpuPodSec += b.cpuPodSec
+	a.joinedSec += b.joinedSec + float64(b.joined)*(b.from-a.from).Seconds()
+	a.joined += b.joined
 	a.readySec += b.readySec
 	a.allocSec += b.allocSec
 	a.inSys += b.inSys
@@ -327,21 +448,21 @@ func (c *cluster) serve(t, rate, h float64, a *accum) {
 	if c.backlog > 0 && rate < capacity {
 		drain := c.backlog / (capacity - rate)
 		if drain < h {
-			c.saturated(capacity, rate, drain, a)
-			c.unsaturated(n, rate, h-drain, a)
+			c.saturated(t, capacity, rate, drain, a)
+			c.unsaturated(t+drain, n, rate, h-drain, a)
 			return
 		}
-		c.saturated(capacity, rate, h, a)
+		c.saturated(t, capacity, rate, h, a)
 		return
 	}
 	if rate <= capacity {
-		c.unsaturated(n, rate, h, a)
+		c.unsaturated(t, n, rate, h, a)
 		return
 	}
-	c.saturated(capacity, rate, h, a)
+	c.saturated(t, capacity, rate, h, a)
 }
 
-func (c *cluster) unsaturated(n, rate, h float64, a *accum) {
+func (c *cluster) unsaturated(t, n, rate, h float64, a *accum) {
 	if h <= 0 {
 		return
 	}
@@ -353,18 +474,23 @@ func (c *cluster) unsaturated(n, rate, h float64, a *accum) {
 	a.latP95 += served * pt.P95MS
 	a.latP99 += served * pt.P99MS
 	a.overSLO += served * c.overAt(load)
-	a.cpuTime += pt.CPU * h
+	cpu := math.Min(pt.CPU, c.cpuLim)
+	a.cpuTime += cpu * h
+	a.cpuPodSec += cpu * n * h
+	c.burst(t, h, n, cpu, a)
 	a.inSys += rate * pt.MeanMS / 1000 * h
 }
 
 // saturated serves at full capacity for h seconds while the backlog changes linearly.
-func (c *cluster) saturated(capacity, rate, h float64, a *accum) {
+func (c *cluster) saturated(t, capacity, rate, h float64, a *accum) {
 	start := c.backlog
 	end := start + (rate-capacity)*h
 	if end < 0 {
 		end = 0
 	}
-	limit := c.cfg.Timeout.Seconds() * capacity
+	// The backlog is bounded by the timeout (older requests fail) and by the pods' queues
+	// (further arrivals are refused at once); the fluid model does not tell them apart.
+	limit := math.Min(c.cfg.Timeout.Seconds()*capacity, capacity/c.mu*c.queue)
 	if end > limit {
 		a.failed += end - limit
 		end = limit
@@ -384,9 +510,34 @@ func (c *cluster) saturated(capacity, rate, h float64, a *accum) {
 	a.latP95 += served * (pt.P95MS + waitMS)
 	a.latP99 += served * (pt.P99MS + waitMS)
 	a.overSLO += served * pt.FracOver(c.cfg.SLO.TargetMS, waitMS)
-	a.cpuTime += pt.CPU * h
+	cpu := math.Min(pt.CPU, c.cpuLim)
+	a.cpuTime += cpu * h
+	a.cpuPodSec += cpu * capacity / c.mu * h
+	c.burst(t, h, capacity/c.mu, cpu, a)
 	a.inSys += (served/h*pt.MeanMS/1000 + avg) * h
 	c.backlog = end
+}
+
+// burst adds the start-up CPU of the pods still warming up over [t, t+h), on n ready pods
+// serving at cpu each: each adds StartupCPU over its overlap with its burst, up to the limit.
+func (c *cluster) burst(t, h, n, cpu float64, a *accum) {
+	if len(c.warm) == 0 || h <= 0 {
+		return
+	}
+	d := c.cfg.StartupCPUFor.Seconds()
+	extra := math.Max(math.Min(cpu+c.cfg.StartupCPU, c.cpuLim)-cpu, 0)
+	k := 0
+	for _, r := range c.warm {
+		if over := math.Min(t+h, r+d) - math.Max(t, r); over > 0 {
+			a.cpuPodSec += extra * over
+			a.cpuTime += extra * over / n
+		}
+		if r+d > t+h {
+			c.warm[k] = r
+			k++
+		}
+	}
+	c.warm = c.warm[:k]
 }
 
 // advance integrates [from, to) at a constant arrival rate, turning starting pods ready at
@@ -411,6 +562,11 @@ func (c *cluster) ready0(t time.Duration, a *accum) {
 	for len(c.pending) > 0 && c.pending[0].readyAt <= t {
 		c.pending = c.pending[1:]
 		c.ready++
+		if c.cfg.StartupCPU > 0 && c.cfg.StartupCPUFor > 0 {
+			c.warm = append(c.warm, t.Seconds())
+		}
+		a.joined++
+		a.joinedSec += (t - a.from).Seconds()
 	}
 	if was == 0 && c.ready > 0 && len(c.held) > 0 {
 		c.release(t.Seconds(), a)

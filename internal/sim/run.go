@@ -46,7 +46,11 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	tick := loop.Tick()
 	ticksPer := int(cfg.Interval / tick)
 
-	c := &cluster{cfg: &cfg, mu: cfg.Profile.MaxLoad, sat: cfg.Profile.At(cfg.Profile.MaxLoad),
+	mu, err := cfg.Throughput()
+	if err != nil {
+		return Result{}, err
+	}
+	c := &cluster{cfg: &cfg, mu: mu, sat: cfg.Profile.At(mu), cpuLim: cfg.cpuLimit(), queue: cfg.queueLimit(),
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
 	c.buildOverTable()
 	c.holdTimeout = cfg.HoldTimeout.Seconds()
@@ -83,9 +87,9 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	records := make([]Record, len(rates))
 	res := Result{Policy: p.Name(), Records: records}
 	for i, rate := range rates {
-		var iv accum
 		rec := &records[i]
 		ivStart := time.Duration(i) * cfg.Interval
+		iv := accum{from: ivStart}
 		decided := false
 		for k := 0; k < ticksPer; k++ {
 			now := ivStart + time.Duration(k)*tick
@@ -108,7 +112,7 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 				decided = true
 			}
 
-			var tk accum
+			tk := accum{from: now}
 			c.advance(now, now+tick, rate, &tk)
 			iv.add(&tk)
 			p := reported(&tk, start.Add(now), c.cfg)
@@ -129,19 +133,32 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	return res, nil
 }
 
-// reported is what a metric source would report for a period: arrival and failure rates,
-// latency of the served requests, the share over the SLO and the ready pods' CPU. The
+// reported is what a metric source would report for a period: the request and failure
+// rates, latency of the served requests, the share over the SLO and the ready pods' CPU. The
 // Observation is built from it with the same functions as in the real backends.
+//
+// The rate is the destination's (Config.ObserveArrivals: the arrivals'): requests answered
+// in the period, served or failed, as a pod-side counter (the replica's or Istio's
+// destination requests_total) counts them when they complete. While a backlog grows it lags
+// the arrivals by what waits. The CPU is capped at the limit (in cluster) and, unless
+// Config.UndilutedCPU, averaged over every pod ready at some point of the period for the
+// whole period since its start, with no use before its readiness.
 func reported(a *accum, start time.Time, cfg *Config) driver.Point {
 	p := driver.Point{Start: start, MemoryBytes: math.NaN()}
 	if a.seconds > 0 {
-		p.Rate = a.arrived / a.seconds
+		p.Rate = (a.served + a.failed) / a.seconds
+		if cfg.ObserveArrivals {
+			p.Rate = a.arrived / a.seconds
+		}
 		p.Errors = a.failed / a.seconds
 		// The activator counts what it holds: the wake-up signal with no pod.
 		p.Held = a.cold / a.seconds
 	}
 	if a.readyTime > 0 {
 		p.CPU = a.cpuTime / a.readyTime
+		if pods := a.readySec + a.joinedSec; !cfg.UndilutedCPU && pods > 0 {
+			p.CPU = a.cpuPodSec / pods
+		}
 	}
 	if a.served > 0 {
 		p.LatencyMeanMS = a.latMean / a.served

@@ -64,8 +64,9 @@ func TestSteadyLoadWithEnoughPodsMeetsSLO(t *testing.T) {
 
 func TestOverloadQueuesThenFailsAfterTimeout(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Initial = 1
-	// One pod saturates at 110 req/s; 300 req/s for a minute overflows the 10 s queue.
+	cfg.Initial, cfg.QueueLimit = 1, -1
+	// One pod saturates at 110 req/s; 300 req/s for a minute overflows the 10 s queue (no
+	// queue bound, so the timeout is what fails requests; TestQueueLimitRefuses pins the bound).
 	res, err := Run(cfg, []float64{300, 50}, t0, fixed{1})
 	if err != nil {
 		t.Fatal(err)
