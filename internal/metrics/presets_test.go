@@ -176,6 +176,57 @@ var cadvisorSeries = []family{
 	{"container_cpu_usage_seconds_total", `namespace="prod",pod="shop-7d9f-abcde",container="app"`, 0.3},
 	{"container_cpu_usage_seconds_total", `namespace="prod",pod="shop-7d9f-fghij",container="app"`, 0.3},
 	{"container_cpu_usage_seconds_total", `namespace="prod",pod="cart-5c4b-xyz12",container="app"`, 2},
+	// Gauges: perSec 0 keeps the backfilled value at 1e6 bytes. cart has no memory series.
+	{"container_memory_working_set_bytes", `namespace="prod",pod="shop-7d9f-abcde",container="app"`, 0},
+	{"container_memory_working_set_bytes", `namespace="prod",pod="shop-7d9f-fghij",container="app"`, 0},
+}
+
+// TestMemoryIsOptional: a missing or rejected memory query leaves rate, latency and CPU read
+// and is reported; a present one is read.
+func TestMemoryIsOptional(t *testing.T) {
+	srv := backfilled(t)
+	w := Window{End: stackEnd, Step: time.Minute, Count: 2}
+	cases := []struct {
+		name         string
+		target       string
+		memory       string // CustomMemory
+		rate, cpu    float64
+		wantMem      float64 // NaN: not read
+		wantReported error
+	}{
+		{"present", "shop", "", 10, 0.3, 2e6, nil},
+		{"series missing", "cart", "", 100, 2, math.NaN(), ErrNoData},
+		{"query rejected", "shop", "sum(container_memory_working_set_bytes{", 10, 0.3, math.NaN(), ErrQuery},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var reported []error
+			p, err := NewPrometheus(PrometheusOptions{Address: srv.URL, SLOMS: 30,
+				OnOptional: func(err error) { reported = append(reported, err) },
+				Queries:    Queries{Preset: PresetOTel, Namespace: "prod", Target: c.target, RequestMillicores: 1000, CustomMemory: c.memory}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pts, err := p.Range(context.Background(), w)
+			if err != nil {
+				t.Fatalf("read failed: %v", err)
+			}
+			for i, pt := range pts {
+				if math.Abs(pt.Rate-c.rate) > 1e-6*c.rate || math.Abs(pt.CPU-c.cpu) > 1e-6 || math.IsNaN(pt.LatencyP95MS) {
+					t.Errorf("period %d: rate %g cpu %g p95 %g, want rate %g cpu %g and a p95", i, pt.Rate, pt.CPU, pt.LatencyP95MS, c.rate, c.cpu)
+				}
+				if math.IsNaN(c.wantMem) != math.IsNaN(pt.MemoryBytes) || (!math.IsNaN(c.wantMem) && pt.MemoryBytes != c.wantMem) {
+					t.Errorf("period %d: memory %g, want %g", i, pt.MemoryBytes, c.wantMem)
+				}
+			}
+			switch {
+			case c.wantReported == nil && len(reported) > 0:
+				t.Errorf("reported %v, want nothing", reported)
+			case c.wantReported != nil && (len(reported) != 1 || !errors.Is(reported[0], c.wantReported)):
+				t.Errorf("reported %v, want one %v", reported, c.wantReported)
+			}
+		})
+	}
 }
 
 // TestMain stops the shared Prometheus.

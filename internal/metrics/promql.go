@@ -42,6 +42,9 @@ type Queries struct {
 	// `le` label, e.g. `sum by (le) (rate(x_bucket[$interval]))`; it yields p95, p99 and the
 	// share over the SLO (CustomLatency then supplies only the mean).
 	CustomHistogram string
+	// CustomMemory, when set, replaces the memory query (any preset; with custom it is the
+	// only one): the pods' summed working-set bytes, one series. Placeholders as above.
+	CustomMemory string
 	// CustomHistogramUnit is the unit of the histogram's le bounds: "ms" (default) or "s".
 	CustomHistogramUnit string
 	// CPUSource is cadvisor (default) or none.
@@ -163,6 +166,9 @@ func (q Queries) build(step time.Duration) querySet {
 			s.cpu = usage + " / sum(kube_pod_container_resource_requests" + req + ")"
 		}
 		s.memory = "sum(container_memory_working_set_bytes" + pods + ")"
+	}
+	if q.CustomMemory != "" {
+		s.memory = strings.NewReplacer("$interval", promDuration(max(step, q.MinWindow)), "$namespace", q.Namespace, "$target", q.Target).Replace(q.CustomMemory)
 	}
 	return s
 }

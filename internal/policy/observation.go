@@ -52,6 +52,9 @@ type Interval struct {
 	OverSLO float64
 	// CPU is the mean CPU utilisation of ready pods, as a fraction of their CPU request.
 	CPU float64
+	// MemoryBytes is the ready pods' summed working-set memory; NaN when not measured
+	// (memory is an optional metric: its failed read leaves it out).
+	MemoryBytes float64
 	// Replicas and Ready are time-averaged allocated and ready replicas.
 	Replicas, Ready float64
 	// Held is the rate (requests per second) of arrivals that found no ready pod and were
@@ -77,6 +80,8 @@ type Sample struct {
 	CPU float64
 	// LatencyMeanMS is the mean latency of requests served in the tick.
 	LatencyMeanMS float64
+	// MemoryBytes is the ready pods' summed working-set memory; NaN when not measured.
+	MemoryBytes float64
 	// Ready is the number of ready pods at the end of the tick.
 	Ready int
 	// Replicas is the number of allocated pods at the end of the tick.
