@@ -100,6 +100,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("request timeout must be positive, got %s", c.Timeout)
 	case c.Profile == nil:
 		return 0, fmt.Errorf("no performance profile")
+	case c.Profile.Memory.Validate() != nil:
+		return 0, c.Profile.Memory.Validate()
 	case !(c.SLO.TargetMS > 0):
 		return 0, fmt.Errorf("SLO must be positive, got %g ms", c.SLO.TargetMS)
 	case c.Min < 0 || c.Max < 1 || c.Min > c.Max:
@@ -264,6 +266,7 @@ type accum struct {
 	latMean, latP95, latP99   float64 // served-weighted sums, ms*requests
 	overSLO                   float64 // requests slower than the SLO
 	cpuTime                   float64 // CPU utilisation x seconds, only while pods are ready
+	memTime                   float64 // summed working-set bytes x seconds, while pods are ready
 	readyTime                 float64 // seconds with at least one ready pod
 	readySec, allocSec, inSys float64 // pod-seconds ready and allocated; requests-in-system x seconds
 	// Scale from zero: arrivals that found no ready pod, those the activator held, held
@@ -284,6 +287,7 @@ func (a *accum) add(b *accum) {
 	a.latP99 += b.latP99
 	a.overSLO += b.overSLO
 	a.cpuTime += b.cpuTime
+	a.memTime += b.memTime
 	a.readyTime += b.readyTime
 	a.readySec += b.readySec
 	a.allocSec += b.allocSec
@@ -354,6 +358,7 @@ func (c *cluster) unsaturated(n, rate, h float64, a *accum) {
 	a.latP99 += served * pt.P99MS
 	a.overSLO += served * c.overAt(load)
 	a.cpuTime += pt.CPU * h
+	a.memTime += n * c.cfg.Profile.Memory.At(load) * h
 	a.inSys += rate * pt.MeanMS / 1000 * h
 }
 
@@ -385,6 +390,7 @@ func (c *cluster) saturated(capacity, rate, h float64, a *accum) {
 	a.latP99 += served * (pt.P99MS + waitMS)
 	a.overSLO += served * pt.FracOver(c.cfg.SLO.TargetMS, waitMS)
 	a.cpuTime += pt.CPU * h
+	a.memTime += capacity / c.mu * c.cfg.Profile.Memory.At(c.mu) * h // saturated pods run at capacity
 	a.inSys += (served/h*pt.MeanMS/1000 + avg) * h
 	c.backlog = end
 }
