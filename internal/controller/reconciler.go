@@ -176,6 +176,10 @@ func (r *Reconciler) loopFor(key types.NamespacedName, baa *v1alpha1.BurstAwareA
 		return l
 	}
 	opts := metrics.PrometheusOptions{Address: cfg.address, Timeout: cfg.timeout, Queries: cfg.queries, SLOMS: cfg.slo.TargetMS}
+	// An optional metric (memory) that failed is left out of the read; say so at debug level
+	// (a cluster without cAdvisor's memory series would otherwise log it every tick).
+	optLog := ctrl.Log.WithName("metrics").WithValues("autoscaler", key.String())
+	opts.OnOptional = func(err error) { optLog.V(1).Info("optional metric left out", "error", err.Error()) }
 	newSource := r.NewSource
 	if newSource == nil {
 		newSource = func(o metrics.PrometheusOptions) (metrics.Source, error) { return metrics.NewPrometheus(o) }
