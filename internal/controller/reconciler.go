@@ -299,6 +299,14 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		}
 	}
 
+	// Pod detail (unstructured, so read from the API server, not a Pod informer).
+	rd := r.MetricsReader
+	if rd == nil {
+		rd = r.Client
+	}
+	if notReady, unsched, ok := podHealth(ctx, rd, baa.Namespace, state.Selector); ok {
+		l.drv.SetPodHealth(notReady, unsched)
+	}
 	began := time.Now()
 	step := l.feed.Step(ctx, l.drv, t, current, ready, cpu)
 	if !step.Decided {

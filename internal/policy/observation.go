@@ -33,6 +33,13 @@ type Observation struct {
 	Replicas int
 	// Ready is the number of those that are ready to serve now.
 	Ready int
+	// NotReady and Unschedulable split the allocated pods that do not serve: NotReady are
+	// placed and starting (pods are coming), Unschedulable are pending because the scheduler
+	// cannot place them (pods cannot come: no node has room). Ready + NotReady +
+	// Unschedulable may be below Replicas while pods are being created. Backends without pod
+	// detail report NotReady = Replicas - Ready and Unschedulable 0 (the simulator: every pod
+	// it allocates starts).
+	NotReady, Unschedulable int
 	// Min and Max bound the replicas a decision may ask for.
 	Min, Max int
 	// SLO is the latency objective.
@@ -63,6 +70,11 @@ type Interval struct {
 	// destination-side metrics are zero then. Zero for backends without an activator.
 	Held float64
 }
+
+// PodsCannotCome reports whether some allocated pods cannot be scheduled: adding replicas
+// will not add capacity until nodes do, so an explanation should say so rather than "pods
+// are coming".
+func (o *Observation) PodsCannotCome() bool { return o.Unschedulable > 0 }
 
 // Latency returns the interval's latency statistic m.
 func (iv *Interval) Latency(m perf.LatencyMetric) float64 {
