@@ -133,9 +133,13 @@ type SLO struct {
 
 // Metric presets.
 const (
-	PresetIstio  = "istio"
-	PresetHTTP   = "http"
-	PresetCustom = "custom"
+	PresetIstio        = "istio"
+	PresetHTTP         = "http"
+	PresetLinkerd      = "linkerd"
+	PresetOTel         = "otel"
+	PresetNginxIngress = "nginx-ingress"
+	PresetEnvoy        = "envoy"
+	PresetCustom       = "custom"
 )
 
 // CPU sources.
@@ -158,14 +162,21 @@ type MetricsSpec struct {
 
 	// Preset picks the PromQL queries: istio (istio_requests_total and
 	// istio_request_duration_milliseconds), http (http_requests_total and
-	// http_request_duration_seconds) or custom (the queries in custom).
-	// +kubebuilder:validation:Enum=istio;http;custom
+	// http_request_duration_seconds), linkerd (response_total and response_latency_ms,
+	// direction="inbound", deployment and namespace labels), otel (OpenTelemetry's
+	// http_server_request_duration_seconds), nginx-ingress (nginx_ingress_controller_requests
+	// and nginx_ingress_controller_request_duration_seconds, ingress and exported_namespace
+	// labels), envoy (envoy_cluster_upstream_rq_total and envoy_cluster_upstream_rq_time,
+	// envoy_cluster_name label) or custom (the queries in custom).
+	// +kubebuilder:validation:Enum=istio;http;linkerd;otel;nginx-ingress;envoy;custom
 	// +kubebuilder:default=istio
 	// +optional
 	Preset string `json:"preset,omitempty"`
 
 	// Selector is extra PromQL label matchers added to every preset query, e.g.
-	// `job="shop"` or `namespace="prod",pod=~"shop-.*"` for the http preset.
+	// `job="shop"` or `namespace="prod",pod=~"shop-.*"` for the http preset. With http, otel,
+	// nginx-ingress and envoy it replaces the preset's default workload matchers
+	// (namespace/pod, exported_namespace/ingress, envoy_cluster_name=~".*<target>.*").
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	Selector string `json:"selector,omitempty"`
@@ -217,6 +228,17 @@ type CustomQueries struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	CPU string `json:"cpu,omitempty"`
+	// Histogram returns per-bucket request rates of a latency histogram, one series per le
+	// label, e.g. `sum by (le) (rate(app_latency_seconds_bucket{app="$target"}[$interval]))`.
+	// It gives p95, p99 and the share of requests over the SLO; latency then gives the mean.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	Histogram string `json:"histogram,omitempty"`
+	// HistogramUnit is the unit of the histogram's le bounds: ms or s.
+	// +kubebuilder:validation:Enum=ms;s
+	// +kubebuilder:default=ms
+	// +optional
+	HistogramUnit string `json:"histogramUnit,omitempty"`
 }
 
 // CPUSpec says where CPU utilisation comes from.

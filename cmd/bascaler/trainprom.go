@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +27,7 @@ type promSource struct {
 func (p *promSource) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&p.address, "prometheus", "", "train on the request rate read from this Prometheus (base URL) instead of --trace")
-	fl.StringVar(&p.preset, "preset", metrics.PresetHTTP, "with --prometheus: query preset, http or istio (as spec.metrics.prometheus.preset)")
+	fl.StringVar(&p.preset, "preset", metrics.PresetHTTP, "with --prometheus: query preset: istio, http, linkerd, otel, nginx-ingress or envoy (as spec.metrics.preset)")
 	fl.StringVar(&p.namespace, "namespace", "default", "with --prometheus: the target's namespace")
 	fl.StringVar(&p.target, "target", "", "with --prometheus: the scaled workload's name")
 	fl.StringVar(&p.selector, "selector", "", "with --prometheus: extra label matchers (http: replaces namespace/pod)")
@@ -40,8 +42,8 @@ func (p *promSource) load(trace string) (series.Series, error) {
 	if trace != "" {
 		return series.Series{}, errors.New("--trace and --prometheus exclude each other")
 	}
-	if p.preset != metrics.PresetHTTP && p.preset != metrics.PresetIstio {
-		return series.Series{}, fmt.Errorf("--preset %q: want http or istio", p.preset)
+	if p.preset == metrics.PresetCustom || !slices.Contains(metrics.Presets, p.preset) {
+		return series.Series{}, fmt.Errorf("--preset %q: want a preset with a rate query (%s)", p.preset, strings.Join(slices.DeleteFunc(slices.Clone(metrics.Presets), func(s string) bool { return s == metrics.PresetCustom }), ", "))
 	}
 	start, err := time.Parse(time.RFC3339, p.start)
 	if err != nil {

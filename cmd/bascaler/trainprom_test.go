@@ -155,7 +155,7 @@ func TestTrainFromPrometheusRejectsBadRangesAndGaps(t *testing.T) {
 		// Periods after the data ends (00:30) have no rate.
 		{[]string{"--start", ts(1), "--end", ts(60)}, "have no rate, the first starting " + ts(30)},
 		{[]string{"--start", ts(1), "--end", ts(20), "--target", "nosuch"}, "no data"},
-		{[]string{"--start", ts(1), "--end", ts(20), "--preset", "custom"}, "want http or istio"},
+		{[]string{"--start", ts(1), "--end", ts(20), "--preset", "custom"}, "want a preset with a rate query"},
 	}
 	for _, c := range cases {
 		args := append([]string{"forecast", "train", "--trace", "", "--model", "naive", "--out", "", "--registry", reg, "--promote=false",

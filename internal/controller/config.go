@@ -129,6 +129,7 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 	}
 	if c := mt.Custom; c != nil {
 		s.queries.CustomRate, s.queries.CustomLatency, s.queries.CustomErrors, s.queries.CustomCPU = c.Rate, c.Latency, c.Errors, c.CPU
+		s.queries.CustomHistogram, s.queries.CustomHistogramUnit = c.Histogram, c.HistogramUnit
 	}
 	if c := mt.CPU; c != nil {
 		s.queries.CPUSource, s.queries.PodRegex = c.Source, c.PodRegex

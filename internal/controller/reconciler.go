@@ -179,6 +179,10 @@ func (r *Reconciler) loopFor(key types.NamespacedName, baa *v1alpha1.BurstAwareA
 		return l
 	}
 	opts := metrics.PrometheusOptions{Address: cfg.address, Timeout: cfg.timeout, Queries: cfg.queries, SLOMS: cfg.slo.TargetMS}
+	// An optional metric (memory) that failed is left out of the read; say so at debug level
+	// (a cluster without cAdvisor's memory series would otherwise log it every tick).
+	optLog := ctrl.Log.WithName("metrics").WithValues("autoscaler", key.String())
+	opts.OnOptional = func(err error) { optLog.V(1).Info("optional metric left out", "error", err.Error()) }
 	newSource := r.NewSource
 	if newSource == nil {
 		newSource = func(o metrics.PrometheusOptions) (metrics.Source, error) { return metrics.NewPrometheus(o) }
@@ -296,6 +300,11 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		}
 	}
 
+	// Pod health for the Observation, from the same classification: pods that are coming
+	// (placed or placeable, not ready yet) and pods that cannot come (unschedulable).
+	if pods.Total > 0 {
+		l.drv.SetPodHealth(max(current-pods.Unschedulable-ready, 0), pods.Unschedulable)
+	}
 	began := time.Now()
 	// Unschedulable pods are not capacity that is coming: the policy sees only the replicas
 	// that have a node (or may still get one).

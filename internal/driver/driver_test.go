@@ -342,3 +342,21 @@ func TestServerlessHeldPassesThrough(t *testing.T) {
 		t.Errorf("a missing held value became %g, want the previous 1.5", gap.Held)
 	}
 }
+
+// TestPodHealthReachesTheObservation: without pod detail the not-serving pods count as
+// starting; with SetPodHealth the unschedulable ones are told apart, for that tick only.
+func TestPodHealthReachesTheObservation(t *testing.T) {
+	r := &recorder{want: 5}
+	l := newLoop(t, Config{Interval: time.Minute, Min: 1, Max: 10, SLO: policy.SLO{Metric: perf.Mean, TargetMS: 16}}, r)
+	l.Decide(t0, 5, 2)
+	l.SetPodHealth(1, 2)
+	l.Decide(t0.Add(time.Minute), 5, 2)
+	l.Decide(t0.Add(2*time.Minute), 5, 2)
+	want := []struct{ notReady, unschedulable int }{{3, 0}, {1, 2}, {3, 0}}
+	for i, w := range want {
+		o := r.seen[i]
+		if o.NotReady != w.notReady || o.Unschedulable != w.unschedulable || o.PodsCannotCome() != (w.unschedulable > 0) {
+			t.Errorf("decision %d: not ready %d, unschedulable %d, want %d and %d", i, o.NotReady, o.Unschedulable, w.notReady, w.unschedulable)
+		}
+	}
+}

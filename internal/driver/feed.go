@@ -19,7 +19,7 @@ func IntervalOf(p Point, replicas, ready float64) policy.Interval {
 	return policy.Interval{
 		Start: p.Start, Rate: p.Rate, Served: math.Max(p.Rate-p.Errors, 0), Failed: p.Errors,
 		LatencyMeanMS: p.LatencyMeanMS, LatencyP95MS: p.LatencyP95MS, LatencyP99MS: p.LatencyP99MS,
-		OverSLO: p.OverSLO, CPU: p.CPU, Replicas: replicas, Ready: ready, Held: p.Held,
+		OverSLO: p.OverSLO, CPU: p.CPU, MemoryBytes: p.MemoryBytes, Replicas: replicas, Ready: ready, Held: p.Held,
 	}
 }
 
@@ -27,7 +27,7 @@ func IntervalOf(p Point, replicas, ready float64) policy.Interval {
 // Little's law: requests in the system = rate x mean latency.
 func SampleOf(p Point, replicas, ready int) policy.Sample {
 	return policy.Sample{Start: p.Start, Rate: p.Rate, Concurrency: p.Rate * p.LatencyMeanMS / 1000,
-		CPU: p.CPU, LatencyMeanMS: p.LatencyMeanMS, Ready: ready, Replicas: replicas, Held: p.Held}
+		CPU: p.CPU, LatencyMeanMS: p.LatencyMeanMS, MemoryBytes: p.MemoryBytes, Ready: ready, Replicas: replicas, Held: p.Held}
 }
 
 // Feed reads completed periods from a Source into a Loop, for backends whose metrics live in

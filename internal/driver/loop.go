@@ -137,6 +137,7 @@ type Loop struct {
 	epoch    time.Time
 	failures int
 	obs      policy.Observation
+	health   *podHealth // pod detail for the next Decide; nil: derived from the counts
 }
 
 // New returns a Loop without a policy (Bind adds it). Intervals may be added before, so a
@@ -199,6 +200,16 @@ func (l *Loop) AddSample(s policy.Sample) { l.recent.push(s) }
 // since late scrapes may revise recent periods).
 func (l *Loop) ResetRecent() { l.recent.reset() }
 
+// podHealth is what a backend with pod detail knows of the pods that do not serve.
+type podHealth struct{ notReady, unschedulable int }
+
+// SetPodHealth gives the next Decide the scale target's not-ready (scheduled, starting)
+// and unschedulable (pending, not placeable) pod counts. Without it the Observation has
+// NotReady = replicas - ready and Unschedulable = 0.
+func (l *Loop) SetPodHealth(notReady, unschedulable int) {
+	l.health = &podHealth{notReady: max(notReady, 0), unschedulable: max(unschedulable, 0)}
+}
+
 // Decide runs the policy at now with the current replica counts and returns the step.
 // It must not be called before Bind.
 func (l *Loop) Decide(now time.Time, replicas, ready int) Step {
@@ -210,7 +221,11 @@ func (l *Loop) Decide(now time.Time, replicas, ready int) Step {
 	o := &l.obs
 	*o = policy.Observation{Now: now, Interval: l.cfg.Interval, Index: st.Index, Tick: l.tick,
 		History: l.hist.view(), Recent: l.recent.view(), Replicas: replicas, Ready: ready,
-		Min: l.cfg.Min, Max: l.cfg.Max, SLO: l.cfg.SLO}
+		Min: l.cfg.Min, Max: l.cfg.Max, SLO: l.cfg.SLO, NotReady: max(replicas-ready, 0)}
+	if h := l.health; h != nil {
+		o.NotReady, o.Unschedulable = h.notReady, h.unschedulable
+		l.health = nil // pod detail is of this tick only
+	}
 	st.Decision = l.pol.Decide(o)
 	rec := st.Decision.Replicas
 	if b := l.cfg.Behavior; b != nil {

@@ -20,7 +20,8 @@ type Point struct {
 	OverSLO float64
 	// CPU is the pods' CPU use as a fraction of their CPU request.
 	CPU float64
-	// MemoryBytes is the pods' summed working-set memory (reported, not used by policies).
+	// MemoryBytes is the pods' summed working-set memory, optional: NaN when not measured
+	// (policies that scale on memory then leave it out).
 	MemoryBytes float64
 	// Held is the rate (requests per second) of arrivals the activator held because no pod
 	// was ready (policy.Interval.Held): the scale-from-zero signal. Zero where the backend

@@ -26,6 +26,9 @@ type PrometheusOptions struct {
 	SLOMS float64
 	// Client is the HTTP client; nil means a default one.
 	Client *http.Client
+	// OnOptional, when set, is told of each optional query (memory) that failed: the read
+	// goes on without it (the value stays NaN). The controller reports it; nil ignores it.
+	OnOptional func(err error)
 }
 
 // Prometheus reads Points from a Prometheus server with range queries.
@@ -40,6 +43,7 @@ type Prometheus struct {
 	timeout time.Duration
 	q       Queries
 	sloMS   float64
+	onOpt   func(error)
 }
 
 // NewPrometheus checks the options and builds the source; it does not contact the server.
@@ -58,7 +62,7 @@ func NewPrometheus(o PrometheusOptions) (*Prometheus, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
-	return &Prometheus{addr: o.Address, api: promv1.NewAPI(c), timeout: o.Timeout, q: o.Queries, sloMS: o.SLOMS}, nil
+	return &Prometheus{addr: o.Address, api: promv1.NewAPI(c), timeout: o.Timeout, q: o.Queries, sloMS: o.SLOMS, onOpt: o.OnOptional}, nil
 }
 
 // Range implements Source.
@@ -120,10 +124,12 @@ func (p *Prometheus) Range(ctx context.Context, w Window) ([]Point, error) {
 		}
 	}
 	if qs.memory != "" {
-		// Memory is informative only; a missing series must not stop scaling.
+		// Memory is optional: whatever makes its query fail (no cAdvisor series, a rejected
+		// query, a timeout) leaves it NaN and is reported, never failing the read of the
+		// rate, latency and CPU the policies need.
 		err := p.single(ctx, w, qs.memory, false, set(func(pt *Point, v float64) { pt.MemoryBytes = v }))
-		if err != nil && !errors.Is(err, ErrNoData) {
-			return nil, err
+		if err != nil && p.onOpt != nil {
+			p.onOpt(fmt.Errorf("optional memory query: %w", err))
 		}
 	}
 	// An idle period has no latency: 0/0 from the mean query means "no requests".

@@ -267,6 +267,8 @@ func TestNewPrometheusRejectsBadConfig(t *testing.T) {
 		"unknown preset":       {Preset: "nginx", Target: "x"},
 		"custom without rate":  {Preset: PresetCustom, CustomLatency: "y"},
 		"istio without target": {Preset: PresetIstio},
+		"envoy without target": {Preset: PresetEnvoy},
+		"histogram unit":       {Preset: PresetCustom, CustomRate: "x", CustomLatency: "y", CustomHistogram: "z", CustomHistogramUnit: "us"},
 		"metrics-api via prom": {Preset: PresetIstio, Target: "x", CPUSource: "metrics-api"},
 	}
 	for name, q := range cases {

@@ -29,6 +29,9 @@ type Profile struct {
 	Name    string
 	Points  []Point // sorted by Load, Load[0] == 0
 	MaxLoad float64 // saturation throughput, req/s per pod
+	// Memory is the pod's working-set model; the zero value means memory is not modelled
+	// (the simulator then reports none, so runs without it are unchanged).
+	Memory Memory
 
 	// table is Points resampled on a regular grid so that At is O(1) in the simulator's
 	// inner loop; tableStep is the grid's load step.
@@ -269,4 +272,33 @@ func (p *Profile) CapacityAt(metric LatencyMetric, sloMS float64) (float64, erro
 		}
 	}
 	return lo, nil
+}
+
+// Memory models one pod's working set as a function of its load: BaseBytes when idle (the
+// runtime, caches, loaded model) plus BytesPerRPS for each request per second it serves
+// (per-request buffers alive for the request's duration and caches that grow with the
+// traffic mix). Linear is the simplest model that makes a workload memory-bound: working set
+// reaches a per-pod limit at a load below the CPU target's. Under saturation the load is the
+// pod's capacity.
+type Memory struct {
+	BaseBytes, BytesPerRPS float64
+}
+
+// Modelled reports whether the profile carries memory.
+func (m Memory) Modelled() bool { return m.BaseBytes > 0 || m.BytesPerRPS > 0 }
+
+// At returns one pod's working set at load req/s per pod.
+func (m Memory) At(load float64) float64 { return m.BaseBytes + m.BytesPerRPS*load }
+
+// Validate rejects negative or non-finite coefficients.
+func (m Memory) Validate() error {
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"memory base bytes", m.BaseBytes}, {"memory bytes per req/s", m.BytesPerRPS}} {
+		if !(v.v >= 0) || math.IsInf(v.v, 0) {
+			return fmt.Errorf("profile %s: %g, want a finite number >= 0", v.name, v.v)
+		}
+	}
+	return nil
 }

@@ -44,7 +44,15 @@
 // Parameters (key=value; durations as "15s" or plain seconds): target (0.7 or 70%, a whole
 // percentage), tolerance (0.1), period (15s), window (scale-down stabilisation, 300s),
 // up-window (0s), policy-period (15s), up-pods (4), up-percent (100), down-pods (0 = none),
-// down-percent (100), select (max | min | disabled, for both directions).
+// down-percent (100), select (max | min | disabled, for both directions), memory-target
+// (bytes of working set per ready pod, e.g. 2.5e8; 0 = CPU only).
+//
+// Several metrics (memory-target set): like the HPA with a CPU and a memory metric, each
+// metric's replica calculator proposes a count and the raw recommendation is the largest;
+// the explanation's Reason starts with "memory: " when memory decided, and Values hold both
+// proposals (cpu, memory). Memory is an AverageValue target: its ratio is the ready pods'
+// mean working set over memory-target (truncated to whole percent like utilisation). A
+// period without a memory reading (NaN: the optional metric failed) leaves memory out.
 //
 // Approximations (what our Observation exposes versus the real controller):
 //   - The HPA reads metrics-server samples (a 15-30 s window per pod, scraped
@@ -83,6 +91,7 @@ type hpaPolicy struct {
 	tolerance      float64
 	envMin, envMax int
 	behavior       *hpa.Behavior
+	memTarget      float64 // bytes per ready pod; 0: CPU only
 }
 
 func newHPA(env Env) (Policy, error) {
@@ -98,6 +107,7 @@ func newHPA(env Env) (Policy, error) {
 	downPercent := p.float("down-percent", 100)
 	target := p.float("target", 0.7)
 	sel := p.choice("select", "max", "max", "min", "disabled")
+	memTarget := p.float("memory-target", 0)
 	var pct float64
 	if p.err == nil {
 		p.check(target > 0 && target <= 100, "target", target, "must be a CPU utilisation fraction > 0 (0.7 = 70%)")
@@ -105,6 +115,7 @@ func newHPA(env Env) (Policy, error) {
 		// The HPA's averageUtilization is an integer percentage.
 		p.check(math.Abs(target*100-pct) < 1e-6, "target", target, "must be a whole percentage (the HPA's averageUtilization is an integer)")
 		p.check(period > 0, "period", period, "must be positive")
+		p.check(memTarget >= 0 && !math.IsInf(memTarget, 0), "memory-target", memTarget, "must be bytes per pod >= 0 (0 = CPU only)")
 		p.check(tolerance >= 0 && tolerance < 1, "tolerance", tolerance, "must be in [0, 1)")
 		p.check(upWindow >= 0 && upWindow <= time.Hour, "up-window", upWindow, "must be in [0, 1h] (the HPA's limit)")
 		p.check(downWindow >= 0 && downWindow <= time.Hour, "window", downWindow, "must be in [0, 1h] (the HPA's limit)")
@@ -134,7 +145,7 @@ func newHPA(env Env) (Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy hpa: %w", err)
 	}
-	return &hpaPolicy{period: period, targetPct: pct, tolerance: tolerance, envMin: env.Min, envMax: env.Max, behavior: b}, nil
+	return &hpaPolicy{period: period, targetPct: pct, tolerance: tolerance, envMin: env.Min, envMax: env.Max, behavior: b, memTarget: memTarget}, nil
 }
 
 func (h *hpaPolicy) Name() string          { return "hpa" }
@@ -191,9 +202,17 @@ func (h *hpaPolicy) sync(obs *Observation, predict predictedReplicas) Decision {
 
 	raw, why := hpa.Replicas(cur, ready, cur-ready, 0, cpu, h.targetPct, h.tolerance)
 	reason := why.String()
+	if mem := obs.Recent[len(obs.Recent)-1].MemoryBytes; h.memTarget > 0 && mem >= 0 && !math.IsInf(mem, 0) {
+		// The HPA's rule for several metrics: the largest proposal wins.
+		memRaw, memWhy := hpa.Replicas(cur, ready, cur-ready, 0, mem/float64(ready)/h.memTarget, 100, h.tolerance)
+		e.Values = append(e.Values[:0:0], KV{"cpu", float64(raw)}, KV{"memory", float64(memRaw)})
+		if memRaw > raw {
+			raw, reason = memRaw, "memory: "+memWhy.String()
+		}
+	}
 	if predict != nil {
 		pred, predReason, ok := predict(hpaSyncInput{cur: cur, ready: ready, cpu: cpu, calculated: raw})
-		e.Values = append(e.Values[:0:0], KV{"calculated", float64(raw)})
+		e.Values = append(e.Values, KV{"calculated", float64(raw)})
 		if ok {
 			e.Values = append(e.Values, KV{"predicted", float64(pred)})
 			if pred > raw {

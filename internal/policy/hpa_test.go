@@ -266,3 +266,42 @@ func BenchmarkHPADecide(b *testing.B) {
 		o.Replicas, o.Ready = d.Replicas, d.Replicas
 	}
 }
+
+// TestHPAMemoryTargetTakesTheLargerProposal: with memory-target the recommendation is the
+// larger of the CPU and memory proposals, the reason names memory when it decided, and a
+// missing memory reading leaves CPU alone.
+func TestHPAMemoryTargetTakesTheLargerProposal(t *testing.T) {
+	const mib = 1 << 20
+	cases := []struct {
+		name       string
+		cpu, mem   float64 // mem: summed working set of the 4 ready pods
+		want       int
+		memDecided bool
+	}{
+		// 4 pods at 800 MiB each, target 400 MiB: memory asks for 8; CPU at target holds 4.
+		{"memory bound", 0.7, 4 * 800 * mib, 8, true},
+		// CPU at 140% of 70%: 8; memory at target: 4.
+		{"cpu bound", 1.4, 4 * 400 * mib, 8, false},
+		// Both want more; CPU (2.1/0.7 = 3x, 12) beats memory (1.5x, 6).
+		{"both, cpu larger", 2.1, 4 * 600 * mib, 12, false},
+		{"memory missing", 0.7, math.NaN(), 4, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := mustNew(t, "hpa", testEnv("memory-target=419430400", "up-pods=100"))
+			f := newFeed(15*time.Second, 1, 100)
+			obs := f.step(4, 4, c.cpu, 0)
+			obs.Recent[len(obs.Recent)-1].MemoryBytes = c.mem
+			d := p.Decide(obs)
+			if d.Replicas != c.want {
+				t.Errorf("got %d (%s), want %d", d.Replicas, d.Explanation, c.want)
+			}
+			if got := strings.HasPrefix(d.Explanation.Reason, "memory: "); got != c.memDecided {
+				t.Errorf("reason %q: memory decided = %v, want %v", d.Explanation.Reason, got, c.memDecided)
+			}
+		})
+	}
+	if _, err := New("hpa", testEnv("memory-target=-1")); err == nil || !strings.Contains(err.Error(), "memory-target") {
+		t.Errorf("negative memory-target: error %v, want one naming memory-target", err)
+	}
+}

@@ -33,6 +33,13 @@ type Observation struct {
 	Replicas int
 	// Ready is the number of those that are ready to serve now.
 	Ready int
+	// NotReady and Unschedulable split the allocated pods that do not serve: NotReady are
+	// placed and starting (pods are coming), Unschedulable are pending because the scheduler
+	// cannot place them (pods cannot come: no node has room). Ready + NotReady +
+	// Unschedulable may be below Replicas while pods are being created. Backends without pod
+	// detail report NotReady = Replicas - Ready and Unschedulable 0 (the simulator: every pod
+	// it allocates starts).
+	NotReady, Unschedulable int
 	// Min and Max bound the replicas a decision may ask for.
 	Min, Max int
 	// SLO is the latency objective.
@@ -52,6 +59,9 @@ type Interval struct {
 	OverSLO float64
 	// CPU is the mean CPU utilisation of ready pods, as a fraction of their CPU request.
 	CPU float64
+	// MemoryBytes is the ready pods' summed working-set memory; NaN when not measured
+	// (memory is an optional metric: its failed read leaves it out).
+	MemoryBytes float64
 	// Replicas and Ready are time-averaged allocated and ready replicas.
 	Replicas, Ready float64
 	// Held is the rate (requests per second) of arrivals that found no ready pod and were
@@ -60,6 +70,11 @@ type Interval struct {
 	// destination-side metrics are zero then. Zero for backends without an activator.
 	Held float64
 }
+
+// PodsCannotCome reports whether some allocated pods cannot be scheduled: adding replicas
+// will not add capacity until nodes do, so an explanation should say so rather than "pods
+// are coming".
+func (o *Observation) PodsCannotCome() bool { return o.Unschedulable > 0 }
 
 // Latency returns the interval's latency statistic m.
 func (iv *Interval) Latency(m perf.LatencyMetric) float64 {
@@ -77,6 +92,8 @@ type Sample struct {
 	CPU float64
 	// LatencyMeanMS is the mean latency of requests served in the tick.
 	LatencyMeanMS float64
+	// MemoryBytes is the ready pods' summed working-set memory; NaN when not measured.
+	MemoryBytes float64
 	// Ready is the number of ready pods at the end of the tick.
 	Ready int
 	// Replicas is the number of allocated pods at the end of the tick.

@@ -143,6 +143,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("request timeout must be positive, got %s", c.Timeout)
 	case c.Profile == nil:
 		return 0, fmt.Errorf("no performance profile")
+	case c.Profile.Memory.Validate() != nil:
+		return 0, c.Profile.Memory.Validate()
 	case !(c.SLO.TargetMS > 0):
 		return 0, fmt.Errorf("SLO must be positive, got %g ms", c.SLO.TargetMS)
 	case c.Min < 0 || c.Max < 1 || c.Min > c.Max:
@@ -376,6 +378,7 @@ type accum struct {
 	latMean, latP95, latP99 float64 // served-weighted sums, ms*requests
 	overSLO                 float64 // requests slower than the SLO
 	cpuTime                 float64 // per-pod CPU utilisation x seconds, only while pods are ready
+	memTime                 float64 // summed working-set bytes x seconds, while pods are ready
 	readyTime               float64 // seconds with at least one ready pod
 	// from is the period's start; cpuPodSec the pods' summed CPU x seconds; joined and
 	// joinedSec count the pods that became ready in the period and their seconds from the
@@ -402,6 +405,7 @@ func (a *accum) add(b *accum) {
 	a.latP99 += b.latP99
 	a.overSLO += b.overSLO
 	a.cpuTime += b.cpuTime
+	a.memTime += b.memTime
 	a.readyTime += b.readyTime
 	a.cpuPodSec += b.cpuPodSec
 	a.joinedSec += b.joinedSec + float64(b.joined)*(b.from-a.from).Seconds()
@@ -478,6 +482,7 @@ func (c *cluster) unsaturated(t, n, rate, h float64, a *accum) {
 	a.cpuTime += cpu * h
 	a.cpuPodSec += cpu * n * h
 	c.burst(t, h, n, cpu, a)
+	a.memTime += n * c.cfg.Profile.Memory.At(load) * h
 	a.inSys += rate * pt.MeanMS / 1000 * h
 }
 
@@ -514,6 +519,7 @@ func (c *cluster) saturated(t, capacity, rate, h float64, a *accum) {
 	a.cpuTime += cpu * h
 	a.cpuPodSec += cpu * capacity / c.mu * h
 	c.burst(t, h, capacity/c.mu, cpu, a)
+	a.memTime += capacity / c.mu * c.cfg.Profile.Memory.At(c.mu) * h // saturated pods run at capacity
 	a.inSys += (served/h*pt.MeanMS/1000 + avg) * h
 	c.backlog = end
 }

@@ -159,6 +159,10 @@ func reported(a *accum, start time.Time, cfg *Config) driver.Point {
 		if pods := a.readySec + a.joinedSec; !cfg.UndilutedCPU && pods > 0 {
 			p.CPU = a.cpuPodSec / pods
 		}
+		if cfg.Profile.Memory.Modelled() {
+			// The ready pods' summed working set, averaged over the time pods were ready.
+			p.MemoryBytes = a.memTime / a.readyTime
+		}
 	}
 	if a.served > 0 {
 		p.LatencyMeanMS = a.latMean / a.served
