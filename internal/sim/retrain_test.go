@@ -115,7 +115,7 @@ func TestRetrainIsCausal(t *testing.T) {
 func TestRetrainCausalityCheckCatchesALeak(t *testing.T) {
 	a, b, k := retrainWorkloads()
 	for _, c := range []struct {
-		leak, want int
+		leak, want   int
 		trainDiffers bool
 	}{{1, k, false}, {61, k - 60, true}} {
 		_, ea := retrainRun(t, a, c.leak)
