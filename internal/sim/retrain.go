@@ -45,10 +45,9 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 	if rt.Build == nil {
 		return Result{}, nil, fmt.Errorf("retrain: no policy builder")
 	}
+	// One point per interval, as the simulator replays a trace (whatever the trace's own
+	// step): the history continues into the run's intervals.
 	hist := history.Values
-	if history.Step != 0 && history.Step != cfg.Interval {
-		hist = nil // another resolution cannot be continued by the run's intervals
-	}
 	origin := start.Add(-time.Duration(len(hist)) * cfg.Interval)
 	var events []retrain.Event
 	var failure error
