@@ -21,7 +21,7 @@ import (
 )
 
 func newControllerCmd() *cobra.Command {
-	var kubeconfig, metricsAddr, probeAddr, modelDir, leaseNS string
+	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS string
 	var leaderElect, verbose bool
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -58,11 +58,12 @@ func newControllerCmd() *cobra.Command {
 				return fmt.Errorf("create manager: %w", err)
 			}
 			r := &controller.Reconciler{
-				Client:   mgr.GetClient(),
-				Scaler:   scale.Kubernetes{Client: mgr.GetClient()},
-				Events:   mgr.GetEventRecorder("bascaler-controller"),
-				Stats:    controller.NewStats(ctrlmetrics.Registry),
-				ModelDir: modelDir,
+				Client:     mgr.GetClient(),
+				Scaler:     scale.Kubernetes{Client: mgr.GetClient()},
+				Events:     mgr.GetEventRecorder("bascaler-controller"),
+				Stats:      controller.NewStats(ctrlmetrics.Registry),
+				ModelDir:   modelDir,
+				FeatureDir: featureDir,
 			}
 			if err := r.SetupWithManager(mgr); err != nil {
 				return fmt.Errorf("set up controller: %w", err)
@@ -87,6 +88,7 @@ func newControllerCmd() *cobra.Command {
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so only one replica acts")
 	f.StringVar(&leaseNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace)")
 	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
+	f.StringVar(&featureDir, "feature-dir", "", "folder of the feature record (each target's completed intervals, so a restart resumes with history), e.g. /models/features next to the registry; empty disables it")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
 	return cmd
 }

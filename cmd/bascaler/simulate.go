@@ -17,6 +17,7 @@ import (
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/report"
+	"github.com/bascaler/bascaler/internal/retrain"
 	"github.com/bascaler/bascaler/internal/rl"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/sim"
@@ -52,6 +53,7 @@ type simFlags struct {
 	out         string
 	params      []string
 	rlModel     string
+	retrain     retrain.Schedule
 }
 
 func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
@@ -84,6 +86,9 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
 	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
 	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL model directory (bascaler train rl) for bascaler and bascaler-paper")
+	fl.DurationVar(&f.retrain.Every, "retrain-every", 0, "retrain retrainable policies (bascaler) every this much simulated time; 0 keeps the models frozen")
+	fl.DurationVar(&f.retrain.TrainWindow, "retrain-window", retrain.DefaultTrainWindow, "with --retrain-every: completed history a challenger is fitted on (before the evaluation window)")
+	fl.DurationVar(&f.retrain.EvalWindow, "eval-window", retrain.DefaultEvalWindow, "with --retrain-every: most recent completed stretch champion and challenger are replayed on; the challenger serves if no worse (violating intervals, then pod-hours)")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
@@ -176,6 +181,13 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 		e.Seeds = append(e.Seeds, f.seed+int64(s))
 	}
 	e.Policies, e.Config, e.Params = names, cfg, params
+	if f.retrain.Every != 0 {
+		if err := f.retrain.Validate(cfg.Interval); err != nil {
+			return e, err
+		}
+		s := f.retrain
+		e.Retrain = &s
+	}
 	return e, nil
 }
 
@@ -228,6 +240,37 @@ type traceReport struct {
 	SLOms      float64             `json:"slo_ms"`
 	SLOMetric  string              `json:"slo_metric"`
 	Results    []measure.Aggregate `json:"results"`
+	// Retrains summarises each retrained run (with --retrain-every).
+	Retrains []retrainReport `json:"retrains,omitempty"`
+}
+
+// retrainReport is one run's retraining: how many retrains, how many promoted, the events.
+type retrainReport struct {
+	Policy   string          `json:"policy"`
+	Seed     int64           `json:"seed"`
+	Retrains int             `json:"retrains"`
+	Promoted int             `json:"promoted"`
+	Events   []retrain.Event `json:"events"`
+}
+
+func retrainReports(outs []sim.RunOutcome, workload string) []retrainReport {
+	var out []retrainReport
+	for _, o := range outs {
+		if o.Workload != workload || o.Retrains == nil {
+			continue
+		}
+		r := retrainReport{Policy: o.Policy, Seed: o.Seed, Events: o.Retrains}
+		for _, e := range o.Retrains {
+			if e.Skipped == "" {
+				r.Retrains++
+			}
+			if e.Promoted {
+				r.Promoted++
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
@@ -247,7 +290,8 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 	for _, w := range e.Workloads {
 		aggs := sim.Aggregates(outs, w.Name)
 		reports = append(reports, traceReport{Trace: w.Name, Intervals: w.Eval.Len(), Normalizer: w.Normalizer.String(),
-			SLOms: e.Config.SLO.TargetMS, SLOMetric: e.Config.SLO.Metric.String(), Results: aggs})
+			SLOms: e.Config.SLO.TargetMS, SLOMetric: e.Config.SLO.Metric.String(), Results: aggs,
+			Retrains: retrainReports(outs, w.Name)})
 		var table strings.Builder
 		if err := report.Table(&table, w.Name, w.Eval.Len(), aggs); err != nil {
 			return err
@@ -255,6 +299,9 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 		switch f.format {
 		case "table":
 			fmt.Fprintln(stdout, table.String())
+			for _, r := range retrainReports(outs, w.Name) {
+				fmt.Fprintf(stdout, "%s (seed %d): %d retrains, %d challengers promoted\n", r.Policy, r.Seed, r.Retrains, r.Promoted)
+			}
 		case "csv":
 			if err := report.CSVSummary(stdout, w.Name, aggs); err != nil {
 				return err

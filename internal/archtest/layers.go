@@ -24,7 +24,7 @@ type Layer struct {
 // Layers lists the levels from the bottom up: a package may import packages of its own or
 // a lower layer only.
 var Layers = []Layer{
-	{"base", []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier"}},
+	{"base", []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/features", "internal/retrain"}},
 	{"models", []string{"internal/forecast", "internal/burst", "internal/perf", "internal/rl", "internal/hpa"}},
 	{"policy", []string{"internal/policy"}},
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
@@ -42,7 +42,7 @@ type Forbid struct {
 }
 
 // pure are the packages that must run anywhere: no cluster client, no metrics server.
-var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/forecast", "internal/burst", "internal/perf",
+var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/features", "internal/retrain", "internal/forecast", "internal/burst", "internal/perf",
 	"internal/rl", "internal/hpa", "internal/policy", "internal/driver", "internal/measure", "internal/sim", "internal/report", "internal/rltrain"}
 
 // Forbidden lists the links the layering alone does not rule out.

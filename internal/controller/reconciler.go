@@ -26,6 +26,7 @@ import (
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/driver"
+	"github.com/bascaler/bascaler/internal/features"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/scale"
@@ -48,6 +49,10 @@ type Reconciler struct {
 	Stats *Stats
 	// ModelDir is where relative model paths of specs are resolved (the mounted model volume).
 	ModelDir string
+	// FeatureDir, when set, holds the feature record (package features): each target's
+	// completed intervals, so a restart or a new leader resumes with history. Usually next
+	// to the model registry on the same volume.
+	FeatureDir string
 	// NewSource builds an object's metric source; nil means Prometheus.
 	NewSource func(metrics.PrometheusOptions) (metrics.Source, error)
 	// MetricsReader reads Pods and PodMetrics for cpu.source metrics-api; nil means Client.
@@ -61,6 +66,7 @@ type Reconciler struct {
 	decisions atomic.Int64
 	mu        sync.Mutex
 	loops     map[types.NamespacedName]*loop
+	features  *features.Store
 }
 
 // loop is the state of one autoscaler between reconciles. It is rebuilt when the spec's
@@ -253,12 +259,17 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	r.Stats.Current.WithLabelValues(baa.Namespace, baa.Name).Set(float64(current))
 	l.log.Record(t, current, ready)
 	if l.feed == nil {
-		// The metrics API has no past: its record starts now (no warm start).
+		// The metrics API has no past: its record starts now (no warm start), unless the
+		// feature record holds the intervals seen before a restart.
 		warm := cfg.historyIntervals
 		if l.podCPU != nil {
 			warm = 0
 		}
-		l.feed = &driver.Feed{Source: l.source, Interval: cfg.interval, Start: t, Warm: warm, Log: l.log}
+		l.feed = &driver.Feed{Source: l.source, Interval: cfg.interval, Start: t, Warm: warm, Log: l.log,
+			Resume: cfg.historyIntervals}
+		if rec := r.featureRecordFor(baa.Namespace, baa.Name, cfg.interval); rec != nil {
+			l.feed.Record = rec
+		}
 	}
 	if l.podCPU != nil {
 		l.podCPU.sample(ctx, baa.Namespace, state.Selector, t, tick)

@@ -56,10 +56,20 @@ type Feed struct {
 	// Log labels past periods with the replica counts recorded at their end; nil means the
 	// current counts.
 	Log *ReplicaLog
+	// Record, when set, persists the intervals the Feed reads and gives them back after a
+	// restart: at the first step the intervals it holds from Start - Resume intervals on (the
+	// newest contiguous run) are taken from it, and only the later ones are read from the
+	// Source (never before Start - Warm), so a source without a past (the metrics API)
+	// resumes with history too. Every interval read from the Source is appended.
+	Record Record
+	// Resume is how many intervals before Start the Record may give back (0: Warm).
+	Resume int
 
-	histEnd time.Time // end of the last interval read
-	last    *Point    // the last interval kept, for filling gaps
-	noData  bool      // the last Sync found no series at all
+	histEnd time.Time         // end of the last interval read
+	resumed bool              // the Record was consulted
+	pending []policy.Interval // intervals from the Record not yet returned
+	last    *Point            // the last interval kept, for filling gaps
+	noData  bool              // the last Sync found no series at all
 }
 
 // NoData reports whether the last Sync found no series at all (the source has no data yet,
@@ -86,6 +96,10 @@ func (f *Feed) floor() time.Time {
 // Intervals returns the intervals completed since the last call, as of now.
 func (f *Feed) Intervals(ctx context.Context, now time.Time, replicas, ready int) ([]policy.Interval, error) {
 	end := f.Boundary(now, f.Interval)
+	if f.Record != nil && !f.resumed {
+		f.resumed = true
+		f.resume(end)
+	}
 	from := f.histEnd
 	if from.IsZero() {
 		from = f.floor()
@@ -96,12 +110,12 @@ func (f *Feed) Intervals(ctx context.Context, now time.Time, replicas, ready int
 		n = limit
 	}
 	if n <= 0 {
-		return nil, nil
+		return f.takePending(nil), nil
 	}
 	pts, err := f.Source.Range(ctx, Window{End: end, Step: f.Interval, Count: n})
 	if errors.Is(err, ErrNoData) {
 		f.noData = true
-		return nil, nil // no data yet: read again next time
+		return f.takePending(nil), nil // no data yet: read again next time
 	}
 	if err != nil {
 		return nil, err
@@ -111,16 +125,60 @@ func (f *Feed) Intervals(ctx context.Context, now time.Time, replicas, ready int
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	out := make([]policy.Interval, 0, len(kept))
+	rec := make([]Recorded, 0, len(kept))
 	for i := range kept {
 		r, rd := f.Log.At(kept[i].Start.Add(f.Interval), replicas, ready)
 		out = append(out, IntervalOf(kept[i], float64(r), float64(rd)))
+		rec = append(rec, Recorded{Point: kept[i], Replicas: float64(r), Ready: float64(rd)})
 	}
 	if len(kept) > 0 {
 		p := kept[len(kept)-1]
 		f.last = &p
 		f.histEnd = end
+		if f.Record != nil {
+			f.Record.Append(rec)
+		}
 	}
-	return out, nil
+	return f.takePending(out), nil
+}
+
+// resume takes the newest contiguous run of recorded intervals before end as the start of
+// the history; the Source is then read from the end of that run (or Start - Warm).
+func (f *Feed) resume(end time.Time) {
+	back := f.Resume
+	if back <= 0 {
+		back = f.Warm
+	}
+	from := f.Boundary(f.Start, f.Interval).Add(-time.Duration(back) * f.Interval)
+	rec := f.Record.Load(from, end)
+	if len(rec) == 0 {
+		return
+	}
+	first := len(rec) - 1
+	for first > 0 && rec[first-1].Start.Add(f.Interval).Equal(rec[first].Start) {
+		first--
+	}
+	rec = rec[first:]
+	f.pending = make([]policy.Interval, 0, len(rec))
+	for _, r := range rec {
+		f.pending = append(f.pending, IntervalOf(r.Point, r.Replicas, r.Ready))
+	}
+	last := rec[len(rec)-1].Point
+	f.last = &last
+	f.histEnd = last.Start.Add(f.Interval)
+	if fl := f.floor(); f.histEnd.Before(fl) {
+		f.histEnd = fl
+	}
+}
+
+// takePending returns the recorded intervals not yet handed out, followed by out.
+func (f *Feed) takePending(out []policy.Interval) []policy.Interval {
+	if len(f.pending) == 0 {
+		return out
+	}
+	all := append(f.pending, out...)
+	f.pending = nil
+	return all
 }
 
 // Recent returns the completed ticks of the Recent window as of now (at most RecentTicks).

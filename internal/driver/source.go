@@ -29,6 +29,22 @@ type Point struct {
 	Held float64
 }
 
+// Recorded is a completed interval as a Feed's Record persists it: what was measured and the
+// replica counts that label it.
+type Recorded struct {
+	Point
+	Replicas, Ready float64
+}
+
+// Record persists a workload's completed intervals across restarts (the controller's
+// feature record, package features). Load returns the recorded intervals starting in
+// [from, to), oldest first; Append persists intervals just read. Append reports its own
+// failures (a record that cannot be written must not stop the autoscaler).
+type Record interface {
+	Load(from, to time.Time) []Recorded
+	Append(ivs []Recorded)
+}
+
 // Window asks for Count consecutive periods of length Step, the last of which ends at End.
 type Window struct {
 	End   time.Time

@@ -7,6 +7,7 @@ import (
 	"github.com/bascaler/bascaler/internal/burst"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // bascaler is the improved burst-aware policy. Once per control interval:
@@ -98,6 +99,46 @@ type bascaler struct {
 	wakeAt      time.Time // planned pre-warm while at zero (zero: none)
 	gaps        idleGaps
 	minGaps     float64
+	// For retraining (Retrainable): how the forecaster and detector were built.
+	kind       string
+	horizon    int
+	detName    string
+	confidence float64
+	env        Env
+}
+
+// Retrainable is a policy whose forecaster can be refitted on newer data and swapped in
+// while it runs (package retrain decides when and whether). Callers hand it completed
+// intervals only.
+type Retrainable interface {
+	Policy
+	// Forecaster is the model serving now.
+	Forecaster() forecast.Forecaster
+	// Refit returns a new forecaster of the policy's kind, horizon and levels, fitted on h
+	// (its last quarter validates, as at build time).
+	Refit(h series.Series, seed int64) (forecast.Forecaster, error)
+	// Swap makes f serve from the next decision; the burst detector is recalibrated with f
+	// on h (the recent completed workload).
+	Swap(f forecast.Forecaster, h series.Series) error
+}
+
+func (b *bascaler) Forecaster() forecast.Forecaster { return b.model }
+
+func (b *bascaler) Refit(h series.Series, seed int64) (forecast.Forecaster, error) {
+	env := b.env
+	env.History, env.Seed = h, seed
+	return fitForecaster(env, b.kind, "", b.horizon, b.levels)
+}
+
+func (b *bascaler) Swap(f forecast.Forecaster, h series.Series) error {
+	env := b.env
+	env.History = h
+	det, err := newBurstDetector(b.detName, env, f, b.confidence, burst.Bootstrap)
+	if err != nil {
+		return err
+	}
+	b.model, b.detector, b.mem.window = f, det, window(f)
+	return nil
 }
 
 func init() {
@@ -146,9 +187,11 @@ func newBascaler(env Env) (Policy, error) {
 	if env.Min == 0 {
 		horizon = max(horizon, idleHorizon)
 	}
-	model, err := fitForecaster(env, kind, modelDir, horizon, levels)
-	if err != nil {
-		return nil, err
+	model := env.Forecaster
+	if model == nil {
+		if model, err = fitForecaster(env, kind, modelDir, horizon, levels); err != nil {
+			return nil, err
+		}
 	}
 	det, err := newBurstDetector(detName, env, model, confidence, burst.Bootstrap)
 	if err != nil && env.Min == 0 {
@@ -174,6 +217,7 @@ func newBascaler(env Env) (Policy, error) {
 		corrector: corr, guard: guard, online: online,
 		zero: env.Min == 0, idleHorizon: idleHorizon, idleQ: idleQ, interval: env.Interval, startup: env.Startup,
 		minGaps: float64(minGaps),
+		kind:    kind, horizon: horizon, detName: detName, confidence: confidence, env: env,
 	}, nil
 }
 

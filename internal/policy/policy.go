@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/series"
 )
@@ -48,6 +49,9 @@ type Env struct {
 	// Corrector, when set, is used by the burst-aware policies to correct their estimate
 	// outside bursts (a trainer injects its learning agent here); see Corrector.
 	Corrector Corrector
+	// Forecaster, when set, is a trained forecaster the forecasting policies use instead of
+	// fitting or loading one (a retrain's replay of a challenger or champion).
+	Forecaster forecast.Forecaster
 }
 
 // Errors of New that a backend tells apart (with errors.Is): a name not in the registry, a

@@ -6,8 +6,11 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/retrain"
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // Experiment is a grid of runs: every workload under every policy for every seed, all on
@@ -24,6 +27,9 @@ type Experiment struct {
 	Variants []Variant
 	// Workers bounds the parallel runs; 0 means GOMAXPROCS.
 	Workers int
+	// Retrain, when set, retrains every policy that supports it (policy.Retrainable) on this
+	// schedule (RunRetrained); other policies run as they are.
+	Retrain *retrain.Schedule
 	// Progress, when set, is called after each run (from the collecting goroutine).
 	Progress func(done, total int)
 }
@@ -53,6 +59,8 @@ type RunOutcome struct {
 	Policy   string
 	Seed     int64
 	Result   Result
+	// Retrains lists the run's retrains (with Experiment.Retrain, for retrainable policies).
+	Retrains []retrain.Event
 }
 
 // Run executes the grid in parallel and returns the outcomes in grid order (workload,
@@ -107,9 +115,9 @@ func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				res, err := e.runOne(j.w, j.v, j.seed)
+				res, evs, err := e.runOne(j.w, j.v, j.seed)
 				if err == nil {
-					out[j.idx] = RunOutcome{Workload: j.w.Name, Policy: j.v.Label, Seed: j.seed, Result: res}
+					out[j.idx] = RunOutcome{Workload: j.w.Name, Policy: j.v.Label, Seed: j.seed, Result: res, Retrains: evs}
 				}
 				results <- done{j.idx, err}
 			}
@@ -148,6 +156,11 @@ func (e Experiment) Run(ctx context.Context) ([]RunOutcome, error) {
 }
 
 func (e Experiment) newPolicy(v Variant, w Workload, seed int64) (policy.Policy, error) {
+	return e.buildPolicy(v, w, seed, w.History, nil)
+}
+
+// buildPolicy builds a policy on history h, serving forecaster f when it is not nil.
+func (e Experiment) buildPolicy(v Variant, w Workload, seed int64, h series.Series, f forecast.Forecaster) (policy.Policy, error) {
 	name := v.Policy
 	params := policy.ParamsFor(name, e.Params)
 	for k, val := range v.Params {
@@ -156,7 +169,7 @@ func (e Experiment) newPolicy(v Variant, w Workload, seed int64) (policy.Policy,
 	env := policy.Env{
 		Interval: e.Config.Interval, SLO: e.Config.SLO, Min: e.Config.Min, Max: e.Config.Max,
 		Startup: e.Config.Startup + e.Config.StartupJitter, Profile: e.Config.Profile,
-		History: w.History, Normalizer: w.Normalizer, Seed: seed, Params: params,
+		History: h, Normalizer: w.Normalizer, Seed: seed, Params: params, Forecaster: f,
 	}
 	if policy.NeedsFuture(name) {
 		env.Future = w.Eval.Values
@@ -168,19 +181,28 @@ func (e Experiment) newPolicy(v Variant, w Workload, seed int64) (policy.Policy,
 	return p, nil
 }
 
-func (e Experiment) runOne(w *Workload, v Variant, seed int64) (Result, error) {
+func (e Experiment) runOne(w *Workload, v Variant, seed int64) (Result, []retrain.Event, error) {
 	p, err := e.newPolicy(v, *w, seed)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	cfg := e.Config
 	cfg.Seed = seed
-	res, err := Run(cfg, w.Eval.Values, w.Eval.Start, p)
+	var res Result
+	var evs []retrain.Event
+	if _, ok := p.(policy.Retrainable); ok && e.Retrain != nil {
+		rt := Retrainer{Schedule: *e.Retrain, Seed: seed, Build: func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
+			return e.buildPolicy(v, *w, seed, h, f)
+		}}
+		res, evs, err = RunRetrained(cfg, w.History, w.Eval.Values, w.Eval.Start, p, rt)
+	} else {
+		res, err = Run(cfg, w.Eval.Values, w.Eval.Start, p)
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("%s on %s (seed %d): %w", v.Label, w.Name, seed, err)
+		return Result{}, nil, fmt.Errorf("%s on %s (seed %d): %w", v.Label, w.Name, seed, err)
 	}
 	res.Policy = v.Label
-	return res, nil
+	return res, evs, nil
 }
 
 // Aggregate is a policy's summary over seeds (package measure).

@@ -26,6 +26,13 @@ type Summary = measure.Summary
 // Observation's slices are cut with full slice expressions so their capacity ends at the
 // last completed period. The workload itself is never handed to the policy.
 func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result, error) {
+	return run(cfg, rates, start, p, nil)
+}
+
+// run is Run with a hook called at the start of each interval i, before any decision for it,
+// with the records of the completed intervals 0..i-1 (capacity cut at i: the hook cannot
+// reach interval i or later through them).
+func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between func(i int, done []Record)) (Result, error) {
 	capacity, err := cfg.Validate()
 	if err != nil {
 		return Result{}, err
@@ -87,6 +94,9 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	records := make([]Record, len(rates))
 	res := Result{Policy: p.Name(), Records: records}
 	for i, rate := range rates {
+		if between != nil {
+			between(i, records[:i:i])
+		}
 		rec := &records[i]
 		ivStart := time.Duration(i) * cfg.Interval
 		iv := accum{from: ivStart}

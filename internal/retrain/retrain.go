@@ -1,0 +1,108 @@
+// Package retrain holds the retraining schedule and the promotion rule that every backend
+// uses: every Every of run time a challenger model is fitted on the most recent TrainWindow
+// of completed intervals that precede the EvalWindow, both the challenger and the serving
+// champion are replayed over the EvalWindow (the most recent completed intervals, which
+// neither trained on), and the challenger serves only if it is no worse: fewer or equal
+// SLO-violating intervals, and on a tie fewer or equal pod-hours.
+//
+// The package knows nothing of models or of the simulator (the simulator's replay is
+// sim.RunRetrained); it only does the arithmetic of windows and verdicts, so the controller
+// can apply the same rule to a replay of its feature record.
+package retrain
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults of the schedule's windows: two weeks to train on, the last day to judge on.
+const (
+	DefaultTrainWindow = 14 * 24 * time.Hour
+	DefaultEvalWindow  = 24 * time.Hour
+)
+
+// Schedule says when to retrain and on which data.
+type Schedule struct {
+	// Every is the time between retrains (0: never).
+	Every time.Duration
+	// TrainWindow is how much completed history the challenger is fitted on (the part that
+	// precedes EvalWindow); EvalWindow is the most recent stretch both models are replayed on.
+	TrainWindow, EvalWindow time.Duration
+}
+
+// Validate checks the schedule against the control interval: every duration a positive
+// multiple of it (a window of a fractional interval cannot be replayed).
+func (s Schedule) Validate(interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("retrain: interval %v must be positive", interval)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"retrain-every", s.Every}, {"retrain-window", s.TrainWindow}, {"eval-window", s.EvalWindow}} {
+		if d.v <= 0 || d.v%interval != 0 {
+			return fmt.Errorf("retrain: --%s %v must be a positive multiple of the interval %v", d.name, d.v, interval)
+		}
+	}
+	return nil
+}
+
+// Due reports whether a retrain is due at the start of interval i of the run (i intervals
+// completed): at every multiple of Every, never at the run's start.
+func (s Schedule) Due(i int, interval time.Duration) bool {
+	if s.Every <= 0 || i <= 0 {
+		return false
+	}
+	return (time.Duration(i)*interval)%s.Every == 0
+}
+
+// Windows returns the index ranges [trainFrom, trainTo) and [trainTo, completed) of a
+// series holding completed intervals only (index completed-1 is the newest): the evaluation
+// window is the newest EvalWindow intervals, the training window the TrainWindow before
+// it (shorter if the series is). ok is false when fewer than minTrain points remain to
+// train on.
+func (s Schedule) Windows(completed int, interval time.Duration, minTrain int) (trainFrom, trainTo int, ok bool) {
+	nEval := int(s.EvalWindow / interval)
+	nTrain := int(s.TrainWindow / interval)
+	trainTo = completed - nEval
+	trainFrom = max(trainTo-nTrain, 0)
+	return trainFrom, trainTo, trainTo-trainFrom >= max(minTrain, 1)
+}
+
+// Score is a model's replay over the evaluation window.
+type Score struct {
+	// Violations counts the SLO-violating intervals; PodHours the cost.
+	Violations int     `json:"slo_violating_intervals"`
+	PodHours   float64 `json:"pod_hours"`
+}
+
+// Promote is the promotion rule: the challenger serves if it is no worse than the champion,
+// SLO-violating intervals first and pod-hours second (a tie keeps the newer model, which
+// has seen the more recent data).
+func Promote(champion, challenger Score) bool {
+	if challenger.Violations != champion.Violations {
+		return challenger.Violations < champion.Violations
+	}
+	return challenger.PodHours <= champion.PodHours
+}
+
+// Event is one retrain: when, on what, the two replays and the verdict.
+type Event struct {
+	// Interval is the run's interval index at whose start the retrain happened; At its time.
+	Interval int       `json:"interval"`
+	At       time.Time `json:"at"`
+	// TrainFrom/TrainTo and EvalTo bound the data (half-open, by interval start time).
+	TrainFrom time.Time `json:"train_from"`
+	TrainTo   time.Time `json:"train_to"`
+	EvalTo    time.Time `json:"eval_to"`
+	// TrainDigest names the training set (registry.DigestSeries of its rates).
+	TrainDigest string `json:"train_digest"`
+	// ModelProbe fingerprints the fitted challenger (its forecast from the end of the
+	// training window), so two retrains can be shown to have fitted the same model.
+	ModelProbe string `json:"model_probe"`
+	Champion   Score  `json:"champion"`
+	Challenger Score  `json:"challenger"`
+	Promoted   bool   `json:"promoted"`
+	// Skipped says why no challenger was judged ("" when one was).
+	Skipped string `json:"skipped,omitempty"`
+}

@@ -1,0 +1,57 @@
+package retrain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPromoteViolationsFirstThenPodHours(t *testing.T) {
+	cases := []struct {
+		name         string
+		champ, chall Score
+		want         bool
+	}{
+		{"fewer violations, dearer", Score{3, 10}, Score{2, 20}, true},
+		{"more violations, cheaper", Score{2, 20}, Score{3, 10}, false},
+		{"tie, cheaper", Score{2, 20}, Score{2, 19.5}, true},
+		{"tie, dearer", Score{2, 20}, Score{2, 20.5}, false},
+		{"exact tie keeps the newer", Score{0, 5}, Score{0, 5}, true},
+	}
+	for _, c := range cases {
+		if got := Promote(c.champ, c.chall); got != c.want {
+			t.Errorf("%s: Promote(%+v, %+v) = %v, want %v", c.name, c.champ, c.chall, got, c.want)
+		}
+	}
+}
+
+func TestScheduleDueAndWindows(t *testing.T) {
+	s := Schedule{Every: 24 * time.Hour, TrainWindow: 14 * 24 * time.Hour, EvalWindow: 24 * time.Hour}
+	if err := s.Validate(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var due []int
+	for i := 0; i <= 72; i++ {
+		if s.Due(i, time.Hour) {
+			due = append(due, i)
+		}
+	}
+	if len(due) != 3 || due[0] != 24 || due[2] != 72 {
+		t.Fatalf("due at %v, want 24, 48, 72", due)
+	}
+	from, to, ok := s.Windows(1000, time.Hour, 10)
+	if !ok || to != 976 || from != 976-336 {
+		t.Fatalf("windows %d..%d (%v), want 640..976", from, to, ok)
+	}
+	from, to, ok = s.Windows(100, time.Hour, 10)
+	if !ok || from != 0 || to != 76 {
+		t.Fatalf("short series: %d..%d (%v)", from, to, ok)
+	}
+	if _, _, ok = s.Windows(30, time.Hour, 10); ok {
+		t.Fatal("6 training points accepted with minTrain 10")
+	}
+	for _, bad := range []Schedule{{}, {Every: 90 * time.Minute, TrainWindow: time.Hour, EvalWindow: time.Hour}, {Every: time.Hour, TrainWindow: -time.Hour, EvalWindow: time.Hour}} {
+		if err := bad.Validate(time.Hour); err == nil {
+			t.Errorf("schedule %+v accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/retrain"
+	"github.com/bascaler/bascaler/internal/series"
+)
+
+// Retrainer retrains a policy's forecaster during a simulated run (package retrain's
+// schedule and promotion rule). The champion and the challenger are each replayed over the
+// evaluation window through this simulator (Run: the same driver, profile and SLO as the
+// run), in a policy built by Build with that forecaster.
+type Retrainer struct {
+	Schedule retrain.Schedule
+	// Build returns a fresh policy on history h that serves forecaster f (Env.Forecaster).
+	Build func(h series.Series, f forecast.Forecaster) (policy.Policy, error)
+	// Seed seeds the challengers' fits.
+	Seed int64
+
+	leak int // tests only: intervals past the completed ones handed to the fit (a leak)
+}
+
+// RunRetrained is Run with retraining: at the start of every interval the schedule marks
+// due, before any decision for it, the challenger is fitted on completed intervals only
+// (history, then the run's intervals before the current one), judged on the newest
+// evaluation window, and swapped in when retrain.Promote says so. p must be
+// policy.Retrainable. The events are returned in order.
+func RunRetrained(cfg Config, history series.Series, rates []float64, start time.Time, p policy.Policy, rt Retrainer) (Result, []retrain.Event, error) {
+	rp, ok := p.(policy.Retrainable)
+	if !ok {
+		return Result{}, nil, fmt.Errorf("policy %s cannot be retrained (only forecasting policies such as bascaler can)", p.Name())
+	}
+	if err := rt.Schedule.Validate(cfg.Interval); err != nil {
+		return Result{}, nil, err
+	}
+	if rt.Build == nil {
+		return Result{}, nil, fmt.Errorf("retrain: no policy builder")
+	}
+	// One point per interval, as the simulator replays a trace (whatever the trace's own
+	// step): the history continues into the run's intervals.
+	hist := history.Values
+	origin := start.Add(-time.Duration(len(hist)) * cfg.Interval)
+	var events []retrain.Event
+	var failure error
+	hook := func(i int, done []Record) {
+		if failure != nil || !rt.Schedule.Due(i, cfg.Interval) {
+			return
+		}
+		// Completed intervals only: the history, then the run's intervals before i.
+		vals := make([]float64, 0, len(hist)+len(done)+rt.leak)
+		vals = append(vals, hist...)
+		for k := range done {
+			vals = append(vals, done[k].Interval.Rate)
+		}
+		for k := i; k < i+rt.leak && k < len(rates); k++ {
+			vals = append(vals, rates[k])
+		}
+		ev, err := rt.round(cfg, rp, series.Series{Name: "completed", Start: origin, Step: cfg.Interval, Values: vals}, i, start.Add(time.Duration(i)*cfg.Interval))
+		if err != nil {
+			failure = fmt.Errorf("retrain at interval %d: %w", i, err)
+			return
+		}
+		events = append(events, ev)
+	}
+	res, err := run(cfg, rates, start, p, hook)
+	if err == nil {
+		err = failure
+	}
+	return res, events, err
+}
+
+// round is one retrain over the completed series s (s's last point is the newest completed
+// interval).
+func (rt *Retrainer) round(cfg Config, p policy.Retrainable, s series.Series, i int, at time.Time) (retrain.Event, error) {
+	ev := retrain.Event{Interval: i, At: at}
+	champ := p.Forecaster()
+	from, to, ok := rt.Schedule.Windows(s.Len(), cfg.Interval, champ.MinHistory()+8)
+	if !ok {
+		ev.Skipped = fmt.Sprintf("only %d completed intervals: too few to train and evaluate", s.Len())
+		return ev, nil
+	}
+	train, eval := s.Slice(from, to), s.Slice(to, s.Len())
+	ev.TrainFrom, ev.TrainTo, ev.EvalTo = train.Start, eval.Start, eval.Start.Add(time.Duration(eval.Len())*cfg.Interval)
+	ev.TrainDigest = registry.DigestSeries(train.Start, train.Step, train.Values)
+	chall, err := p.Refit(train, rt.Seed+int64(i))
+	if err != nil {
+		ev.Skipped = fmt.Sprintf("challenger fit failed: %v", err)
+		return ev, nil
+	}
+	ev.ModelProbe = probe(chall, train)
+	replayCfg := cfg
+	replayCfg.Tap, replayCfg.Warm, replayCfg.Initial = nil, nil, 0
+	score := func(f forecast.Forecaster) (retrain.Score, error) {
+		pol, err := rt.Build(train, f)
+		if err != nil {
+			return retrain.Score{}, err
+		}
+		res, err := Run(replayCfg, eval.Values, eval.Start, pol)
+		if err != nil {
+			return retrain.Score{}, err
+		}
+		v := 0
+		for k := range res.Records {
+			if res.Records[k].Violated {
+				v++
+			}
+		}
+		return retrain.Score{Violations: v, PodHours: res.Summary.CostPodHours}, nil
+	}
+	if ev.Champion, err = score(champ); err != nil {
+		return ev, fmt.Errorf("replay champion: %w", err)
+	}
+	if ev.Challenger, err = score(chall); err != nil {
+		return ev, fmt.Errorf("replay challenger: %w", err)
+	}
+	if ev.Promoted = retrain.Promote(ev.Champion, ev.Challenger); ev.Promoted {
+		// The detector recalibrates on the newest completed stretch with the new model.
+		recent := s.Slice(max(s.Len()-train.Len(), 0), s.Len())
+		if err := p.Swap(chall, recent); err != nil {
+			return ev, fmt.Errorf("swap in the challenger: %w", err)
+		}
+	}
+	return ev, nil
+}
+
+// probe fingerprints a fitted forecaster by its forecast from the end of h.
+func probe(f forecast.Forecaster, h series.Series) string {
+	fc, err := f.Predict(h.Slice(max(h.Len()-window(f), 0), h.Len()), 3)
+	sum := sha256.New()
+	if err != nil {
+		fmt.Fprintf(sum, "error %v", err)
+	}
+	var b [8]byte
+	for _, q := range fc.Q {
+		for _, v := range q {
+			binary.BigEndian.PutUint64(b[:], math.Float64bits(v))
+			sum.Write(b[:])
+		}
+	}
+	return hex.EncodeToString(sum.Sum(nil))[:16]
+}
+
+func window(f forecast.Forecaster) int { return max(2*f.MinHistory(), 512) }
