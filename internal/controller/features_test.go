@@ -17,7 +17,12 @@ func historyOf(r *Reconciler, ns, name string) []policy.Interval {
 	r.mu.Lock()
 	l := r.loops[types.NamespacedName{Namespace: ns, Name: name}]
 	r.mu.Unlock()
-	if l == nil || l.drv == nil {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.drv == nil {
 		return nil
 	}
 	return append([]policy.Interval(nil), l.drv.History()...)

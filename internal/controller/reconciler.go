@@ -73,6 +73,9 @@ type Reconciler struct {
 // generation changes; the control state (policy, observation windows, behavior, failure
 // count) lives in the driver's Loop, which the simulator and the testbed run too.
 type loop struct {
+	// mu is held for a step: the work queue runs one step of an object at a time, so it is
+	// uncontended; readers outside the step (tests, debugging) take it too.
+	mu         sync.Mutex
 	generation int64
 	uid        types.UID
 	cfg        settings
@@ -134,7 +137,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Clock.Now()
 	st := baa.Status.DeepCopy()
 	// A step slower than its tick must not end the loop: RequeueAfter <= 0 means "never".
+	l.mu.Lock()
 	wait := max(r.step(ctx, baa, l, now, st), 10*time.Millisecond)
+	l.mu.Unlock()
 	st.ObservedGeneration = baa.Generation
 	if !equality.Semantic.DeepEqual(&baa.Status, st) {
 		orig := baa.DeepCopy()

@@ -7,7 +7,9 @@ import (
 )
 
 func TestScalerStartsAndStopsRealProcesses(t *testing.T) {
-	m := newManager(t, Options{StartupDelay: 200 * time.Millisecond})
+	// The start-up delay is long against starting three processes (slow under the race
+	// detector on a busy machine), so all three are still starting when Scale returns.
+	m := newManager(t, Options{StartupDelay: 5 * time.Second})
 	s := NewScaler(m)
 	ctx := context.Background()
 	if err := s.Scale(ctx, -1); err == nil {
@@ -20,7 +22,7 @@ func TestScalerStartsAndStopsRealProcesses(t *testing.T) {
 		t.Fatalf("right after scaling to 3: allocated %d, ready %d; want 3 starting", a, r)
 	}
 	for _, r := range m.Replicas() {
-		waitState(t, r, Ready, 10*time.Second)
+		waitState(t, r, Ready, 30*time.Second)
 	}
 	if a, r := s.Counts(); a != 3 || r != 3 {
 		t.Fatalf("after the start-up delay: allocated %d, ready %d; want 3 and 3", a, r)
