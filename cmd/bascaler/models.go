@@ -93,6 +93,29 @@ func (t *fcTraceFlags) lineage(p fcData, createdBy string) (registry.Lineage, er
 	return registry.Lineage{Data: d, Seed: t.seed, CreatedBy: createdBy, CodeVersion: registry.CodeVersion(version)}, nil
 }
 
+// newRegistryCmd is a models subcommand on the registry in args[0]: it checks --format,
+// opens the registry and runs run with the command's output.
+func newRegistryCmd(use, short string, nargs int, run func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error) *cobra.Command {
+	var format modelsFormat
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(nargs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := format.check(); err != nil {
+				return err
+			}
+			r, err := registry.Open(args[0])
+			if err != nil {
+				return err
+			}
+			return run(cmd.OutOrStdout(), r, format, args)
+		},
+	}
+	format.register(cmd)
+	return cmd
+}
+
 // modelsFormat is the --format flag of the models subcommands.
 type modelsFormat string
 
@@ -149,63 +172,48 @@ accepted with DIR@champion or DIR@<digest prefix>.`,
 }
 
 func newModelsListCmd() *cobra.Command {
-	var format modelsFormat
-	cmd := &cobra.Command{
-		Use:   "list DIR",
-		Short: "List a registry's versions, newest first, with aliases and lineage summary",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
+	cmd := newRegistryCmd("list DIR", "List a registry's versions, newest first, with aliases and lineage summary", 1, func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error {
+		list, err := r.List()
+		if err != nil {
+			return err
+		}
+		aliases, err := r.Aliases()
+		if err != nil {
+			return err
+		}
+		hist, err := r.History()
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			doc := struct {
+				Registry string            `json:"registry"`
+				Aliases  map[string]string `json:"aliases"`
+				Versions []versionJSON     `json:"versions"`
+				History  []registry.Event  `json:"history"`
+			}{Registry: args[0], Aliases: aliases, Versions: []versionJSON{}, History: hist}
+			if doc.History == nil {
+				doc.History = []registry.Event{}
 			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			list, err := r.List()
-			if err != nil {
-				return err
-			}
-			aliases, err := r.Aliases()
-			if err != nil {
-				return err
-			}
-			hist, err := r.History()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				doc := struct {
-					Registry string            `json:"registry"`
-					Aliases  map[string]string `json:"aliases"`
-					Versions []versionJSON     `json:"versions"`
-					History  []registry.Event  `json:"history"`
-				}{Registry: args[0], Aliases: aliases, Versions: []versionJSON{}, History: hist}
-				if doc.History == nil {
-					doc.History = []registry.Event{}
-				}
-				for _, l := range list {
-					doc.Versions = append(doc.Versions, toJSON(l.Version, l.Err))
-				}
-				return writeJSON(w, doc)
-			}
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tALIASES\tKIND\tCREATED\tDATA\tPOINTS\tVAL PINBALL\tPARENT\tSTATUS")
 			for _, l := range list {
-				status := "ok"
-				if l.Err != nil {
-					status = "DAMAGED: " + l.Err.Error()
-				}
-				ln := l.Lineage
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", registry.Short(l.ID), dash(strings.Join(l.Aliases, ",")),
-					dash(ln.Kind), ln.Created.Format(time.RFC3339), dash(dataSummary(ln.Data)), ln.Data.Train.Points,
-					score(ln.Validation, "pinball_mean"), dash(registry.Short(ln.Parent)), status)
+				doc.Versions = append(doc.Versions, toJSON(l.Version, l.Err))
 			}
-			return tw.Flush()
-		},
-	}
-	format.register(cmd)
+			return writeJSON(w, doc)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tALIASES\tKIND\tCREATED\tDATA\tPOINTS\tVAL PINBALL\tPARENT\tSTATUS")
+		for _, l := range list {
+			status := "ok"
+			if l.Err != nil {
+				status = "DAMAGED: " + l.Err.Error()
+			}
+			ln := l.Lineage
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", registry.Short(l.ID), dash(strings.Join(l.Aliases, ",")),
+				dash(ln.Kind), ln.Created.Format(time.RFC3339), dash(dataSummary(ln.Data)), ln.Data.Train.Points,
+				score(ln.Validation, "pinball_mean"), dash(registry.Short(ln.Parent)), status)
+		}
+		return tw.Flush()
+	})
 	return cmd
 }
 
@@ -235,79 +243,64 @@ func dataSummary(d registry.Data) string {
 }
 
 func newModelsShowCmd() *cobra.Command {
-	var format modelsFormat
-	cmd := &cobra.Command{
-		Use:   "show DIR REF",
-		Short: "Show one version's lineage (REF: an alias or a digest prefix); verifies its files",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
+	cmd := newRegistryCmd("show DIR REF", "Show one version's lineage (REF: an alias or a digest prefix); verifies its files", 2, func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error {
+		v, err := r.Get(args[1])
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			return writeJSON(w, toJSON(v, nil))
+		}
+		ln := v.Lineage
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, dash(v)) }
+		row("version", v.ID)
+		row("dir", v.Dir)
+		row("aliases", strings.Join(v.Aliases, ", "))
+		row("kind", ln.Kind)
+		row("params", kv(ln.Params))
+		row("created", ln.Created.Format(time.RFC3339))
+		row("created by", ln.CreatedBy)
+		row("code version", ln.CodeVersion)
+		row("parent", ln.Parent)
+		row("seed", fmt.Sprint(ln.Seed))
+		row("data source", ln.Data.Source)
+		row("trace", ln.Data.Trace)
+		row("trace sha256", ln.Data.TraceDigest)
+		if p := ln.Data.Prometheus; p != nil {
+			row("prometheus", p.Address)
+			row("query", p.Query)
+			row("range", fmt.Sprintf("%s .. %s step %s", p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339), p.Step))
+		}
+		row("series digest", ln.Data.SeriesDigest)
+		row("split / normalize", ln.Data.Split+" / "+ln.Data.Normalize)
+		row("train window", windowText(ln.Data.Train))
+		if ln.Data.Validation != nil {
+			row("validation window", windowText(*ln.Data.Validation))
+		}
+		scores := map[string]string{}
+		for k, s := range ln.Validation {
+			scores[k] = fmt.Sprintf("%.6g", s)
+		}
+		row("validation scores", kv(scores))
+		cal := "none"
+		if len(ln.Calibration) > 0 {
+			cal = string(ln.Calibration)
+			if len(cal) > 100 {
+				cal = cal[:97] + "... (--format json shows it whole)"
 			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			v, err := r.Get(args[1])
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				return writeJSON(w, toJSON(v, nil))
-			}
-			ln := v.Lineage
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, dash(v)) }
-			row("version", v.ID)
-			row("dir", v.Dir)
-			row("aliases", strings.Join(v.Aliases, ", "))
-			row("kind", ln.Kind)
-			row("params", kv(ln.Params))
-			row("created", ln.Created.Format(time.RFC3339))
-			row("created by", ln.CreatedBy)
-			row("code version", ln.CodeVersion)
-			row("parent", ln.Parent)
-			row("seed", fmt.Sprint(ln.Seed))
-			row("data source", ln.Data.Source)
-			row("trace", ln.Data.Trace)
-			row("trace sha256", ln.Data.TraceDigest)
-			if p := ln.Data.Prometheus; p != nil {
-				row("prometheus", p.Address)
-				row("query", p.Query)
-				row("range", fmt.Sprintf("%s .. %s step %s", p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339), p.Step))
-			}
-			row("series digest", ln.Data.SeriesDigest)
-			row("split / normalize", ln.Data.Split+" / "+ln.Data.Normalize)
-			row("train window", windowText(ln.Data.Train))
-			if ln.Data.Validation != nil {
-				row("validation window", windowText(*ln.Data.Validation))
-			}
-			scores := map[string]string{}
-			for k, s := range ln.Validation {
-				scores[k] = fmt.Sprintf("%.6g", s)
-			}
-			row("validation scores", kv(scores))
-			cal := "none"
-			if len(ln.Calibration) > 0 {
-				cal = string(ln.Calibration)
-				if len(cal) > 100 {
-					cal = cal[:97] + "... (--format json shows it whole)"
-				}
-			}
-			row("calibration", cal)
-			names := make([]string, 0, len(ln.Files))
-			for n := range ln.Files {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				row("file "+n, fmt.Sprintf("%d bytes, sha256 %s", ln.Files[n].Size, ln.Files[n].SHA256))
-			}
-			return tw.Flush()
-		},
-	}
-	format.register(cmd)
+		}
+		row("calibration", cal)
+		names := make([]string, 0, len(ln.Files))
+		for n := range ln.Files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			row("file "+n, fmt.Sprintf("%d bytes, sha256 %s", ln.Files[n].Size, ln.Files[n].SHA256))
+		}
+		return tw.Flush()
+	})
 	return cmd
 }
 
@@ -332,48 +325,33 @@ func kv(m map[string]string) string {
 }
 
 func newModelsDiffCmd() *cobra.Command {
-	var format modelsFormat
-	cmd := &cobra.Command{
-		Use:   "diff DIR REF-A REF-B",
-		Short: "Compare two versions' lineage and manifest field by field",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
+	cmd := newRegistryCmd("diff DIR REF-A REF-B", "Compare two versions' lineage and manifest field by field", 3, func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error {
+		a, b, changes, err := r.Diff(args[1], args[2])
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			if changes == nil {
+				changes = []registry.Change{}
 			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			a, b, changes, err := r.Diff(args[1], args[2])
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				if changes == nil {
-					changes = []registry.Change{}
-				}
-				return writeJSON(w, struct {
-					A       string            `json:"a"`
-					B       string            `json:"b"`
-					Changes []registry.Change `json:"changes"`
-				}{a.ID, b.ID, changes})
-			}
-			fmt.Fprintf(w, "a %s\nb %s\n", a.ID, b.ID)
-			if len(changes) == 0 {
-				fmt.Fprintln(w, "identical")
-				return nil
-			}
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "FIELD\tA\tB")
-			for _, c := range changes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Path, clipText(dash(c.A)), clipText(dash(c.B)))
-			}
-			return tw.Flush()
-		},
-	}
-	format.register(cmd)
+			return writeJSON(w, struct {
+				A       string            `json:"a"`
+				B       string            `json:"b"`
+				Changes []registry.Change `json:"changes"`
+			}{a.ID, b.ID, changes})
+		}
+		fmt.Fprintf(w, "a %s\nb %s\n", a.ID, b.ID)
+		if len(changes) == 0 {
+			fmt.Fprintln(w, "identical")
+			return nil
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "FIELD\tA\tB")
+		for _, c := range changes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Path, clipText(dash(c.A)), clipText(dash(c.B)))
+		}
+		return tw.Flush()
+	})
 	return cmd
 }
 
@@ -412,75 +390,46 @@ func newModelsRollbackCmd() *cobra.Command {
 // newAliasCmd is a command that moves an alias of the registry in args[0] and prints the
 // event.
 func newAliasCmd(use, short, aliasHelp string, nargs int, move func(r *registry.Registry, alias string, args []string) (registry.Event, error)) *cobra.Command {
-	var format modelsFormat
 	var alias string
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.ExactArgs(nargs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
-			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			ev, err := move(r, alias, args)
-			if err != nil {
-				return err
-			}
-			return writeEvent(cmd.OutOrStdout(), format, ev)
-		},
-	}
+	cmd := newRegistryCmd(use, short, nargs, func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error {
+		ev, err := move(r, alias, args)
+		if err != nil {
+			return err
+		}
+		return writeEvent(w, format, ev)
+	})
 	cmd.Flags().StringVar(&alias, "alias", registry.Champion, aliasHelp)
-	format.register(cmd)
 	return cmd
 }
 
 func newModelsGCCmd() *cobra.Command {
-	var format modelsFormat
 	var o registry.GCOptions
-	cmd := &cobra.Command{
-		Use:   "gc DIR",
-		Short: "Remove versions no alias or recent alias history refers to",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := format.check(); err != nil {
-				return err
+	cmd := newRegistryCmd("gc DIR", "Remove versions no alias or recent alias history refers to", 1, func(w io.Writer, r *registry.Registry, format modelsFormat, args []string) error {
+		removed, err := r.GC(o)
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			if removed == nil {
+				removed = []string{}
 			}
-			r, err := registry.Open(args[0])
-			if err != nil {
-				return err
-			}
-			removed, err := r.GC(o)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				if removed == nil {
-					removed = []string{}
-				}
-				return writeJSON(w, struct {
-					Removed []string `json:"removed"`
-					DryRun  bool     `json:"dry_run"`
-				}{removed, o.DryRun})
-			}
-			verb := "removed"
-			if o.DryRun {
-				verb = "would remove"
-			}
-			fmt.Fprintf(w, "%s %d versions\n", verb, len(removed))
-			for _, id := range removed {
-				fmt.Fprintln(w, id)
-			}
-			return nil
-		},
-	}
+			return writeJSON(w, struct {
+				Removed []string `json:"removed"`
+				DryRun  bool     `json:"dry_run"`
+			}{removed, o.DryRun})
+		}
+		verb := "removed"
+		if o.DryRun {
+			verb = "would remove"
+		}
+		fmt.Fprintf(w, "%s %d versions\n", verb, len(removed))
+		for _, id := range removed {
+			fmt.Fprintln(w, id)
+		}
+		return nil
+	})
 	cmd.Flags().IntVar(&o.KeepHistory, "keep-history", registry.DefaultKeepHistory, "keep the versions named by this many latest alias events (0: none)")
 	cmd.Flags().DurationVar(&o.MinAge, "min-age", registry.DefaultMinAge, "keep versions and staging files younger than this: a trainer may be about to promote them (0: none)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "only report what would be removed")
-	format.register(cmd)
 	return cmd
 }
