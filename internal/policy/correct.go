@@ -5,6 +5,7 @@ import (
 
 	"github.com/bascaler/bascaler/internal/forecast"
 	modelreg "github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/rl"
 )
 
 // Corrector adjusts a burst-aware policy's replica estimate outside bursts: BAScaler's third
@@ -46,7 +47,7 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 	if CorrectorLoader == nil {
 		return nil, fmt.Errorf("policy %s: rl-model given but this build has no RL support", policyName)
 	}
-	dir, _, err := modelreg.Resolve(modelDir)
+	dir, _, err := modelreg.ResolveKind(modelDir, "rl-model", rl.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: rl-model: %w", policyName, err)
 	}

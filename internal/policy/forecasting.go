@@ -97,7 +97,7 @@ func fitForecaster(env Env, kind, modelDir string, horizon int, levels []float64
 		if _, given := env.Params["forecaster"]; given {
 			use.Kind = kind
 		}
-		dir, _, err := modelreg.Resolve(modelDir)
+		dir, _, err := modelreg.ResolveKind(modelDir, "forecaster", forecast.Kinds()...)
 		if err != nil {
 			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
