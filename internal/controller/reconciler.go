@@ -509,7 +509,7 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 	if err := cfg.checkModels(); err != nil {
 		return fmt.Errorf("%w: %v", policy.ErrModel, err)
 	}
-	prof, err := profile(baa, cfg.slo, func(name, key string) (string, error) {
+	prof, err := profile(baa, cfg.slo, cfg.profileModel, func(name, key string) (string, error) {
 		cm := &corev1.ConfigMap{}
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: baa.Namespace, Name: name}, cm); err != nil {
 			return "", fmt.Errorf("profile ConfigMap %s: %w", name, err)
