@@ -33,6 +33,7 @@ type testbedRunFlags struct {
 	duration                               time.Duration
 	start, historyN                        int
 	params                                 []string
+	rlModel                                string
 	quiet, compareSim                      bool
 	cfg                                    testbed.Config
 }
@@ -89,6 +90,7 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&cfg.ScrapeInterval, "scrape-interval", time.Second, "Prometheus scrape interval")
 	fl.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value or policy.key=value (repeatable)")
+	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL agent for bascaler and bascaler-paper: a directory or a registry reference DIR@champion, DIR@<digest prefix> (a ppo version)")
 	fl.StringVar(&f.format, "format", "table", "output format: table or json")
 	fl.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
@@ -134,6 +136,11 @@ func (f *testbedRunFlags) config() (testbed.Config, error) {
 	cfg.Policies = splitList(f.policies)
 	if cfg.Params, err = policy.ParseParams(f.params); err != nil {
 		return cfg, fmt.Errorf("--param: %w", err)
+	}
+	if f.rlModel != "" {
+		if err := applyRLModel(f.rlModel, cfg.Policies, cfg.Params); err != nil {
+			return cfg, err
+		}
 	}
 	if f.format != "json" && f.format != "table" {
 		return cfg, fmt.Errorf("--format %q: want table or json", f.format)

@@ -131,6 +131,11 @@ func TestTrainRLIntoTheRegistryFromPrometheusEqualsFromTheSameSeriesInACSV(t *te
 			t.Errorf("simulate %v: %v, want an error containing %q\n%s", c.args, err, c.want, out)
 		}
 	}
+	// The testbed reads the same flag the same way (refused before any replica starts).
+	if out, err := run(t, "testbed", "run", "--trace", "synthetic", "--policy", "bascaler", "--rl-model", fc+"@champion"); err == nil ||
+		!strings.Contains(err.Error(), "is of kind naive, want ppo") {
+		t.Errorf("testbed run --rl-model with a forecaster: %v\n%s", err, out)
+	}
 }
 
 // profileWorkload is a known workload with latency and CPU: per-pod load (rate/2) from 7.5
