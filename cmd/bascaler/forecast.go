@@ -375,7 +375,7 @@ func newForecastTrainCmd() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "saved %s model to %s (validation pinball %.4g)\n", model.Kind(), outDir, val)
 			}
-			return reg.publish(cmd.OutOrStdout(), func() (registry.Lineage, error) { return tf.lineage(p, meta.CreatedBy) },
+			return reg.publish(cmd.OutOrStdout(), forecast.Kinds(), func() (registry.Lineage, error) { return tf.lineage(p, meta.CreatedBy) },
 				func(d string) error { return forecast.Save(d, model, meta) })
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -38,13 +39,25 @@ func (r *registerFlags) register(cmd *cobra.Command) {
 
 // publish writes a trained model into the registry (when --registry was given) with the
 // lineage lineage returns (called only then: it may hash a trace file), and says what it did.
-func (r *registerFlags) publish(w io.Writer, lineage func() (registry.Lineage, error), save func(dir string) error) error {
+// peers are the kinds that serve in the same role: the parent is the champion when it is one
+// of them (a seasonal-naive trained against a holt-winters champion is its challenger; an RL
+// agent is no forecaster's).
+func (r *registerFlags) publish(w io.Writer, peers []string, lineage func() (registry.Lineage, error), save func(dir string) error) error {
 	if r.dir == "" {
 		return nil
 	}
 	l, err := lineage()
 	if err != nil {
 		return err
+	}
+	if l.Parent == "" && registry.IsRegistry(r.dir) {
+		reg, err := registry.Open(r.dir)
+		if err != nil {
+			return err
+		}
+		if v, err := reg.Get(registry.Champion); err == nil && slices.Contains(peers, v.Lineage.Kind) {
+			l.Parent = v.ID
+		}
 	}
 	v, created, err := registry.Publish(r.dir, save, l, r.promote)
 	if err != nil {

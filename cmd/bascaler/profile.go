@@ -335,7 +335,7 @@ func saveProfileModel(w io.Writer, ps profileSave) error {
 		}
 		fmt.Fprintf(w, "saved the svr-profile model to %s\n", ps.modelOut)
 	}
-	return ps.reg.publish(w, func() (registry.Lineage, error) {
+	return ps.reg.publish(w, []string{perf.ProfileKind}, func() (registry.Lineage, error) {
 		d := ps.lineage
 		d.SeriesDigest = perf.DigestSamples(ps.data)
 		d.Train = registry.Window{Points: len(ps.data)}

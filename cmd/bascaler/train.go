@@ -214,7 +214,7 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	if f.out != "" {
 		fmt.Fprintf(out, "agent written to %s; use it with --rl-model %s\n", f.out, f.out)
 	}
-	return f.reg.publish(out, func() (registry.Lineage, error) { return f.lineage(w, params, m) },
+	return f.reg.publish(out, []string{rl.Kind}, func() (registry.Lineage, error) { return f.lineage(w, params, m) },
 		func(d string) error { return rl.Save(d, res.Best, m) })
 }
 
