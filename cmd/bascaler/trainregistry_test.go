@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/rl"
 	"github.com/bascaler/bascaler/internal/series"
@@ -110,8 +111,16 @@ func TestTrainRLIntoTheRegistryFromPrometheusEqualsFromTheSameSeriesInACSV(t *te
 	if byRef != byDir {
 		t.Errorf("simulate --rl-model %s@champion differs from --rl-model %s:\n%s\n%s", reg, p.Dir, byRef, byDir)
 	}
-	if none := simulateJSON(t, sim...); none == byRef {
-		t.Log("note: the agent made no difference on this run")
+	// That tiny agent may never correct; one that always adds pods shows the reference
+	// loads the agent it names: same as its directory, different from no agent.
+	up := filepath.Join(t.TempDir(), "up")
+	uv := publishAlwaysUpAgent(t, up)
+	upRef := simulateJSON(t, append(sim, "--rl-model", up+"@"+registry.Short(uv.ID))...)
+	if upDir := simulateJSON(t, append(sim, "--rl-model", uv.Dir)...); upRef != upDir {
+		t.Errorf("the always-up agent by reference and by directory differ:\n%s\n%s", upRef, upDir)
+	}
+	if none := simulateJSON(t, sim...); none == upRef {
+		t.Errorf("the always-up agent changed nothing: was it loaded?\n%s", upRef)
 	}
 
 	// Wrong kinds are refused, naming both; so is an unknown alias.
@@ -226,4 +235,26 @@ func TestProfileIntoTheRegistryFromPrometheusEqualsFromTheSameSamplesInACSV(t *t
 		!strings.Contains(err.Error(), "is of kind svr-profile, want ppo") {
 		t.Errorf("an svr-profile as --rl-model: %v\n%s", err, out)
 	}
+}
+
+// publishAlwaysUpAgent publishes, as the champion of a registry at dir, an untrained agent
+// for bascaler whose output bias makes its greedy action the largest step up.
+func publishAlwaysUpAgent(t *testing.T, dir string) registry.Version {
+	t.Helper()
+	a, err := rl.NewAgent(policy.RLStateSize, policy.RLActions, rl.DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := a.ActorParams()
+	bias := ps[len(ps)-1]
+	if len(bias.Data) != policy.RLActions {
+		t.Fatalf("the actor's last tensor has %d values, want the %d action biases", len(bias.Data), policy.RLActions)
+	}
+	bias.Data[policy.RLActions-1] = 100
+	m := rl.Manifest{Meta: map[string]string{"policy": "bascaler", "features": policy.RLFeatureSet}}
+	v, _, err := registry.Publish(dir, func(d string) error { return rl.Save(d, a, m) }, registry.Lineage{CodeVersion: "test"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
