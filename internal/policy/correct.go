@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/bascaler/bascaler/internal/forecast"
@@ -48,6 +49,9 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 		return nil, fmt.Errorf("policy %s: rl-model given but this build has no RL support", policyName)
 	}
 	dir, _, err := modelreg.ResolveKind(modelDir, "rl-model", rl.Kind)
+	if errors.Is(err, modelreg.ErrWrongKind) {
+		return nil, fmt.Errorf("policy %s: %w: %w", policyName, ErrModelMismatch, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: rl-model: %w", policyName, err)
 	}

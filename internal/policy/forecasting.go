@@ -98,7 +98,10 @@ func fitForecaster(env Env, kind, modelDir string, horizon int, levels []float64
 			use.Kind = kind
 		}
 		dir, _, err := modelreg.ResolveKind(modelDir, "forecaster", forecast.Kinds()...)
-		if err != nil {
+		switch {
+		case errors.Is(err, modelreg.ErrWrongKind):
+			return nil, fmt.Errorf("%w: %w", ErrModelMismatch, err)
+		case err != nil:
 			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
 		f, _, err := forecast.LoadForRates(dir, use)
