@@ -41,7 +41,17 @@ type rlTrainFlags struct {
 
 // newTrainCmd groups the training subcommands ("train rl"; other trainers may join it).
 func newTrainCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies"}
+	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies",
+		Long: `Train models used by the policies. Each trainer reads a trace file or Prometheus (the
+controller's presets over --start..--end) and can write a registry version with lineage
+(--registry DIR [--promote]):
+
+  forecaster            bascaler forecast train
+  PPO corrector         bascaler train rl
+  SVR performance model bascaler profile --fit
+
+The burst detector's calibration is not trained ahead: every backend derives it from the
+served forecaster and the recent history when it builds the policy (bascaler burst --help).`}
 	cmd.AddCommand(newTrainRLCmd())
 	return cmd
 }
