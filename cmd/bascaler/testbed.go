@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
-	"github.com/bascaler/bascaler/internal/report"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed"
 )
@@ -34,6 +34,7 @@ type testbedRunFlags struct {
 	start, historyN                        int
 	params                                 []string
 	quiet, compareSim                      bool
+	fit                                    string
 	cfg                                    testbed.Config
 }
 
@@ -92,7 +93,14 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.format, "format", "table", "output format: table or json")
 	fl.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
-	fl.BoolVar(&f.compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and print its results beside (needs --out)")
+	fl.BoolVar(&f.compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and report their agreement per policy (needs --out; JSON: top-level \"agreement\" list)")
+	fl.StringVar(&f.fit, "fit", "refuse", "when --max-replicas x --cpu-share + --reserve-cores exceed the machine's measured idle CPU: refuse, scale-down (lower --max-replicas to fit) or ignore")
+	fl.Float64Var(&cfg.ReserveCores, "reserve-cores", 0.5, "CPU kept for the load generator, load balancer and Prometheus in the fit check, cores")
+	fl.IntVar(&cfg.Calibrations, "calibrations", 3, "repeats of the single-replica CPU-per-request probe (median used, spread reported)")
+	fl.Float64Var(&cfg.MaxCalibrationSpread, "max-calibration-spread", 0.2, "refuse the run when the probes' (max-min)/median exceeds this")
+	fl.Float64Var(&cfg.MaxShortfall, "max-shortfall", 0.01, "stop the run as invalid when the load generator fails to send more than this share of a policy's requests on time")
+	fl.Float64Var(&cfg.MaxDrift, "max-drift", 0.25, "stop the run as invalid when the CPU per request probed after a policy's run moves more than this from calibration")
+	fl.IntVar(&cfg.Repeats, "repeats", 1, "runs of every policy (order rotated each round); the agreement reports their spread")
 }
 
 // config checks the flags and turns them into the testbed's configuration: the trace
@@ -138,6 +146,9 @@ func (f *testbedRunFlags) config() (testbed.Config, error) {
 	if f.format != "json" && f.format != "table" {
 		return cfg, fmt.Errorf("--format %q: want table or json", f.format)
 	}
+	if cfg.Fit, err = testbed.ParseFitMode(f.fit); err != nil {
+		return cfg, fmt.Errorf("--fit: %w", err)
+	}
 	if f.compareSim && cfg.OutDir == "" {
 		return cfg, fmt.Errorf("--compare-sim needs --out: the simulator replays the inputs the testbed writes there")
 	}
@@ -154,35 +165,71 @@ func runTestbed(cmd *cobra.Command, f *testbedRunFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := testbed.Run(ctx, cfg)
-	if err != nil {
+	rep, runErr := testbed.Run(ctx, cfg)
+	var invalid *testbed.InvalidRunError
+	if runErr != nil && !errors.As(runErr, &invalid) {
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted (every replica and Prometheus were stopped): %w", err)
+			return fmt.Errorf("interrupted (every replica and Prometheus were stopped): %w", runErr)
 		}
-		return err
+		return runErr
 	}
+	// An invalid run still prints what it measured, then fails with the reason.
 	out := struct {
 		*testbed.Report
-		Simulator *traceReport `json:"simulator,omitempty"`
+		Simulator *traceReport        `json:"simulator,omitempty"`
+		Agreement []testbed.Agreement `json:"agreement,omitempty"`
+		Rankings  *testbed.Rankings   `json:"rankings,omitempty"`
+		Invalid   string              `json:"invalid,omitempty"`
 	}{Report: rep}
-	if f.compareSim {
-		if out.Simulator, err = simulateLikeTestbed(cfg.OutDir); err != nil {
+	if invalid != nil {
+		out.Invalid = invalid.Error()
+	}
+	if f.compareSim && invalid == nil {
+		sim, replicas, err := simulateLikeTestbed(cfg.OutDir)
+		if err != nil {
+			return err
+		}
+		out.Simulator = sim
+		agree, rk, err := testbed.Agree(rep.Results, sim.Results)
+		if err != nil {
+			return err
+		}
+		out.Agreement, out.Rankings = agree, &rk
+		if err := testbed.WriteTrajectories(cfg.OutDir, rep.Runs, replicas); err != nil {
 			return err
 		}
 	}
 	if f.format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		return runErr
 	}
 	if err := printTestbedTable(cmd.OutOrStdout(), rep); err != nil {
 		return err
 	}
-	if out.Simulator != nil {
-		fmt.Fprintln(cmd.OutOrStdout(), "\nthe simulator on the same window, measured profile, SLO and bounds:")
-		return report.Table(cmd.OutOrStdout(), out.Simulator.Trace, out.Simulator.Intervals, out.Simulator.Results)
+	if out.Agreement != nil {
+		printAgreement(cmd.OutOrStdout(), out.Agreement, *out.Rankings)
 	}
-	return nil
+	return runErr
+}
+
+// printAgreement prints the testbed-against-simulator table.
+func printAgreement(w io.Writer, as []testbed.Agreement, rk testbed.Rankings) {
+	fmt.Fprintf(w, "\nthe simulator on the same window, measured profile, SLO and bounds (agrees: pod-hours within %.0f%%, violations within %.0f points):\n",
+		100*testbed.AgreePodHours, testbed.AgreeViolationPoints)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\trepeats\tviolations testbed\tsimulator\tpod-hours testbed\tsimulator\tratio\tagrees\t")
+	for _, a := range as {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%% (%.1f-%.1f)\t%.1f%%\t%.4f (%.4f-%.4f)\t%.4f\t%.2f\t%v\t\n", a.Policy, a.Testbed.Seeds,
+			100*a.Testbed.SLOViolationRate, 100*a.TestbedViolationRange[0], 100*a.TestbedViolationRange[1], 100*a.Simulator.SLOViolationRate,
+			a.Testbed.CostPodHours, a.TestbedPodHoursRange[0], a.TestbedPodHoursRange[1], a.Simulator.CostPodHours, a.PodHoursRatio, a.Agrees)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "ranking by violations: testbed %v, simulator %v (same: %v)\n", rk.ByViolations.Testbed, rk.ByViolations.Simulator, rk.ByViolations.Same)
+	fmt.Fprintf(w, "ranking by cost:       testbed %v, simulator %v (same: %v)\n", rk.ByCost.Testbed, rk.ByCost.Simulator, rk.ByCost.Same)
 }
 
 func printTestbedTable(w io.Writer, rep *testbed.Report) error {
