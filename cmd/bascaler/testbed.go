@@ -22,7 +22,7 @@ import (
 // newTestbedCmd groups the local end-to-end testbed's subcommands.
 func newTestbedCmd() *cobra.Command {
 	tb := &cobra.Command{Use: "testbed", Short: "Local end-to-end testbed: real replicas, load and Prometheus"}
-	tb.AddCommand(newTestbedRunCmd(), testbedProfileCmd())
+	tb.AddCommand(newTestbedRunCmd(), testbedProfileCmd(), newTestbedBurstsCmd())
 	return tb
 }
 
@@ -31,7 +31,8 @@ func newTestbedCmd() *cobra.Command {
 type testbedRunFlags struct {
 	tracePath, policies, format, sloMetric string
 	duration                               time.Duration
-	start, historyN                        int
+	historyN                               int
+	start                                  string
 	params                                 []string
 	quiet, compareSim                      bool
 	fit                                    string
@@ -72,7 +73,7 @@ logs. Every process started is stopped on exit, error, SIGINT or SIGTERM.`,
 func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl, cfg := cmd.Flags(), &f.cfg
 	fl.StringVar(&f.tracePath, "trace", "", `trace CSV (timestamp,value), or "synthetic" for a quiet-burst-quiet window`)
-	fl.IntVar(&f.start, "start", 0, "index of the trace point the window starts at")
+	fl.StringVar(&f.start, "start", "0", "index of the trace point the window starts at, or burst:K for the window around the trace's K-th largest burst (see testbed bursts)")
 	fl.IntVar(&f.historyN, "history", 200, "points of training history for forecasting policies: the trace points before --start (synthetic: quiet-level noise)")
 	fl.StringVar(&f.policies, "policy", "hpa", "comma-separated policies to run in turn")
 	fl.DurationVar(&f.duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
@@ -126,13 +127,17 @@ func (f *testbedRunFlags) config() (testbed.Config, error) {
 		if err != nil {
 			return cfg, err
 		}
-		if f.start < 0 || f.start+n > s.Len() {
-			return cfg, fmt.Errorf("trace %s has %d points; the window [%d, %d) (--start, --duration/--interval) does not fit", f.tracePath, s.Len(), f.start, f.start+n)
+		start, err := testbed.ParseStart(f.start, s.Values, n, f.historyN)
+		if err != nil {
+			return cfg, err
 		}
-		cfg.TraceName = s.Name
-		cfg.Shape = append([]float64(nil), s.Values[f.start:f.start+n]...)
-		from := max(0, f.start-f.historyN)
-		cfg.History = append([]float64(nil), s.Values[from:f.start]...)
+		if start < 0 || start+n > s.Len() {
+			return cfg, fmt.Errorf("trace %s has %d points; the window [%d, %d) (--start, --duration/--interval) does not fit", f.tracePath, s.Len(), start, start+n)
+		}
+		cfg.TraceName = fmt.Sprintf("%s[%d:%d]", s.Name, start, start+n)
+		cfg.Shape = append([]float64(nil), s.Values[start:start+n]...)
+		from := max(0, start-f.historyN)
+		cfg.History = append([]float64(nil), s.Values[from:start]...)
 	}
 	m, err := perf.ParseLatencyMetric(f.sloMetric)
 	if err != nil {
@@ -301,5 +306,48 @@ simulator: bascaler simulate --profile FILE.`,
 	f.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")
 	f.StringVar(&cfg.Prometheus, "prometheus", "", "prometheus binary (default: from PATH)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	return cmd
+}
+
+func newTestbedBurstsCmd() *cobra.Command {
+	var (
+		trace              string
+		duration, interval time.Duration
+		history, top       int
+	)
+	cmd := &cobra.Command{
+		Use:   "bursts",
+		Short: "List a trace's largest bursts as testbed windows (for testbed run --start burst:K)",
+		Long: `testbed bursts ranks the trace's points by their value over the median of the hour
+before, and lists the best non-overlapping windows of --duration/--interval points with the
+peak a third of the way in and --history points before the window (the training data of
+forecasting policies). testbed run --start burst:K runs the K-th of them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if trace == "" {
+				return fmt.Errorf("--trace is required")
+			}
+			if interval <= 0 || duration < 2*interval {
+				return fmt.Errorf("--duration %s must cover at least two intervals of %s", duration, interval)
+			}
+			s, err := series.Load(trace)
+			if err != nil {
+				return err
+			}
+			n := int(duration / interval)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "K\tstart\tpeak\tpeak time\tratio\t")
+			for i, b := range testbed.Bursts(s.Values, n, history, top) {
+				fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%.2f\t\n", i+1, b.Start, b.Peak, s.Time(b.Peak).UTC().Format(time.RFC3339), b.Ratio)
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&trace, "trace", "", "trace CSV (timestamp,value)")
+	fl.DurationVar(&duration, "duration", 25*time.Minute, "window length (as testbed run --duration)")
+	fl.DurationVar(&interval, "interval", 15*time.Second, "control interval: one trace point per interval (as testbed run --interval)")
+	fl.IntVar(&history, "history", 200, "points of history needed before the window (as testbed run --history)")
+	fl.IntVar(&top, "top", 5, "windows to list")
 	return cmd
 }
