@@ -202,6 +202,16 @@ func (r *rig) waitReplicas(ctx context.Context, n int, timeout time.Duration) er
 	}
 }
 
+// readyReplica is the address of a ready replica (the first one).
+func (r *rig) readyReplica() (string, error) {
+	for _, x := range r.mgr.Replicas() {
+		if x.State() == replica.Ready {
+			return x.Addr, nil
+		}
+	}
+	return "", fmt.Errorf("testbed: no ready replica to probe")
+}
+
 // target is the URL the load goes to.
 func (r *rig) target() string { return "http://" + r.lbSrv.Addr + "/fft" }
 
