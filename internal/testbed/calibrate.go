@@ -205,6 +205,11 @@ func profileOf(samples []perf.ProfilingSample) (*perf.Profile, error) {
 	return perf.NewProfile("testbed", pts, 0)
 }
 
+// cpuTick is the resolution of process_cpu_seconds_total (Linux reports process CPU time
+// in clock ticks of 1/USER_HZ = 10 ms): a probe of n requests knows the CPU per request to
+// about ±cpuTick/n per reading, which the spread and drift bounds allow for.
+const cpuTick = 10 * time.Millisecond
+
 // machineCPUs is the number of cores the machine offers (a variable for tests).
 var machineCPUs = runtime.NumCPU
 

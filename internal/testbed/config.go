@@ -77,8 +77,9 @@ type Config struct {
 	ReserveCores float64
 	// Calibrations is how many times the single-replica probe (CPU per request, unloaded
 	// latency) is repeated (default 3): the median is used and the spread reported. A
-	// spread above MaxCalibrationSpread (default 0.2, a fifth of the median) refuses the
-	// run: the machine is too noisy for its numbers to mean anything.
+	// spread above MaxCalibrationSpread (default 0.2, a fifth of the median), beyond the
+	// CPU counter's 10 ms resolution, refuses the run: the machine is too noisy for its
+	// numbers to mean anything.
 	Calibrations         int
 	MaxCalibrationSpread float64
 	// MaxShortfall (default 0.01) is the share of a policy's scheduled requests the load

@@ -160,7 +160,9 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	cal.CPUPerRequestMS = cpu * 1000
 	cal.UnloadedMeanMS = mean
 	cal.CPUPerRequestSpread = spread(cpus)
-	if cal.CPUPerRequestSpread > cfg.MaxCalibrationSpread {
+	// Each probe's CPU per request is known to ±cpuTick/n (two readings of a counter in
+	// clock ticks): the bound is on the spread beyond that resolution.
+	if res := 2 * cpuTick.Seconds() / float64(cfg.CalibrationRequests); spread(cpus)*cpu > cfg.MaxCalibrationSpread*cpu+res {
 		return fail(fmt.Errorf("CPU per request varied by %.0f%% of its median over %d probes (%v ms), above the bound of %.0f%%: the machine is too busy for the testbed to measure policies; wait until it is idler",
 			100*cal.CPUPerRequestSpread, cfg.Calibrations, cal.CPUPerRequestRunsMS, 100*cfg.MaxCalibrationSpread))
 	}
@@ -250,7 +252,8 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 			"the load generator could not send %.1f%% of the scheduled requests on time (bound %.1f%%): the machine could not generate the load; lower --peak-fraction or run on an idler machine",
 			100*s.Shortfall, 100*cfg.MaxShortfall)}
 	}
-	if drift := math.Abs(cpu*1000/cal.CPUPerRequestMS - 1); drift > cfg.MaxDrift {
+	res := 2 * cpuTick.Seconds() * 1000 / float64(max(10, cfg.CalibrationRequests/2))
+	if drift := math.Abs(cpu*1000/cal.CPUPerRequestMS - 1); math.Abs(cpu*1000-cal.CPUPerRequestMS) > cfg.MaxDrift*cal.CPUPerRequestMS+res {
 		return pr, &InvalidRunError{Policy: name, Repeat: repeat, Reason: fmt.Sprintf(
 			"CPU per request moved from %.2f ms at calibration to %.2f ms after the run (%.0f%%, bound %.0f%%): the machine's speed changed under the run",
 			cal.CPUPerRequestMS, cpu*1000, 100*drift, 100*cfg.MaxDrift)}
