@@ -89,7 +89,7 @@ func TestTestbedRunRefusesBadFitAndRepeatFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--fit", "maybe"}, "--fit"},
-		{[]string{"--repeats", "0"}, "repeats 0 out of range"},
+		{[]string{"--repeats", "11"}, "repeats 11 out of range"},
 		{[]string{"--max-drift", "2"}, "drift bound 2 out of range"},
 	} {
 		args := append([]string{"testbed", "run", "--trace", "synthetic", "--duration", "1m"}, c.args...)
