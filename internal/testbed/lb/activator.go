@@ -85,8 +85,8 @@ type activator struct {
 	wait           prometheus.Histogram
 }
 
-func newActivator(o Options, reg *prometheus.Registry) activator {
-	a := activator{timeout: o.HoldTimeout, queue: o.HoldQueue}
+func newActivator(o Options, reg *prometheus.Registry) *activator {
+	a := &activator{timeout: o.HoldTimeout, queue: o.HoldQueue}
 	if a.timeout <= 0 {
 		a.timeout = DefaultHoldTimeout
 	}

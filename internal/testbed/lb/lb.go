@@ -40,7 +40,7 @@ type Balancer struct {
 	// requests wait on it.
 	readyCh chan struct{}
 
-	act activator
+	act *activator
 
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
