@@ -282,7 +282,7 @@ func coldStarts(held []lb.Held, start time.Time, interval time.Duration, n int) 
 	out := make([]coldInterval, n)
 	for _, h := range held {
 		k := int(h.Arrived.Sub(start) / interval)
-		if k < 0 || k >= n {
+		if h.Arrived.Before(start) || k >= n { // (a division truncates toward zero)
 			continue
 		}
 		c := &out[k]
