@@ -3,12 +3,15 @@ package controller
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 )
@@ -155,4 +158,22 @@ func TestServerlessResolveRefusesMinZeroWithoutWakeUp(t *testing.T) {
 	if err != nil || s.min != 0 || s.queries.WakeUp != v1alpha1.WakeUpIstioSource {
 		t.Fatalf("with a wake-up source: %+v, %v", s.queries, err)
 	}
+}
+
+func TestServerlessShippedSampleIsAccepted(t *testing.T) {
+	t.Parallel()
+	c := cluster(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", "istio-serverless.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &v1alpha1.BurstAwareAutoscaler{}
+	if err := yaml.UnmarshalStrict(data, b); err != nil {
+		t.Fatalf("deploy/samples/istio-serverless.yaml: %v", err)
+	}
+	namespace(t, c, b.Namespace)
+	if err := c.Create(context.Background(), b); err != nil {
+		t.Fatalf("the API server rejects the shipped serverless sample: %v", err)
+	}
+	_ = c.Delete(context.Background(), b)
 }
