@@ -368,6 +368,13 @@ type CapacitySpec struct {
 	// ProfileConfigMap holds a measured profile as JSON: [{"load":..,"meanMS":..,"p95MS":..,"p99MS":..,"cpu":..}].
 	// +optional
 	ProfileConfigMap *ConfigMapKeyRef `json:"profileConfigMap,omitempty"`
+	// Model is a fitted performance model (bascaler profile --fit --registry): a model
+	// directory or a registry reference DIR@champion or DIR@<digest prefix> naming an
+	// svr-profile version, absolute or relative to the controller's --model-dir. It wins
+	// over profile, perPodRPS and profileConfigMap.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Model string `json:"model,omitempty"`
 }
 
 // ConfigMapKeyRef names one key of a ConfigMap in the autoscaler's namespace.

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/rl"
 )
 
 // settings are a spec's values with defaults applied, in the units the loop works in.
@@ -31,8 +33,9 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
-	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
-	modelPaths                 []string // model directories the spec refers to, resolved
+	cpuFromAPI                 bool       // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
+	models                     []modelUse // the models the spec refers to, paths resolved
+	profileModel               string     // spec.policy.capacity.model, resolved against --model-dir
 }
 
 // resolve reads the spec. The API server already validated it (CRD schema and CEL); the
@@ -83,12 +86,16 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		}
 		if f.Path != "" {
 			s.params["model"] = modelPath(modelDir, f.Path)
-			s.modelPaths = append(s.modelPaths, s.params["model"])
+			s.models = append(s.models, modelUse{"spec.policy.forecaster.path", s.params["model"], forecast.Kinds()})
 		}
 	}
 	if r := p.RLModel; r != nil && r.Path != "" {
 		s.params["rl-model"] = modelPath(modelDir, r.Path)
-		s.modelPaths = append(s.modelPaths, s.params["rl-model"])
+		s.models = append(s.models, modelUse{"spec.policy.rlModel.path", s.params["rl-model"], []string{rl.Kind}})
+	}
+	if c := p.Capacity; c != nil && c.Model != "" {
+		s.profileModel = modelPath(modelDir, c.Model)
+		s.models = append(s.models, modelUse{"spec.policy.capacity.model", s.profileModel, []string{perf.ProfileKind}})
 	}
 	if b := p.Burst; b != nil {
 		if b.Detector != "" {
@@ -183,28 +190,43 @@ func modelPath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
+// modelUse is one model the spec refers to: the field, the path and the kinds it may be.
+type modelUse struct {
+	field, path string
+	kinds       []string
+}
+
 // checkModels reports the first referenced model directory without a manifest. A registry
-// reference (DIR@champion, DIR@<digest prefix>) is resolved and its version verified.
+// reference (DIR@champion, DIR@<digest prefix>) is resolved, its version verified and its
+// kind checked against the field's (a forecaster given as rlModel is refused naming both).
 func (s settings) checkModels() error {
-	for _, p := range s.modelPaths {
-		dir, _, err := registry.Resolve(p)
+	for _, m := range s.models {
+		dir, _, err := registry.ResolveKind(m.path, m.field, m.kinds...)
 		if err != nil {
-			return fmt.Errorf("model %s: %w", p, err)
+			return fmt.Errorf("model %s: %w", m.path, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", p, err)
+			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", m.path, err)
 		}
 	}
 	return nil
 }
 
-// profile returns the per-pod performance profile the spec asks for. perPodRPS builds a
+// profile returns the per-pod performance profile the spec asks for. A fitted model
+// (capacity.model, model the resolved path or registry reference) wins. perPodRPS builds a
 // linear profile whose capacity at the SLO is exactly perPodRPS: latency half the SLO when
 // idle, at the SLO at perPodRPS, three times the SLO at saturation (1.2 x perPodRPS); CPU
 // reaches 100% at saturation. Without a capacity the simulator's default (fft) is used.
-func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, cm func(name, key string) (string, error)) (*perf.Profile, error) {
+func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, cm func(name, key string) (string, error)) (*perf.Profile, error) {
 	c := baa.Spec.Policy.Capacity
 	switch {
+	case model != "":
+		dir, _, err := registry.ResolveKind(model, "spec.policy.capacity.model", perf.ProfileKind)
+		if err != nil {
+			return nil, err
+		}
+		p, _, err := perf.LoadProfileModel(dir)
+		return p, err
 	case c == nil || c.Profile == "fft" || (c.PerPodRPS == "" && c.ProfileConfigMap == nil):
 		return perf.FFT(), nil
 	case c.PerPodRPS != "":

@@ -29,6 +29,7 @@ import (
 	"github.com/bascaler/bascaler/internal/features"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/scale"
 	"github.com/bascaler/bascaler/internal/series"
 )
@@ -536,9 +537,12 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
 func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
 	cfg := l.cfg
 	if err := cfg.checkModels(); err != nil {
+		if errors.Is(err, registry.ErrWrongKind) { // a version of another kind: ModelMismatch
+			return fmt.Errorf("%w: %w", policy.ErrModelMismatch, err)
+		}
 		return fmt.Errorf("%w: %v", policy.ErrModel, err)
 	}
-	prof, err := profile(baa, cfg.slo, func(name, key string) (string, error) {
+	prof, err := profile(baa, cfg.slo, cfg.profileModel, func(name, key string) (string, error) {
 		cm := &corev1.ConfigMap{}
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: baa.Namespace, Name: name}, cm); err != nil {
 			return "", fmt.Errorf("profile ConfigMap %s: %w", name, err)

@@ -14,6 +14,7 @@ import (
 // Hard caps on a testbed run, whatever the flags say: the machine is shared.
 const (
 	MaxDurationPerPolicy = time.Hour
+	MaxDurationTotal     = 8 * time.Hour
 	MaxReplicasCap       = 32
 	minInterval          = 2 * time.Second
 )
@@ -74,6 +75,27 @@ type Config struct {
 	OutDir string
 	// Log receives progress lines (nil = discard).
 	Log io.Writer
+
+	// Fit and ReserveCores: before it starts replicas, the run measures the machine's idle
+	// CPU and checks that Max replicas' CPU shares plus ReserveCores (default 0.5 core: the
+	// load generator, load balancer and Prometheus) fit in it; Fit says what happens when
+	// they do not (default: refuse, naming what to change).
+	Fit          FitMode
+	ReserveCores float64
+	// Calibrations is how many times the single-replica probe (CPU per request, unloaded
+	// latency) is repeated (default 3): the median is used and the spread reported. A
+	// spread above MaxCalibrationSpread (default 0.2, a fifth of the median) refuses the
+	// run: the machine is too noisy for its numbers to mean anything.
+	Calibrations         int
+	MaxCalibrationSpread float64
+	// MaxShortfall (default 0.01) is the share of a policy's scheduled requests the load
+	// generator may fail to send on time; MaxDrift (default 0.25) is how far the CPU per
+	// request, probed again after each policy's run, may move from the calibration. Past
+	// either, the run stops as invalid (an *InvalidRunError naming the policy and cause).
+	MaxShortfall, MaxDrift float64
+	// Repeats runs every policy this many times (default 1), rotating the order each
+	// round so that slow drift of the machine does not favour one policy.
+	Repeats int
 }
 
 func (c *Config) defaults() error {
@@ -109,6 +131,24 @@ func (c *Config) defaults() error {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.ReserveCores == 0 {
+		c.ReserveCores = 0.5
+	}
+	if c.Calibrations == 0 {
+		c.Calibrations = 3
+	}
+	if c.MaxCalibrationSpread == 0 {
+		c.MaxCalibrationSpread = 0.2
+	}
+	if c.MaxShortfall == 0 {
+		c.MaxShortfall = 0.01
+	}
+	if c.MaxDrift == 0 {
+		c.MaxDrift = 0.25
+	}
+	if c.Repeats == 0 {
+		c.Repeats = 1
 	}
 	if c.TraceName == "" {
 		c.TraceName = "custom"
@@ -173,6 +213,27 @@ func (c *Config) defaults() error {
 	}
 	if c.ProfileStep < 500*time.Millisecond || c.ProfileStep > time.Minute {
 		bad("profile step %s out of range [500ms, 1m]", c.ProfileStep)
+	}
+	if !(c.ReserveCores >= 0) || c.ReserveCores > 8 {
+		bad("reserve %g cores out of range [0, 8]", c.ReserveCores)
+	}
+	if c.Calibrations < 1 || c.Calibrations > 20 {
+		bad("calibrations %d out of range [1, 20]", c.Calibrations)
+	}
+	for _, b := range []struct {
+		name string
+		v    float64
+	}{{"calibration spread bound", c.MaxCalibrationSpread}, {"shortfall bound", c.MaxShortfall}, {"drift bound", c.MaxDrift}} {
+		if !(b.v > 0) || b.v > 1 {
+			bad("%s %g out of range (0, 1]", b.name, b.v)
+		}
+	}
+	if c.Repeats < 1 || c.Repeats > 10 {
+		bad("repeats %d out of range [1, 10]", c.Repeats)
+	}
+	if d := time.Duration(len(c.Shape)*c.Repeats*len(c.Policies)) * c.Interval; d > MaxDurationTotal {
+		bad("the whole run (%d policies x %d repeats x %s) would last %s, above the cap of %s", len(c.Policies), c.Repeats,
+			time.Duration(len(c.Shape))*c.Interval, d, MaxDurationTotal)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("testbed config: %s", strings.Join(errs, "; "))

@@ -35,6 +35,19 @@ type Summary struct {
 	Policy string `json:"policy"`
 	measure.Summary
 	RequestsNotSent float64 `json:"requests_not_sent"`
+	// Repeat numbers the policy's runs from 0 (Config.Repeats).
+	Repeat int `json:"repeat"`
+	// Shortfall is RequestsNotSent over the requests scheduled.
+	Shortfall float64 `json:"shortfall"`
+	// CPUPerRequestAfterMS is the CPU per request probed again on one replica right after
+	// the run (the calibration's probe): how far the machine drifted during it.
+	CPUPerRequestAfterMS float64 `json:"cpu_per_request_after_ms"`
+	// ThrottledPeriodFraction and ThrottledSeconds are the replicas' CFS throttling during
+	// the run (cgroup cpu.stat summed over replicas; zero without a cgroup quota): the share
+	// of enforcement periods in which a replica used up its quota and was stopped, and the
+	// replica-seconds spent stopped.
+	ThrottledPeriodFraction float64 `json:"throttled_period_fraction"`
+	ThrottledSeconds        float64 `json:"throttled_seconds"`
 }
 
 // Decision is one pass of the autoscaler loop.
@@ -152,7 +165,12 @@ func (pr *PolicyRun) WriteCSVs(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output folder: %w", err)
 	}
-	base := filepath.Join(dir, strings.NewReplacer(":", "_", "/", "_").Replace(pr.Policy))
+	name := strings.NewReplacer(":", "_", "/", "_").Replace(pr.Policy)
+	if pr.Summary.Repeat > 0 {
+		// The first run keeps the plain name (the simulator's and earlier runs' layout).
+		name += "-repeat" + strconv.Itoa(pr.Summary.Repeat)
+	}
+	base := filepath.Join(dir, name)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	rows := [][]string{{"interval", "start_s", "rate_scheduled", "scheduled", "sent", "not_sent", "ok", "failed",

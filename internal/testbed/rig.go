@@ -210,6 +210,16 @@ func (r *rig) holdTimeout() time.Duration {
 	return lb.DefaultHoldTimeout
 }
 
+// readyReplica is the address of a ready replica (the first one).
+func (r *rig) readyReplica() (string, error) {
+	for _, x := range r.mgr.Replicas() {
+		if x.State() == replica.Ready {
+			return x.Addr, nil
+		}
+	}
+	return "", fmt.Errorf("testbed: no ready replica to probe")
+}
+
 // target is the URL the load goes to.
 func (r *rig) target() string { return "http://" + r.lbSrv.Addr + "/fft" }
 
