@@ -17,6 +17,7 @@ import (
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed"
+	"github.com/bascaler/bascaler/internal/testbed/lb"
 )
 
 // newTestbedCmd groups the local end-to-end testbed's subcommands.
@@ -55,8 +56,8 @@ writable (run as root); otherwise they run with GOMAXPROCS=1 and share the machi
 Steps: (1) calibrate one replica: CPU per request and unloaded latency from spaced single
 requests, then a 5-point load profile; the SLO defaults to twice the unloaded latency;
 (2) map the trace window's maximum to --peak-fraction of the usable capacity (the smaller
-of --max-replicas replicas and 75% of the machine); (3) per policy: start --min-replicas
-replicas, replay the window with an open-loop load generator, and every decision period
+of --max replicas and 75% of the machine); (3) per policy: start --min
+replicas (0: none; the load balancer's activator holds requests until one is ready), replay the window with an open-loop load generator, and every decision period
 read Prometheus through the http metric preset, call the policy and start or stop replicas.
 Forecasting policies (bascaler) train on --history points before the window, scaled like
 it; for a trace file, pick --start at least that far in.
@@ -79,8 +80,15 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.policies, "policy", "hpa", "comma-separated policies to run in turn")
 	fl.DurationVar(&f.duration, "duration", 10*time.Minute, "length of each policy's run (one trace point per interval)")
 	fl.DurationVar(&cfg.Interval, "interval", 15*time.Second, "control interval")
-	fl.IntVar(&cfg.Min, "min-replicas", 1, "minimum replicas")
-	fl.IntVar(&cfg.Max, "max-replicas", 8, "maximum replicas")
+	fl.IntVar(&cfg.Min, "min", 1, "minimum replicas; 0 lets the scale-to-zero policies (keepalive:D, keda, hybrid-histogram, kpa, bascaler) scale to zero, the load balancer's activator holding requests meanwhile")
+	fl.IntVar(&cfg.Max, "max", 8, "maximum replicas")
+	// The long names of the first version keep working.
+	fl.IntVar(&cfg.Min, "min-replicas", 1, "minimum replicas (old name of --min)")
+	fl.IntVar(&cfg.Max, "max-replicas", 8, "maximum replicas (old name of --max)")
+	_ = fl.MarkDeprecated("min-replicas", "use --min")
+	_ = fl.MarkDeprecated("max-replicas", "use --max")
+	fl.DurationVar(&cfg.HoldTimeout, "hold-timeout", lb.DefaultHoldTimeout, "with no ready replica the activator holds a request this long before it fails (503)")
+	fl.IntVar(&cfg.HoldQueue, "hold-queue", lb.DefaultHoldQueue, "requests the activator holds at most (further ones get 503); -1 means unbounded")
 	fl.DurationVar(&cfg.StartupDelay, "startup-delay", 10*time.Second, "replica start-up delay before ready")
 	fl.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
 	fl.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
@@ -110,6 +118,13 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 // window (and the history before it), the SLO metric, the policies and their parameters.
 func (f *testbedRunFlags) config() (testbed.Config, error) {
 	cfg := f.cfg
+	cfg.ScaleToZero = cfg.Min == 0
+	if cfg.HoldTimeout <= 0 {
+		return cfg, fmt.Errorf("--hold-timeout must be positive, got %s", cfg.HoldTimeout)
+	}
+	if cfg.HoldQueue == 0 || cfg.HoldQueue < -1 {
+		return cfg, fmt.Errorf("--hold-queue must be positive or -1 (unbounded), got %d", cfg.HoldQueue)
+	}
 	if cfg.Interval <= 0 {
 		return cfg, fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
 	}
@@ -248,10 +263,11 @@ func printTestbedTable(w io.Writer, rep *testbed.Report) error {
 	fmt.Fprintf(w, "trace %s, %d intervals of %gs, SLO %s %.1f ms, replica capacity %.1f req/s, peak %.1f req/s, cpu limit %s\n",
 		rep.Trace, rep.Intervals, rep.IntervalS, rep.SLOMetric, rep.SLOMS, rep.Calibration.ReplicaCapacity, rep.Calibration.PeakRate, rep.Calibration.Limiter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tviolations\treq>SLO\tfailed\tnot sent\tpod-hours\tmean pods\tactions\tmean ms\t")
+	fmt.Fprintln(tw, "policy\tviolations\treq>SLO\tfailed\tnot sent\tpod-hours\tmean pods\tactions\tmean ms\tcold starts\theld p99 ms\tidle pod-h\t")
 	for _, s := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.0f\t%.0f\t%.4f\t%.2f\t%d\t%.1f\t\n", s.Policy, 100*s.SLOViolationRate,
-			100*s.RequestsOverSLO, s.FailedRequests, s.RequestsNotSent, s.CostPodHours, s.MeanReplicas, s.ScalingActions, s.MeanLatencyMS)
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.0f\t%.0f\t%.4f\t%.2f\t%d\t%.1f\t%.0f\t%.0f\t%.4f\t\n", s.Policy, 100*s.SLOViolationRate,
+			100*s.RequestsOverSLO, s.FailedRequests, s.RequestsNotSent, s.CostPodHours, s.MeanReplicas, s.ScalingActions, s.MeanLatencyMS,
+			s.ColdStarts, s.HeldLatencyP99MS, s.IdlePodHours)
 	}
 	return tw.Flush()
 }

@@ -138,6 +138,13 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		s.queries.CustomRate, s.queries.CustomLatency, s.queries.CustomErrors, s.queries.CustomCPU = c.Rate, c.Latency, c.Errors, c.CPU
 		s.queries.CustomHistogram, s.queries.CustomHistogramUnit = c.Histogram, c.HistogramUnit
 	}
+	if w := mt.WakeUp; w != nil {
+		s.queries.WakeUp, s.queries.WakeUpQuery, s.queries.WakeUpCounts = w.Source, w.Query, w.Counts
+	}
+	if s.min == 0 && !s.queries.CountsWithoutPods() {
+		// The CRD's CEL rule says the same at admission; this guards older objects.
+		return s, fmt.Errorf("spec: %s", v1alpha1.MinReplicasZeroMessage)
+	}
 	if c := mt.CPU; c != nil {
 		s.queries.CPUSource, s.queries.PodRegex = c.Source, c.PodRegex
 		if c.RequestMillicores != nil {

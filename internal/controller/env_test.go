@@ -235,6 +235,11 @@ type workload struct {
 	latSum   float64 // ms
 	buckets  []float64
 	cpu      []float64 // per pod, core-seconds
+	// serverless workloads have no pod at 0 replicas: their destination series vanish then
+	// (nothing serves, nothing is counted there), and a source-side count (Istio
+	// reporter="source", the clients' proxies) counts every arrival whatever the replicas.
+	serverless bool
+	arrivals   float64
 }
 
 var bucketBounds = []float64{5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 250, 500, 1000}
@@ -330,10 +335,21 @@ func (e *exporter) syncReplicas(c client.Client) {
 	}
 }
 
+// setServerless marks a registered workload as serverless (see workload.serverless).
+func (e *exporter) setServerless(ns, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.workloads[ns+"/"+name].serverless = true
+}
+
 func (e *exporter) advance(dt float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, w := range e.workloads {
+		w.arrivals += w.rate * dt
+		if w.serverless && w.replicas == 0 {
+			continue // no pod: nothing served or measured at the destination
+		}
 		pods := max(int(w.replicas), 1)
 		perPod := w.rate / float64(pods)
 		lat := podLatencyMS(perPod)
@@ -368,6 +384,13 @@ func (e *exporter) serve(rw http.ResponseWriter, _ *http.Request) {
 	b.WriteString("# TYPE http_requests_total counter\n# TYPE http_request_duration_seconds histogram\n# TYPE container_cpu_usage_seconds_total counter\n")
 	for _, k := range keys {
 		w := e.workloads[k]
+		if w.serverless {
+			fmt.Fprintf(&b, "istio_requests_total{reporter=\"source\",destination_workload=%q,destination_workload_namespace=%q,response_code=\"200\"} %g\n",
+				w.name, w.ns, w.arrivals)
+			if w.replicas == 0 {
+				continue
+			}
+		}
 		il := fmt.Sprintf(`reporter="destination",destination_workload=%q,destination_workload_namespace=%q`, w.name, w.ns)
 		hl := fmt.Sprintf(`namespace=%q,pod=%q`, w.ns, w.name+"-0")
 		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", il, w.requests)

@@ -380,6 +380,15 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		st.Forecast = nil // a guard tick keeps the interval's forecast
 	}
 	why := e.String()
+	if cfg.min == 0 {
+		// The wake-up source's held rate of the last completed interval.
+		if st.Serverless == nil {
+			st.Serverless = &v1alpha1.ServerlessStatus{}
+		}
+		if h := l.drv.History(); len(h) > 0 {
+			st.Serverless.HeldRate = strconv.FormatFloat(h[len(h)-1].Held, 'f', 2, 64)
+		}
+	}
 	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
 	st.DesiredReplicas = int32(desired)
 	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(step.Decision.Replicas),
@@ -489,7 +498,27 @@ func (r *Reconciler) apply(ctx context.Context, baa *v1alpha1.BurstAwareAutoscal
 	st.LastScaleTime = &nt
 	setCond(st, gen, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceededRescale, fmt.Sprintf("scaled from %d to %d", current, desired))
 	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonSuccessfulRescale, "Rescale", "New size: %d; reason: %s", desired, why)
+	r.serverlessTransition(baa, st, nt, current, desired, why)
 	return true
+}
+
+// serverlessTransition records a scale to zero or from zero in status.serverless and as an
+// event (ScaledToZero, WokeUp), with the decision's explanation as the reason.
+func (r *Reconciler) serverlessTransition(baa *v1alpha1.BurstAwareAutoscaler, st *v1alpha1.BurstAwareAutoscalerStatus, t metav1.Time, current, desired int, why string) {
+	if (current == 0) == (desired == 0) {
+		return
+	}
+	if st.Serverless == nil {
+		st.Serverless = &v1alpha1.ServerlessStatus{}
+	}
+	sv := st.Serverless
+	if desired == 0 {
+		sv.ScaledToZeroTime, sv.ScaledToZeroReason = &t, why
+		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonScaledToZero, "Rescale", "Scaled to zero from %d; reason: %s", current, why)
+		return
+	}
+	sv.WokeUpTime, sv.WokeUpReason = &t, why
+	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonWokeUp, "Rescale", "Woke up from zero to %d; reason: %s", desired, why)
 }
 
 // historySeries returns the arrival rates of the intervals read before the policy existed:

@@ -35,8 +35,15 @@ type Config struct {
 	Policies []string
 	// Params are policy parameters, "key=value" for all or "policy.key=value" for one.
 	Params map[string]string
-	// Min and Max bound replicas (defaults 1 and 8).
+	// Min and Max bound replicas (defaults 1 and 8). Min 0 means 1 unless ScaleToZero.
 	Min, Max int
+	// ScaleToZero allows Min 0: each policy's run then starts with no replica, and the load
+	// balancer's activator holds requests until one is ready (HoldTimeout, HoldQueue; the
+	// simulator's defaults when 0). The activator holds requests whenever no replica is
+	// ready, whatever Min is.
+	ScaleToZero bool
+	HoldTimeout time.Duration
+	HoldQueue   int
 	// StartupDelay is each replica's time to ready (default 10 s).
 	StartupDelay time.Duration
 	// CPUShare (cores, default 0.25) and CFSPeriod (default 100 ms, the kernel's and
@@ -96,7 +103,7 @@ func (c *Config) defaults() error {
 	if c.Interval == 0 {
 		c.Interval = 15 * time.Second
 	}
-	if c.Min == 0 {
+	if c.Min == 0 && !c.ScaleToZero {
 		c.Min = 1
 	}
 	if c.Max == 0 {
@@ -181,8 +188,14 @@ func (c *Config) defaults() error {
 	if len(c.Policies) == 0 {
 		bad("no policy given")
 	}
-	if c.Min < 1 || c.Max < c.Min || c.Max > MaxReplicasCap {
-		bad("replica bounds must satisfy 1 <= min <= max <= %d (got min %d, max %d)", MaxReplicasCap, c.Min, c.Max)
+	switch {
+	case c.ScaleToZero && c.Min != 0:
+		bad("scale to zero needs min 0 (got min %d)", c.Min)
+	case c.Max < 1 || c.Max < c.Min || c.Max > MaxReplicasCap || (c.Min < 1 && !c.ScaleToZero):
+		bad("replica bounds must satisfy 1 <= min <= max <= %d, or min 0 to scale to zero (got min %d, max %d)", MaxReplicasCap, c.Min, c.Max)
+	}
+	if c.HoldTimeout < 0 {
+		bad("activator hold timeout %s must not be negative", c.HoldTimeout)
 	}
 	if c.StartupDelay < 0 || c.StartupDelay > 10*time.Minute {
 		bad("start-up delay %s out of range [0, 10m]", c.StartupDelay)

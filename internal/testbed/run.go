@@ -295,6 +295,9 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 		Queries: metrics.Queries{
 			Preset: metrics.PresetHTTP, Namespace: promNamespace, Target: promTarget,
 			CPUSource: metrics.CPUCadvisor, RequestMillicores: int(math.Round(r.share * 1000)),
+			// The load balancer's activator counts the requests that found no ready
+			// replica: the wake-up signal after a scale to zero (Point.Held).
+			WakeUp: metrics.WakeUpTestbed,
 		},
 	})
 	if err != nil {
@@ -312,13 +315,17 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	samp := newSampler(len(rates), cfg.Interval)
 	log := driver.NewReplicaLog(0)
 
+	r.bal.TakeHeld() // forget what calibration or the previous run left behind
 	start := time.Now()
 	genDone := make(chan struct{})
 	var genRun *loadgen.Run
 	var genErr error
+	// A held request may wait the activator's whole hold timeout: the client waits longer,
+	// so that the activator, not the client, decides when a cold start failed.
+	timeout := max(10*time.Second, r.holdTimeout()+5*time.Second)
 	go func() {
 		defer close(genDone)
-		genRun, genErr = loadgen.Generate(runCtx, loadgen.Options{Target: r.target(), Schedule: sched})
+		genRun, genErr = loadgen.Generate(runCtx, loadgen.Options{Target: r.target(), Schedule: sched, Timeout: timeout})
 	}()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -349,7 +356,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	if promErr != nil {
 		pr.PromError = promErr.Error()
 	}
-	pr.finish(genRun, samp, seen)
+	pr.finish(genRun, samp, seen, coldStarts(r.bal.TakeHeld(), start, cfg.Interval, len(rates)))
 	return pr, nil
 }
 

@@ -31,11 +31,11 @@ func get(t *testing.T, h http.Handler) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-func TestNoBackendAnswers503(t *testing.T) {
-	b := New()
+func TestNoBackendAnswers503AfterTheHoldTimeout(t *testing.T) {
+	b := NewWith(Options{HoldTimeout: 50 * time.Millisecond})
 	code, body := get(t, b)
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no ready replica") {
-		t.Fatalf("got %d %q, want 503 no ready replica", code, body)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "hold timeout") {
+		t.Fatalf("got %d %q, want 503 naming the hold timeout", code, body)
 	}
 	b.SetBackends([]Backend{{Name: "a", Addr: strings.TrimPrefix(namedServer(t, "a", nil).URL, "http://")}})
 	b.SetBackends(nil)
