@@ -30,7 +30,7 @@ var Layers = []Layer{
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
 	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed",
-		"internal/load", "internal/testbed/loadgen", "internal/serve"}},
+		"internal/load", "internal/testbed/loadgen", "internal/serve", "internal/extmetrics"}},
 	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv", "internal/cluster"}},
 }
 
@@ -55,6 +55,8 @@ var Forbidden = []Forbid{
 		"the simulator is the bottom backend: the others build on it, not it on them"},
 	{[]string{"internal/serve"}, []string{"k8s.io/...", "sigs.k8s.io/...", "internal/controller", "internal/testbed", "internal/testbed/...", "internal/sim"},
 		"the model server decides through the driver and policies alone: no cluster client, controller, testbed or simulator"},
+	{[]string{"internal/extmetrics"}, []string{"internal/controller", "internal/driver", "internal/policy", "internal/testbed", "internal/testbed/...", "internal/sim"},
+		"the external metrics server reads the controller's decisions from status; it never decides itself"},
 }
 
 // Package is one package of the module as `go list` reports it, paths relative to the
