@@ -32,7 +32,13 @@ type settings struct {
 	queries                    metrics.Queries
 	address                    string
 	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
-	modelPaths                 []string // model directories the spec refers to, resolved
+	models                     []modelRef // models the spec refers to
+}
+
+// modelRef is a model the spec refers to: its kind ("forecaster" or "rl"), the path as the
+// spec writes it, and the path resolved against --model-dir.
+type modelRef struct {
+	kind, spec, path string
 }
 
 // resolve reads the spec. The API server already validated it (CRD schema and CEL); the
@@ -83,12 +89,12 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		}
 		if f.Path != "" {
 			s.params["model"] = modelPath(modelDir, f.Path)
-			s.modelPaths = append(s.modelPaths, s.params["model"])
+			s.models = append(s.models, modelRef{kind: "forecaster", spec: f.Path, path: s.params["model"]})
 		}
 	}
 	if r := p.RLModel; r != nil && r.Path != "" {
 		s.params["rl-model"] = modelPath(modelDir, r.Path)
-		s.modelPaths = append(s.modelPaths, s.params["rl-model"])
+		s.models = append(s.models, modelRef{kind: "rl", spec: r.Path, path: s.params["rl-model"]})
 	}
 	if b := p.Burst; b != nil {
 		if b.Detector != "" {
@@ -177,18 +183,34 @@ func modelPath(dir, p string) string {
 }
 
 // checkModels reports the first referenced model directory without a manifest. A registry
-// reference (DIR@champion, DIR@<digest prefix>) is resolved and its version verified.
-func (s settings) checkModels() error {
-	for _, p := range s.modelPaths {
-		dir, _, err := registry.Resolve(p)
+// reference (DIR@champion, DIR@<digest prefix>) is resolved and its version verified. It
+// returns the models as resolved: the version each reference names now.
+func (s settings) checkModels() ([]servedModel, error) {
+	var out []servedModel
+	for _, m := range s.models {
+		dir, id, err := registry.Resolve(m.path)
 		if err != nil {
-			return fmt.Errorf("model %s: %w", p, err)
+			return nil, fmt.Errorf("model %s: %w", m.path, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", p, err)
+			return nil, fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", m.path, err)
 		}
+		sm := servedModel{kind: m.kind, ref: m.spec, version: registry.Short(id)}
+		// An alias names no hex prefix of the id (registry rule), so a reference whose
+		// version part is not a prefix of the id names an alias.
+		if ref, ok := registry.ParseRef(m.path); ok && ref.Version != "" && !strings.HasPrefix(id, strings.ToLower(ref.Version)) {
+			sm.alias = ref.Version
+		}
+		out = append(out, sm)
 	}
-	return nil
+	return out, nil
+}
+
+// servedModel is a model a policy was built with: kind, the spec's reference, the registry
+// version it resolved to (12 hex digits; empty for a plain directory) and the alias the
+// reference named (empty for a digest prefix or a plain directory).
+type servedModel struct {
+	kind, ref, version, alias string
 }
 
 // profile returns the per-pod performance profile the spec asks for. perPodRPS builds a

@@ -30,16 +30,21 @@ func TestCheckModelsResolvesRegistryReferences(t *testing.T) {
 	}
 	cases := []struct {
 		path, err string
+		alias     string // the alias the served model reports
 	}{
-		{reg.Dir() + "@champion", ""},
-		{reg.Dir() + "@" + v.ID[:6], ""},
-		{reg.Dir() + "@challenger", `no alias "challenger"`},
-		{t.TempDir(), "no manifest.json"},
+		{reg.Dir() + "@champion", "", "champion"},
+		{reg.Dir() + "@" + v.ID[:6], "", ""},
+		{reg.Dir() + "@challenger", `no alias "challenger"`, ""},
+		{t.TempDir(), "no manifest.json", ""},
 	}
 	for _, c := range cases {
-		err := settings{modelPaths: []string{c.path}}.checkModels()
+		served, err := settings{models: []modelRef{{kind: "forecaster", spec: c.path, path: c.path}}}.checkModels()
 		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %v, want error containing %q", c.path, err, c.err)
+		}
+		want := servedModel{kind: "forecaster", ref: c.path, version: registry.Short(v.ID), alias: c.alias}
+		if err == nil && (len(served) != 1 || served[0] != want) {
+			t.Errorf("%s: served %+v, want %+v", c.path, served, want)
 		}
 	}
 }
