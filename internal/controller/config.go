@@ -31,7 +31,7 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
-	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
+	cpuFromAPI                 bool       // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
 	models                     []modelRef // models the spec refers to
 }
 
