@@ -86,16 +86,16 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		}
 		if f.Path != "" {
 			s.params["model"] = modelPath(modelDir, f.Path)
-			s.models = append(s.models, modelUse{"spec.policy.forecaster.path", s.params["model"], forecast.Kinds()})
+			s.models = append(s.models, modelUse{field: "spec.policy.forecaster.path", kind: "forecaster", spec: f.Path, path: s.params["model"], kinds: forecast.Kinds()})
 		}
 	}
 	if r := p.RLModel; r != nil && r.Path != "" {
 		s.params["rl-model"] = modelPath(modelDir, r.Path)
-		s.models = append(s.models, modelUse{"spec.policy.rlModel.path", s.params["rl-model"], []string{rl.Kind}})
+		s.models = append(s.models, modelUse{field: "spec.policy.rlModel.path", kind: "rl", spec: r.Path, path: s.params["rl-model"], kinds: []string{rl.Kind}})
 	}
 	if c := p.Capacity; c != nil && c.Model != "" {
 		s.profileModel = modelPath(modelDir, c.Model)
-		s.models = append(s.models, modelUse{"spec.policy.capacity.model", s.profileModel, []string{perf.ProfileKind}})
+		s.models = append(s.models, modelUse{field: "spec.policy.capacity.model", kind: "profile", spec: c.Model, path: s.profileModel, kinds: []string{perf.ProfileKind}})
 	}
 	if b := p.Burst; b != nil {
 		if b.Detector != "" {
@@ -190,26 +190,44 @@ func modelPath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// modelUse is one model the spec refers to: the field, the path and the kinds it may be.
+// modelUse is one model the spec refers to: the field, its role ("forecaster", "rl",
+// "profile": the model_info label), the path as the spec writes it, the path resolved
+// against --model-dir, and the kinds it may be.
 type modelUse struct {
-	field, path string
-	kinds       []string
+	field, kind, spec, path string
+	kinds                   []string
 }
 
 // checkModels reports the first referenced model directory without a manifest. A registry
 // reference (DIR@champion, DIR@<digest prefix>) is resolved, its version verified and its
 // kind checked against the field's (a forecaster given as rlModel is refused naming both).
-func (s settings) checkModels() error {
+// It returns the models as resolved: the version each reference names now.
+func (s settings) checkModels() ([]servedModel, error) {
+	var out []servedModel
 	for _, m := range s.models {
-		dir, _, err := registry.ResolveKind(m.path, m.field, m.kinds...)
+		dir, id, err := registry.ResolveKind(m.path, m.field, m.kinds...)
 		if err != nil {
-			return fmt.Errorf("model %s: %w", m.path, err)
+			return nil, fmt.Errorf("model %s: %w", m.path, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", m.path, err)
+			return nil, fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", m.path, err)
 		}
+		sm := servedModel{kind: m.kind, ref: m.spec, version: registry.Short(id)}
+		// An alias names no hex prefix of the id (registry rule), so a reference whose
+		// version part is not a prefix of the id names an alias.
+		if ref, ok := registry.ParseRef(m.path); ok && ref.Version != "" && !strings.HasPrefix(id, strings.ToLower(ref.Version)) {
+			sm.alias = ref.Version
+		}
+		out = append(out, sm)
 	}
-	return nil
+	return out, nil
+}
+
+// servedModel is a model a policy was built with: kind, the spec's reference, the registry
+// version it resolved to (12 hex digits; empty for a plain directory) and the alias the
+// reference named (empty for a digest prefix or a plain directory).
+type servedModel struct {
+	kind, ref, version, alias string
 }
 
 // profile returns the per-pod performance profile the spec asks for. A fitted model

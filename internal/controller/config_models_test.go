@@ -33,22 +33,29 @@ func TestCheckModelsResolvesRegistryReferences(t *testing.T) {
 	if _, err := reg.Promote(registry.Champion, v.ID); err != nil {
 		t.Fatal(err)
 	}
-	fc := func(p string) modelUse { return modelUse{"spec.policy.forecaster.path", p, forecast.Kinds()} }
+	fc := func(p string) modelUse {
+		return modelUse{field: "spec.policy.forecaster.path", kind: "forecaster", spec: p, path: p, kinds: forecast.Kinds()}
+	}
 	cases := []struct {
-		use modelUse
-		err string
+		use   modelUse
+		err   string
+		alias string // the alias the served model reports
 	}{
-		{fc(reg.Dir() + "@champion"), ""},
-		{fc(reg.Dir() + "@" + v.ID[:6]), ""},
-		{fc(reg.Dir() + "@challenger"), `no alias "challenger"`},
-		{fc(t.TempDir()), "no manifest.json"},
-		{modelUse{"spec.policy.rlModel.path", reg.Dir() + "@champion", []string{rl.Kind}}, "spec.policy.rlModel.path " + `"` + reg.Dir() + `@champion": version ` + registry.Short(v.ID) + " is of kind naive, want ppo"},
-		{modelUse{"spec.policy.capacity.model", reg.Dir() + "@champion", []string{perf.ProfileKind}}, "is of kind naive, want svr-profile"},
+		{fc(reg.Dir() + "@champion"), "", "champion"},
+		{fc(reg.Dir() + "@" + v.ID[:6]), "", ""},
+		{fc(reg.Dir() + "@challenger"), `no alias "challenger"`, ""},
+		{fc(t.TempDir()), "no manifest.json", ""},
+		{modelUse{field: "spec.policy.rlModel.path", kind: "rl", path: reg.Dir() + "@champion", kinds: []string{rl.Kind}}, "spec.policy.rlModel.path " + `"` + reg.Dir() + `@champion": version ` + registry.Short(v.ID) + " is of kind naive, want ppo", ""},
+		{modelUse{field: "spec.policy.capacity.model", kind: "profile", path: reg.Dir() + "@champion", kinds: []string{perf.ProfileKind}}, "is of kind naive, want svr-profile", ""},
 	}
 	for _, c := range cases {
-		err := settings{models: []modelUse{c.use}}.checkModels()
+		served, err := settings{models: []modelUse{c.use}}.checkModels()
 		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %v, want error containing %q", c.use.path, err, c.err)
+		}
+		want := servedModel{kind: "forecaster", ref: c.use.path, version: registry.Short(v.ID), alias: c.alias}
+		if err == nil && (len(served) != 1 || served[0] != want) {
+			t.Errorf("%s: served %+v, want %+v", c.use.path, served, want)
 		}
 	}
 }
@@ -73,7 +80,7 @@ func TestCapacityModelLoadsAFittedProfileFromTheRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.checkModels(); err != nil {
+	if _, err := s.checkModels(); err != nil {
 		t.Fatal(err)
 	}
 	slo := policy.SLO{Metric: perf.Mean, TargetMS: 16}

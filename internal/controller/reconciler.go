@@ -228,6 +228,8 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		return time.Minute
 	}
 	cfg := l.cfg
+	r.Stats.Workload.spec(baa.Namespace, baa.Name, cfg.policyName, string(baa.Spec.Mode),
+		baa.Spec.ScaleTargetRef.Kind+"/"+baa.Spec.ScaleTargetRef.Name, cfg.slo)
 	tick := l.drv.Tick()
 	t := now.Truncate(tick)
 	if !l.last.IsZero() && !t.After(l.last) {
@@ -263,6 +265,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	ready = max(ready-pods.OnNotReadyNode, 0)
 	st.CurrentReplicas, st.ReadyReplicas = state.Replicas, int32(ready)
 	r.Stats.Current.WithLabelValues(baa.Namespace, baa.Name).Set(float64(current))
+	r.Stats.Workload.pods(baa.Namespace, baa.Name, current, ready, pods.Unschedulable)
 	l.log.Record(t, current, ready)
 	if l.feed == nil {
 		// The metrics API has no past: its record starts now (no warm start), unless the
@@ -351,6 +354,10 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 
 	e := step.Decision.Explanation
 	desired := step.Desired
+	r.Stats.Workload.observed(baa.Namespace, baa.Name, l.drv.History())
+	if e.Mode != policy.ModeGuard { // a guard tick leaves the regime as the interval set it
+		r.Stats.Workload.mode(baa.Namespace, baa.Name, e.Mode)
+	}
 	if held, ok := holdForUnschedulable(current, desired, pods.Unschedulable); ok {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, v1alpha1.ReasonPodsUnschedulable,
 			fmt.Sprintf("the policy asked for %d; held at %d while %d pods cannot be scheduled", desired, held, pods.Unschedulable))
@@ -376,6 +383,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		st.Forecast = forecastStatus(f)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "p50").Set(f.P50)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "upper").Set(f.Upper)
+		r.Stats.Workload.upper(baa.Namespace, baa.Name, f.UpperQuantile)
 	} else if e.Mode != policy.ModeGuard {
 		st.Forecast = nil // a guard tick keeps the interval's forecast
 	}
@@ -536,7 +544,9 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
 
 func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
 	cfg := l.cfg
-	if err := cfg.checkModels(); err != nil {
+	r.Stats.Workload.models(baa.Namespace, baa.Name, nil) // until a build succeeds, no model serves
+	models, err := cfg.checkModels()
+	if err != nil {
 		if errors.Is(err, registry.ErrWrongKind) { // a version of another kind: ModelMismatch
 			return fmt.Errorf("%w: %w", policy.ErrModelMismatch, err)
 		}
@@ -562,7 +572,11 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 	if err != nil {
 		return err
 	}
-	return l.drv.Bind(p)
+	if err := l.drv.Bind(p); err != nil {
+		return err
+	}
+	r.Stats.Workload.models(baa.Namespace, baa.Name, models)
+	return nil
 }
 
 // newPolicy builds a policy and turns a panicking factory into an error: a bad model file
@@ -595,6 +609,7 @@ func (r *Reconciler) failed(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	}
 	setCond(st, gen, v1alpha1.ConditionFallback, true, v1alpha1.ReasonFallbackActive, fmt.Sprintf("%d consecutive failed metric reads: %s", step.Failures, step.Why))
 	r.Stats.Fallback.WithLabelValues(baa.Namespace, baa.Name).Set(1)
+	r.Stats.Workload.mode(baa.Namespace, baa.Name, policy.ModeFallback)
 	applied := r.apply(ctx, baa, l, st, step.At, ref, step.Replicas, step.Desired, step.Why)
 	st.DesiredReplicas = int32(step.Desired)
 	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(step.Desired), Recommendation: int32(step.Desired),
