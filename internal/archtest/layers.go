@@ -25,7 +25,7 @@ type Layer struct {
 // a lower layer only.
 var Layers = []Layer{
 	{"base", []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/features", "internal/retrain"}},
-	{"models", []string{"internal/forecast", "internal/burst", "internal/perf", "internal/rl", "internal/hpa"}},
+	{"models", []string{"internal/forecast", "internal/burst", "internal/perf", "internal/rl", "internal/hpa", "internal/drift"}},
 	{"policy", []string{"internal/policy"}},
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
@@ -42,7 +42,7 @@ type Forbid struct {
 }
 
 // pure are the packages that must run anywhere: no cluster client, no metrics server.
-var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/features", "internal/retrain", "internal/forecast", "internal/burst", "internal/perf",
+var pure = []string{"internal/series", "internal/nn", "internal/registry", "internal/frontier", "internal/features", "internal/retrain", "internal/forecast", "internal/burst", "internal/perf", "internal/drift",
 	"internal/rl", "internal/hpa", "internal/policy", "internal/driver", "internal/measure", "internal/sim", "internal/report", "internal/rltrain"}
 
 // Forbidden lists the links the layering alone does not rule out.
