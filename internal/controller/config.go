@@ -33,8 +33,8 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
-	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
-	modelPaths                 []string // model directories the spec refers to, resolved
+	cpuFromAPI                 bool             // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
+	modelPaths                 []string         // model directories the spec refers to, resolved
 	training                   retrain.Schedule // spec.policy.training with defaults (used when it is set)
 	drift                      drift.Options    // spec.policy.drift with defaults
 }
