@@ -320,6 +320,16 @@ type PolicySpec struct {
 	// +kubebuilder:default=512
 	// +optional
 	HistoryIntervals int32 `json:"historyIntervals,omitempty"`
+
+	// Model lifecycle (training_types.go).
+
+	// Training configures continuous retraining of the forecaster (bascaler); absent means
+	// the model is fitted once, as before.
+	// +optional
+	Training *TrainingSpec `json:"training,omitempty"`
+	// Drift tunes drift monitoring of the forecaster (on for every forecasting policy).
+	// +optional
+	Drift *DriftSpec `json:"drift,omitempty"`
 }
 
 // ModelRef points at a trained model: a directory with a manifest.json inside the
@@ -504,8 +514,11 @@ type BurstAwareAutoscalerStatus struct {
 	// MetricFailures counts consecutive failed metric reads.
 	// +optional
 	MetricFailures int32 `json:"metricFailures,omitempty"`
+	// Model is the serving forecaster, its drift scores and retraining (training_types.go).
+	// +optional
+	Model *ModelStatus `json:"model,omitempty"`
 	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, BurstDetected, Fallback,
-	// PodsSchedulable.
+	// PodsSchedulable, ModelReady, ModelDrifting.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

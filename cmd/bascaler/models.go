@@ -20,15 +20,17 @@ import (
 type registerFlags struct {
 	dir     string
 	promote bool
+	alias   string
 }
 
 func (r *registerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.dir, "registry", "", "also write the model as a new version (with lineage) into this model registry directory")
 	cmd.Flags().BoolVar(&r.promote, "promote", false, "with --registry: make the new version the champion")
+	cmd.Flags().StringVar(&r.alias, "alias", "", "with --registry: also point this alias at the new version (e.g. challenger, for the controller to judge by replay)")
 	pre := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
-		if r.promote && r.dir == "" {
-			return fmt.Errorf("--promote needs --registry")
+		if (r.promote || r.alias != "") && r.dir == "" {
+			return fmt.Errorf("--promote and --alias need --registry")
 		}
 		if pre != nil {
 			return pre(c, args)
@@ -62,6 +64,16 @@ func (r *registerFlags) publish(w io.Writer, peers []string, lineage func() (reg
 	v, created, err := registry.Publish(r.dir, save, l, r.promote)
 	if err != nil {
 		return err
+	}
+	if r.alias != "" {
+		reg, err := registry.Open(r.dir)
+		if err == nil {
+			_, err = reg.Promote(r.alias, v.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("--alias %s: %w", r.alias, err)
+		}
+		v.Aliases = append(v.Aliases, r.alias)
 	}
 	what := "registered"
 	if !created {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
@@ -55,6 +56,8 @@ type simFlags struct {
 	params      []string
 	rlModel     string
 	retrain     retrain.Schedule
+	drift       bool
+	driftOpts   drift.Options
 }
 
 func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
@@ -90,6 +93,10 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.DurationVar(&f.retrain.Every, "retrain-every", 0, "retrain retrainable policies (bascaler) every this much simulated time; 0 keeps the models frozen")
 	fl.DurationVar(&f.retrain.TrainWindow, "retrain-window", retrain.DefaultTrainWindow, "with --retrain-every: completed history a challenger is fitted on (before the evaluation window)")
 	fl.DurationVar(&f.retrain.EvalWindow, "eval-window", retrain.DefaultEvalWindow, "with --retrain-every: most recent completed stretch champion and challenger are replayed on; the challenger serves if no worse (violating intervals, then pod-hours)")
+	fl.BoolVar(&f.retrain.OnDrift, "retrain-on-drift", false, "also retrain when the drift monitor finds the model drifting (at most once per --eval-window); implies --drift")
+	fl.BoolVar(&f.drift, "drift", false, "score forecasting policies' forecasts per interval (band coverage, pinball loss, error against the naive forecast, input PSI): drift_* columns of the per-interval CSVs and the JSON's drift[]")
+	fl.IntVar(&f.driftOpts.Window, "drift-window", drift.DefaultWindow, "rolling window of the forecast scores, intervals")
+	fl.IntVar(&f.driftOpts.PSIWindow, "drift-psi-window", drift.DefaultPSIWindow, "recent inputs compared with the training inputs (PSI), intervals")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
@@ -198,12 +205,19 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 		e.Seeds = append(e.Seeds, f.seed+int64(s))
 	}
 	e.Policies, e.Config, e.Params = names, cfg, params
-	if f.retrain.Every != 0 {
+	if f.retrain.Every != 0 || f.retrain.OnDrift {
 		if err := f.retrain.Validate(cfg.Interval); err != nil {
 			return e, err
 		}
 		s := f.retrain
 		e.Retrain = &s
+	}
+	if f.drift || f.retrain.OnDrift {
+		if f.driftOpts.Window < 1 || f.driftOpts.PSIWindow < 1 {
+			return e, fmt.Errorf("--drift-window %d and --drift-psi-window %d must be at least 1", f.driftOpts.Window, f.driftOpts.PSIWindow)
+		}
+		o := f.driftOpts
+		e.Drift = &o
 	}
 	return e, nil
 }
@@ -266,6 +280,31 @@ type traceReport struct {
 	Results    []measure.Aggregate `json:"results"`
 	// Retrains summarises each retrained run (with --retrain-every).
 	Retrains []retrainReport `json:"retrains,omitempty"`
+	// Drift summarises each run's drift scores (with --drift).
+	Drift []driftReport `json:"drift,omitempty"`
+}
+
+// driftReport is one run's drift scores in brief (the per-interval ones are in the CSVs).
+type driftReport struct {
+	Policy string `json:"policy"`
+	Seed   int64  `json:"seed"`
+	drift.Summary
+}
+
+func driftReports(outs []sim.RunOutcome, workload string) []driftReport {
+	var out []driftReport
+	for _, o := range outs {
+		if o.Workload != workload || len(o.Result.Records) == 0 || o.Result.Records[0].Drift == nil {
+			continue
+		}
+		rates := make([]float64, len(o.Result.Records))
+		scores := make([]drift.Scores, len(o.Result.Records))
+		for i, rec := range o.Result.Records {
+			rates[i], scores[i] = rec.Rate, *rec.Drift
+		}
+		out = append(out, driftReport{Policy: o.Policy, Seed: o.Seed, Summary: drift.Summarise(rates, scores)})
+	}
+	return out
 }
 
 // retrainReport is one run's retraining: how many retrains, how many promoted, the events.
@@ -315,7 +354,7 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 		aggs := sim.Aggregates(outs, w.Name)
 		reports = append(reports, traceReport{Trace: w.Name, Intervals: w.Eval.Len(), Normalizer: w.Normalizer.String(),
 			SLOms: e.Config.SLO.TargetMS, SLOMetric: e.Config.SLO.Metric.String(), Results: aggs,
-			Retrains: retrainReports(outs, w.Name)})
+			Retrains: retrainReports(outs, w.Name), Drift: driftReports(outs, w.Name)})
 		var table strings.Builder
 		if err := report.Table(&table, w.Name, w.Eval.Len(), aggs); err != nil {
 			return err
@@ -325,6 +364,10 @@ func runSimulation(cmd *cobra.Command, f *simFlags, title string) error {
 			fmt.Fprintln(stdout, table.String())
 			for _, r := range retrainReports(outs, w.Name) {
 				fmt.Fprintf(stdout, "%s (seed %d): %d retrains, %d challengers promoted\n", r.Policy, r.Seed, r.Retrains, r.Promoted)
+			}
+			for _, d := range driftReports(outs, w.Name) {
+				fmt.Fprintf(stdout, "%s (seed %d): drift: %d of %d scored intervals drifting (first %d), band coverage %.3f, pinball %.2f, error %.2fx naive, max PSI %.3f\n",
+					d.Policy, d.Seed, d.Drifting, d.Scored, d.FirstDrifting, d.Coverage, d.Pinball, d.RelError, d.MaxPSI)
 			}
 		case "csv":
 			if err := report.CSVSummary(stdout, w.Name, aggs); err != nil {

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/retrain"
 	"github.com/bascaler/bascaler/internal/rl"
 )
 
@@ -33,9 +35,11 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
-	cpuFromAPI                 bool       // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
-	models                     []modelUse // the models the spec refers to, paths resolved
-	profileModel               string     // spec.policy.capacity.model, resolved against --model-dir
+	cpuFromAPI                 bool             // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
+	models                     []modelUse       // the models the spec refers to, paths resolved
+	profileModel               string           // spec.policy.capacity.model, resolved against --model-dir
+	training                   retrain.Schedule // spec.policy.training with defaults (used when it is set)
+	drift                      drift.Options    // spec.policy.drift with defaults
 }
 
 // resolve reads the spec. The API server already validated it (CRD schema and CEL); the
@@ -88,6 +92,9 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 			s.params["model"] = modelPath(modelDir, f.Path)
 			s.models = append(s.models, modelUse{field: "spec.policy.forecaster.path", kind: "forecaster", spec: f.Path, path: s.params["model"], kinds: forecast.Kinds()})
 		}
+	}
+	if err := s.resolveModelLife(p); err != nil {
+		return s, err
 	}
 	if r := p.RLModel; r != nil && r.Path != "" {
 		s.params["rl-model"] = modelPath(modelDir, r.Path)
@@ -160,6 +167,58 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		return s, fmt.Errorf("spec.metrics.prometheus.address is required unless metrics.cpu.source is %s", v1alpha1.CPUSourceMetricsAPI)
 	}
 	return s, nil
+}
+
+// resolveModelLife reads spec.policy.training and spec.policy.drift with their defaults:
+// retrain every 24 h on 14 days, judged on the last day, and on drift at most once per
+// evaluation window; drift windows of 60 intervals (forecast scores) and 1440 (inputs),
+// thresholds coverage < 0.5, error > 2x naive, PSI > 0.25 (package drift's defaults).
+func (s *settings) resolveModelLife(p v1alpha1.PolicySpec) error {
+	s.training = retrain.Schedule{Every: 24 * time.Hour, TrainWindow: retrain.DefaultTrainWindow, EvalWindow: retrain.DefaultEvalWindow, OnDrift: true}
+	if tr := p.Training; tr != nil {
+		if tr.Every != nil {
+			s.training.Every = tr.Every.Duration
+		}
+		if tr.TrainingWindow != nil {
+			s.training.TrainWindow = tr.TrainingWindow.Duration
+		}
+		if tr.EvaluationWindow != nil {
+			s.training.EvalWindow = tr.EvaluationWindow.Duration
+		}
+		if tr.OnDrift != nil {
+			s.training.OnDrift = *tr.OnDrift
+		}
+		if tr.DriftCooldown != nil {
+			s.training.Cooldown = tr.DriftCooldown.Duration
+		}
+		// Windows of whole intervals: round the schedule to the interval's grid, so a
+		// "24h" schedule with a 7 s interval still works.
+		for _, d := range []*time.Duration{&s.training.Every, &s.training.TrainWindow, &s.training.EvalWindow, &s.training.Cooldown} {
+			if *d > 0 {
+				*d = max(d.Round(s.interval), s.interval)
+			}
+		}
+		if err := s.training.Validate(s.interval); err != nil {
+			return fmt.Errorf("spec.policy.training: %w", err)
+		}
+	}
+	if d := p.Drift; d != nil {
+		s.drift.Window, s.drift.PSIWindow = int(d.Window), int(d.PSIWindow)
+		for _, f := range []struct {
+			name, v string
+			dst     *float64
+		}{{"coverageBelow", d.CoverageBelow, &s.drift.CoverageBelow}, {"relativeErrorAbove", d.RelativeErrorAbove, &s.drift.RelErrorAbove}, {"psiAbove", d.PSIAbove, &s.drift.PSIAbove}} {
+			if f.v == "" {
+				continue
+			}
+			x, err := strconv.ParseFloat(f.v, 64)
+			if err != nil || !(x > 0) {
+				return fmt.Errorf("spec.policy.drift.%s %q must be a positive number", f.name, f.v)
+			}
+			*f.dst = x
+		}
+	}
+	return nil
 }
 
 // checkCPUOnly rejects what cannot work when CPU from the metrics API is the only metric.

@@ -90,6 +90,10 @@ type loop struct {
 	log        *driver.ReplicaLog
 	// train holds the intervals read before the policy exists: its training history.
 	train []policy.Interval
+	// frec is the target's feature record (nil without --feature-dir); life the serving
+	// forecaster's drift scores and retraining (nil for policies without a forecaster).
+	frec *featureRecord
+	life *lifecycle
 }
 
 // Decisions returns how many policy decisions this reconciler made (tests use it to see
@@ -278,6 +282,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 			Resume: cfg.historyIntervals}
 		if rec := r.featureRecordFor(baa.Namespace, baa.Name, cfg.interval); rec != nil {
 			l.feed.Record = rec
+			l.frec, _ = rec.(*featureRecord)
 		}
 	}
 	if l.podCPU != nil {
@@ -298,7 +303,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		if extra := len(l.train) - cfg.historyIntervals; extra > 0 {
 			l.train = append(l.train[:0], l.train[extra:]...)
 		}
-		if err := r.buildPolicy(ctx, baa, l); err != nil {
+		if err := r.buildPolicy(ctx, baa, l, t); err != nil {
 			reason := v1alpha1.ReasonInvalidPolicy
 			switch {
 			case errors.Is(err, policy.ErrUnknownPolicy):
@@ -403,6 +408,9 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		Explanation: why, Mode: e.Mode.String(), Applied: applied, Time: metav1.NewTime(t)}
 	r.Stats.Desired.WithLabelValues(baa.Namespace, baa.Name).Set(float64(desired))
 	logger.V(1).Info("decided", "autoscaler", key, "current", current, "desired", desired, "why", why)
+	// After the decision is applied: drift scores of the intervals completed since, and a
+	// retrain when due (about a second per classic round; it delays no decision of this step).
+	r.modelStep(ctx, baa, l, st, t)
 	return next
 }
 
@@ -542,7 +550,7 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
 	return hist
 }
 
-func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
+func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, t time.Time) error {
 	cfg := l.cfg
 	r.Stats.Workload.models(baa.Namespace, baa.Name, nil) // until a build succeeds, no model serves
 	models, err := cfg.checkModels()
@@ -576,6 +584,9 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 		return err
 	}
 	r.Stats.Workload.models(baa.Namespace, baa.Name, models)
+	if fp, ok := p.(forecasting); ok && fp.Forecaster() != nil {
+		l.life = r.newLifecycle(baa, l, fp, env, prof, t)
+	}
 	return nil
 }
 

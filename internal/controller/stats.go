@@ -18,6 +18,16 @@ type Stats struct {
 	ScaleChanges *prometheus.CounterVec
 	// Workload holds the series of the workload dashboard (workloadstats.go).
 	Workload *WorkloadStats
+
+	// The serving forecaster's drift scores and lifecycle (model.go).
+	Coverage *prometheus.GaugeVec
+	Pinball  *prometheus.GaugeVec
+	RelError *prometheus.GaugeVec
+	PSI      *prometheus.GaugeVec
+	Drifting *prometheus.GaugeVec
+	ModelAge *prometheus.GaugeVec
+	Round    *prometheus.GaugeVec
+	Retrains *prometheus.CounterVec
 }
 
 // NewStats creates the series and registers them with reg (a second registration of the
@@ -41,6 +51,22 @@ func NewStats(reg prometheus.Registerer) *Stats {
 			Help: "Failed metric reads, by error kind."}, append(obj, "kind")),
 		ScaleChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bascaler_scale_changes_total",
 			Help: "Replica changes written to scale targets, by direction."}, append(obj, "direction")),
+		Coverage: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_forecast_coverage",
+			Help: "Share of the last drift window's intervals inside the serving forecast's 80% band (nominal 0.8)."}, obj),
+		Pinball: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_forecast_pinball_loss",
+			Help: "Mean pinball loss of the serving forecast over the last drift window, req/s."}, obj),
+		RelError: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_forecast_relative_error",
+			Help: "The forecast median's absolute error over the naive (last value) forecast's, last drift window; above 1 the naive forecast is better."}, obj),
+		PSI: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_drift_psi",
+			Help: "Population stability index of the recent arrival rates against the serving model's training data (decile bins)."}, obj),
+		Drifting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_model_drifting",
+			Help: "1 while the ModelDrifting condition is true."}, obj),
+		ModelAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_model_age_seconds",
+			Help: "Time since the serving forecaster started serving."}, obj),
+		Round: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_model_last_retrain_interval",
+			Help: "Interval index (since the loop started) of the last retrain."}, obj),
+		Retrains: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bascaler_model_retrains_total",
+			Help: "Retrains by result: promoted, rejected, failed, rolled-back."}, append(obj, "result")),
 	}
 	s.Desired = register(reg, s.Desired)
 	s.Current = register(reg, s.Current)
@@ -51,6 +77,14 @@ func NewStats(reg prometheus.Registerer) *Stats {
 	s.ReadErrors = register(reg, s.ReadErrors)
 	s.ScaleChanges = register(reg, s.ScaleChanges)
 	s.Workload = newWorkloadStats(reg)
+	s.Coverage = register(reg, s.Coverage)
+	s.Pinball = register(reg, s.Pinball)
+	s.RelError = register(reg, s.RelError)
+	s.PSI = register(reg, s.PSI)
+	s.Drifting = register(reg, s.Drifting)
+	s.ModelAge = register(reg, s.ModelAge)
+	s.Round = register(reg, s.Round)
+	s.Retrains = register(reg, s.Retrains)
 	return s
 }
 
@@ -73,7 +107,8 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // forget drops an object's series when it is deleted.
 func (s *Stats) forget(ns, name string) {
 	l := prometheus.Labels{"namespace": ns, "name": name}
-	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.Desired, s.Current, s.Forecast, s.Burst, s.Fallback, s.Decision, s.ReadErrors, s.ScaleChanges} {
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.Desired, s.Current, s.Forecast, s.Burst, s.Fallback, s.Decision, s.ReadErrors, s.ScaleChanges,
+		s.Coverage, s.Pinball, s.RelError, s.PSI, s.Drifting, s.ModelAge, s.Round, s.Retrains} {
 		v.DeletePartialMatch(l)
 	}
 	s.Workload.forget(ns, name)

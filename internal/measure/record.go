@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 )
@@ -39,6 +40,9 @@ type Record struct {
 	HeldLatencyMeanMS, HeldLatencyP99MS float64
 	// IdlePodSeconds is allocated pod-time while no request arrived.
 	IdlePodSeconds float64
+	// Drift holds the drift scores of the forecast issued for this interval, computed when
+	// it completed (nil unless the run scored drift).
+	Drift *drift.Scores
 }
 
 // failedSlack is the failed-request count below which an interval counts as failure-free:

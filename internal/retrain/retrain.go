@@ -23,8 +23,15 @@ const (
 
 // Schedule says when to retrain and on which data.
 type Schedule struct {
-	// Every is the time between retrains (0: never).
+	// Every is the time between retrains (0: never on a schedule).
 	Every time.Duration
+	// OnDrift also retrains when the drift monitor finds the serving model drifting (package
+	// drift), at most once per Cooldown.
+	OnDrift bool
+	// Cooldown is the least time between two retrains when OnDrift triggers one; 0 means
+	// EvalWindow, so a drift-triggered challenger is never judged on the window the previous
+	// one was judged on.
+	Cooldown time.Duration
 	// TrainWindow is how much completed history the challenger is fitted on (the part that
 	// precedes EvalWindow); EvalWindow is the most recent stretch both models are replayed on.
 	TrainWindow, EvalWindow time.Duration
@@ -39,7 +46,10 @@ func (s Schedule) Validate(interval time.Duration) error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"retrain-every", s.Every}, {"retrain-window", s.TrainWindow}, {"eval-window", s.EvalWindow}} {
+	}{{"retrain-every", s.Every}, {"retrain-window", s.TrainWindow}, {"eval-window", s.EvalWindow}, {"drift-cooldown", s.Cooldown}} {
+		if (d.v == 0 && d.name == "retrain-every" && s.OnDrift) || (d.v == 0 && d.name == "drift-cooldown") {
+			continue // drift alone triggers; the cooldown defaults to the evaluation window
+		}
 		if d.v <= 0 || d.v%interval != 0 {
 			return fmt.Errorf("retrain: --%s %v must be a positive multiple of the interval %v", d.name, d.v, interval)
 		}
@@ -54,6 +64,36 @@ func (s Schedule) Due(i int, interval time.Duration) bool {
 		return false
 	}
 	return (time.Duration(i)*interval)%s.Every == 0
+}
+
+// Trigger says why a retrain happened.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerSchedule Trigger = "schedule"
+	TriggerDrift    Trigger = "drift"
+	TriggerManual   Trigger = "manual"
+)
+
+// DueAt is Due with the drift trigger: at the start of interval i, with the newest
+// completed interval found drifting or not, and the previous retrain at interval last
+// (negative: none yet), it says whether to retrain and why. The schedule comes first.
+func (s Schedule) DueAt(i int, interval time.Duration, drifting bool, last int) (bool, Trigger) {
+	if s.Due(i, interval) {
+		return true, TriggerSchedule
+	}
+	if !s.OnDrift || !drifting || i <= 0 {
+		return false, ""
+	}
+	cool := s.Cooldown
+	if cool <= 0 {
+		cool = s.EvalWindow
+	}
+	if last >= 0 && time.Duration(i-last)*interval < cool {
+		return false, ""
+	}
+	return true, TriggerDrift
 }
 
 // Windows returns the index ranges [trainFrom, trainTo) and [trainTo, completed) of a
@@ -91,6 +131,8 @@ type Event struct {
 	// Interval is the run's interval index at whose start the retrain happened; At its time.
 	Interval int       `json:"interval"`
 	At       time.Time `json:"at"`
+	// Trigger says why (schedule, drift, manual).
+	Trigger Trigger `json:"trigger,omitempty"`
 	// TrainFrom/TrainTo and EvalTo bound the data (half-open, by interval start time).
 	TrainFrom time.Time `json:"train_from"`
 	TrainTo   time.Time `json:"train_to"`

@@ -55,3 +55,36 @@ func TestScheduleDueAndWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestDueAtDriftWithCooldown(t *testing.T) {
+	s := Schedule{OnDrift: true, TrainWindow: 10 * time.Hour, EvalWindow: 2 * time.Hour}
+	if err := s.Validate(time.Hour); err != nil {
+		t.Fatalf("drift-only schedule rejected: %v", err)
+	}
+	cases := []struct {
+		name     string
+		i, last  int
+		drifting bool
+		want     bool
+		trigger  Trigger
+	}{
+		{"not drifting", 5, -1, false, false, ""},
+		{"drifting, no retrain yet", 5, -1, true, true, TriggerDrift},
+		{"drifting within the cooldown (eval window)", 6, 5, true, false, ""},
+		{"drifting after the cooldown", 7, 5, true, true, TriggerDrift},
+		{"run start", 0, -1, true, false, ""},
+	}
+	for _, c := range cases {
+		got, tr := s.DueAt(c.i, time.Hour, c.drifting, c.last)
+		if got != c.want || tr != c.trigger {
+			t.Errorf("%s: DueAt = %v %q, want %v %q", c.name, got, tr, c.want, c.trigger)
+		}
+	}
+	s.Every = 24 * time.Hour
+	if got, tr := s.DueAt(24, time.Hour, true, 23); !got || tr != TriggerSchedule {
+		t.Errorf("the schedule comes first: %v %q", got, tr)
+	}
+	if err := (Schedule{TrainWindow: time.Hour, EvalWindow: time.Hour}).Validate(time.Hour); err == nil {
+		t.Error("a schedule that never retrains was accepted")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
@@ -80,9 +81,22 @@ type Config struct {
 	// first decision on (a controller's warm start; what a metric source would report for
 	// them). Usually empty: the policy's models train on Env.History either way.
 	Warm []driver.Point
+	// Drift, when set, scores the serving forecast of a forecasting policy (one with a
+	// Forecaster, such as bascaler) at every completed interval (Record.Drift, package
+	// drift); other policies' records carry no scores.
+	Drift *DriftConfig
 	// Tap, when set, sees every step and every reported period (for tests that replay a run
 	// through another backend's source).
 	Tap Tap
+}
+
+// DriftConfig configures the per-interval drift scores of a run.
+type DriftConfig struct {
+	Options drift.Options
+	// History is the workload before the run (the policy's Env.History): the model's
+	// training inputs (the PSI's reference) and the first forecasts' past. Each point is one
+	// interval, as the simulator replays a trace.
+	History []float64
 }
 
 // Tap observes a run: each step the driver took, and each period the simulated cluster

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/policy"
@@ -30,6 +31,9 @@ type Experiment struct {
 	// Retrain, when set, retrains every policy that supports it (policy.Retrainable) on this
 	// schedule (RunRetrained); other policies run as they are.
 	Retrain *retrain.Schedule
+	// Drift, when set, scores the forecasts of forecasting policies per interval
+	// (Record.Drift) against each workload's History as the training inputs.
+	Drift *drift.Options
 	// Progress, when set, is called after each run (from the collecting goroutine).
 	Progress func(done, total int)
 }
@@ -188,6 +192,9 @@ func (e Experiment) runOne(w *Workload, v Variant, seed int64) (Result, []retrai
 	}
 	cfg := e.Config
 	cfg.Seed = seed
+	if e.Drift != nil {
+		cfg.Drift = &DriftConfig{Options: *e.Drift, History: w.History.Values}
+	}
 	var res Result
 	var evs []retrain.Event
 	if _, ok := p.(policy.Retrainable); ok && e.Retrain != nil {

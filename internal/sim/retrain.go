@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/registry"
@@ -51,10 +52,17 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 	origin := start.Add(-time.Duration(len(hist)) * cfg.Interval)
 	var events []retrain.Event
 	var failure error
-	hook := func(i int, done []Record) {
-		if failure != nil || !rt.Schedule.Due(i, cfg.Interval) {
+	last := -1 // interval of the previous retrain
+	hook := func(i int, done []Record, mon *drift.Monitor) {
+		if failure != nil {
 			return
 		}
+		drifting := i > 0 && done[i-1].Drift != nil && done[i-1].Drift.Drifting
+		due, why := rt.Schedule.DueAt(i, cfg.Interval, drifting, last)
+		if !due {
+			return
+		}
+		last = i
 		// Completed intervals only: the history, then the run's intervals before i.
 		vals := make([]float64, 0, len(hist)+len(done)+rt.leak)
 		vals = append(vals, hist...)
@@ -64,7 +72,19 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 		for k := i; k < i+rt.leak && k < len(rates); k++ {
 			vals = append(vals, rates[k])
 		}
-		ev, err := rt.round(cfg, rp, series.Series{Name: "completed", Start: origin, Step: cfg.Interval, Values: vals}, i, start.Add(time.Duration(i)*cfg.Interval))
+		s := series.Series{Name: "completed", Start: origin, Step: cfg.Interval, Values: vals}
+		ev, chall, err := Evaluate(cfg, rp, rt.Schedule, s, rt.Build, rt.Seed+int64(i))
+		ev.Interval, ev.At, ev.Trigger = i, start.Add(time.Duration(i)*cfg.Interval), why
+		if err == nil && ev.Promoted {
+			// The detector recalibrates on the newest completed stretch with the new model.
+			from, to, _ := rt.Schedule.Windows(s.Len(), cfg.Interval, 0)
+			recent := s.Slice(max(s.Len()-(to-from), 0), s.Len())
+			if err = rp.Swap(chall, recent); err != nil {
+				err = fmt.Errorf("swap in the challenger: %w", err)
+			} else if mon != nil {
+				mon.Reset(s.Values[from:to]) // the new model's training inputs
+			}
+		}
 		if err != nil {
 			failure = fmt.Errorf("retrain at interval %d: %w", i, err)
 			return
@@ -78,29 +98,36 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 	return res, events, err
 }
 
-// round is one retrain over the completed series s (s's last point is the newest completed
-// interval).
-func (rt *Retrainer) round(cfg Config, p policy.Retrainable, s series.Series, i int, at time.Time) (retrain.Event, error) {
-	ev := retrain.Event{Interval: i, At: at}
+// Evaluate is one retrain round on the completed series s (s's last point is the newest
+// completed interval): the challenger is fitted by p.Refit on the schedule's training
+// window, and the champion (p's serving forecaster) and the challenger are each replayed
+// over the evaluation window by Run (cfg's cluster, profile, SLO and the driver), in a
+// fresh policy built by build on the training window with that forecaster; the verdict is
+// retrain.Promote's. It swaps nothing: the caller puts the returned challenger in service
+// when ev.Promoted. Every backend judges a challenger through this function (the simulator
+// in RunRetrained, the controller on its feature record). A round that cannot judge (too
+// little history, a failed fit) is an event with Skipped set and a nil challenger.
+func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series.Series, build func(h series.Series, f forecast.Forecaster) (policy.Policy, error), seed int64) (retrain.Event, forecast.Forecaster, error) {
+	var ev retrain.Event
 	champ := p.Forecaster()
-	from, to, ok := rt.Schedule.Windows(s.Len(), cfg.Interval, champ.MinHistory()+8)
+	from, to, ok := sched.Windows(s.Len(), cfg.Interval, champ.MinHistory()+8)
 	if !ok {
 		ev.Skipped = fmt.Sprintf("only %d completed intervals: too few to train and evaluate", s.Len())
-		return ev, nil
+		return ev, nil, nil
 	}
 	train, eval := s.Slice(from, to), s.Slice(to, s.Len())
 	ev.TrainFrom, ev.TrainTo, ev.EvalTo = train.Start, eval.Start, eval.Start.Add(time.Duration(eval.Len())*cfg.Interval)
 	ev.TrainDigest = registry.DigestSeries(train.Start, train.Step, train.Values)
-	chall, err := p.Refit(train, rt.Seed+int64(i))
+	chall, err := p.Refit(train, seed)
 	if err != nil {
 		ev.Skipped = fmt.Sprintf("challenger fit failed: %v", err)
-		return ev, nil
+		return ev, nil, nil
 	}
 	ev.ModelProbe = probe(chall, train)
 	replayCfg := cfg
-	replayCfg.Tap, replayCfg.Warm, replayCfg.Initial = nil, nil, 0
+	replayCfg.Tap, replayCfg.Warm, replayCfg.Initial, replayCfg.Drift = nil, nil, 0, nil
 	score := func(f forecast.Forecaster) (retrain.Score, error) {
-		pol, err := rt.Build(train, f)
+		pol, err := build(train, f)
 		if err != nil {
 			return retrain.Score{}, err
 		}
@@ -117,19 +144,13 @@ func (rt *Retrainer) round(cfg Config, p policy.Retrainable, s series.Series, i 
 		return retrain.Score{Violations: v, PodHours: res.Summary.CostPodHours}, nil
 	}
 	if ev.Champion, err = score(champ); err != nil {
-		return ev, fmt.Errorf("replay champion: %w", err)
+		return ev, nil, fmt.Errorf("replay champion: %w", err)
 	}
 	if ev.Challenger, err = score(chall); err != nil {
-		return ev, fmt.Errorf("replay challenger: %w", err)
+		return ev, nil, fmt.Errorf("replay challenger: %w", err)
 	}
-	if ev.Promoted = retrain.Promote(ev.Champion, ev.Challenger); ev.Promoted {
-		// The detector recalibrates on the newest completed stretch with the new model.
-		recent := s.Slice(max(s.Len()-train.Len(), 0), s.Len())
-		if err := p.Swap(chall, recent); err != nil {
-			return ev, fmt.Errorf("swap in the challenger: %w", err)
-		}
-	}
-	return ev, nil
+	ev.Promoted = retrain.Promote(ev.Champion, ev.Challenger)
+	return ev, chall, nil
 }
 
 // probe fingerprints a fitted forecaster by its forecast from the end of h.

@@ -6,10 +6,13 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/bascaler/bascaler/internal/drift"
 	"github.com/bascaler/bascaler/internal/driver"
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // Result is one policy's run over one workload (records and summary, package measure).
@@ -29,10 +32,16 @@ func Run(cfg Config, rates []float64, start time.Time, p policy.Policy) (Result,
 	return run(cfg, rates, start, p, nil)
 }
 
+// forecasting is a policy that serves a forecaster (bascaler): its forecasts can be scored.
+type forecasting interface {
+	Forecaster() forecast.Forecaster
+}
+
 // run is Run with a hook called at the start of each interval i, before any decision for it,
 // with the records of the completed intervals 0..i-1 (capacity cut at i: the hook cannot
-// reach interval i or later through them).
-func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between func(i int, done []Record)) (Result, error) {
+// reach interval i or later through them) and the run's drift monitor (nil when the run
+// scores no drift), which the hook resets when it swaps the model.
+func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between func(i int, done []Record, mon *drift.Monitor)) (Result, error) {
 	capacity, err := cfg.Validate()
 	if err != nil {
 		return Result{}, err
@@ -91,11 +100,23 @@ func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between 
 		loop.AddInterval(driver.IntervalOf(w, float64(c.ready), float64(c.ready)))
 	}
 
+	// Drift scores: the monitor sees the completed intervals only (the history, then the
+	// run's intervals up to the one just finished), one point per interval.
+	var mon *drift.Monitor
+	var seen series.Series
+	fp, scoring := p.(forecasting)
+	if cfg.Drift != nil && scoring {
+		mon = drift.New(cfg.Drift.Options, cfg.Drift.History)
+		h := cfg.Drift.History
+		seen = series.Series{Name: "completed", Start: start.Add(-time.Duration(len(h)) * cfg.Interval), Step: cfg.Interval,
+			Values: append(make([]float64, 0, len(h)+len(rates)), h...)}
+	}
+
 	records := make([]Record, len(rates))
 	res := Result{Policy: p.Name(), Records: records}
 	for i, rate := range rates {
 		if between != nil {
-			between(i, records[:i:i])
+			between(i, records[:i:i], mon)
 		}
 		rec := &records[i]
 		ivStart := time.Duration(i) * cfg.Interval
@@ -133,6 +154,11 @@ func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between 
 		}
 		p := finish(rec, &iv, start.Add(ivStart), rate, capacity, &cfg)
 		rec.Desired = c.allocated()
+		if mon != nil {
+			seen.Values = append(seen.Values, rec.Rate)
+			sc := mon.Observe(fp.Forecaster(), seen)
+			rec.Drift = &sc
+		}
 		// Labelled with the counts at the interval's end, as real backends label it.
 		loop.AddInterval(driver.IntervalOf(p, float64(c.allocated()), float64(c.ready)))
 		if cfg.Tap != nil {
