@@ -165,7 +165,7 @@ func TestHPAFidelity(t *testing.T) {
 }
 
 // fidelityWindow returns the trace's most variable fidSyncs/4-minute window ((max - min) /
-// mean, the first of equals), one rate per sync (each minute's rate for its 4 syncs), scaled
+// mean, the first of equals) among those without an outage (min >= 15% of max), one rate per sync (each minute's rate for its 4 syncs), scaled
 // so that the window's peak needs fidPeakPod pods at the target on the fft profile.
 func fidelityWindow(path string) ([]float64, time.Time, error) {
 	s, err := series.Load(path)
@@ -182,9 +182,13 @@ func fidelityWindow(path string) ([]float64, time.Time, error) {
 		for _, v := range s.Values[i : i+n] {
 			lo, hi, sum = math.Min(lo, v), math.Max(hi, v), sum+v
 		}
-		if sum > 0 && (hi-lo)/(sum/float64(n)) > best {
+		// An outage (a minute near zero) would make every decision "scale to min".
+		if sum > 0 && lo >= 0.15*hi && (hi-lo)/(sum/float64(n)) > best {
 			best, bestAt = (hi-lo)/(sum/float64(n)), i
 		}
+	}
+	if best < 0 {
+		return nil, time.Time{}, fmt.Errorf("%s: no %d-minute window without an outage", path, n)
 	}
 	w := s.Values[bestAt : bestAt+n]
 	peak := 0.0
