@@ -44,18 +44,17 @@ import (
 //	sync 15 s                       2 s (a grid the harness holds the HPA to, below)
 //	scale-down window 300 s         39 s (20 syncs back is 40 s old: out; 19 back, 38 s: in)
 //	rate-policy period 15 s         1 s (the previous sync's event, 2 s old, is out, as the
-//	                                     15 s-old one is in the model)
+//	                                     15 s-old one is in the model: strictly younger)
 //	CPU initialisation 5 min        40 s; initial readiness delay 30 s: 4 s
 //	pod start-up (KWOK)             3 s (1.5 syncs: pods turn Ready between syncs)
 //
 // How the HPA is held to the grid: kube-controller-manager reaches the API server through a
 // loopback proxy of this test, which forwards everything except the pods.metrics.k8s.io list
 // the HPA reads once per sync. That request is held until the sync's grid instant
-// (t0 + k x fidSync, on a half second so that the second-precision timestamps of the API
-// are far from it), then answered with the step's CPU. The HPA's own sync period
-// (fidResync) is shorter than the grid, so the next request is always waiting for the next
-// instant. The arrival of request k+1 means sync k has finished: its decision is read from
-// the HPA's status then.
+// (t0 + k x fidSync; sync 0 is answered at once and fixes t0), then answered with the step's
+// CPU. The HPA's own sync period (fidResync) is shorter than the grid, so its next request
+// is always waiting for the next instant. The arrival of request k+1 means sync k has
+// finished: its decision is read from the HPA's status then.
 //
 // The same inputs go to the hpa policy through internal/driver (a Loop, model time exact
 // multiples of 15 s): current replicas = the Deployment's spec (the scale the HPA read), ready
@@ -383,7 +382,9 @@ func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.Response
 		return
 	}
 	if k == 0 {
-		r.t0 = time.Now().Truncate(time.Second).Add(1500 * time.Millisecond)
+		// At once: the HPA stamped its initial recommendation a moment ago, and its age
+		// must stay a whole number of syncs.
+		r.t0 = time.Now()
 	}
 	at := r.t0.Add(time.Duration(k) * fidSync)
 	st := fidelityStep{K: k, Real: -1}
