@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,7 @@ import (
 //	                                     15 s-old one is in the model: strictly younger)
 //	CPU initialisation 5 min        40 s; initial readiness delay 30 s: 4 s
 //	pod start-up (KWOK)             3 s (1.5 syncs: pods turn Ready between syncs)
+//	a sample's window (15 s)        1 s
 //
 // How the HPA is held to the grid: kube-controller-manager reaches the API server through a
 // loopback proxy of this test, which forwards everything except the pods.metrics.k8s.io list
@@ -62,19 +64,33 @@ import (
 // the HPA sees), CPU = the ready pods' usage. Teacher forcing: the real HPA's decisions drive
 // the cluster, ours are compared with them and not applied.
 const (
-	fidSync    = 2 * time.Second
-	fidResync  = 500 * time.Millisecond
-	fidWindow  = 39 * time.Second
-	fidPeriod  = int32(1)
-	fidCPUInit = 40 * time.Second
-	fidReadyIn = 4 * time.Second
-	fidStartup = 3 * time.Second
-	fidMetricW = time.Second // the samples' window (metrics-server's 15 s resolution, scaled)
-	fidSyncs   = 64          // per trace window: 16 trace minutes, 4 syncs each
+	fidSyncs   = 64 // per trace window: 16 trace minutes, 4 syncs each
 	fidMax     = 16
 	fidPeakPod = 11 // the window's peak rate needs this many pods at the 70% target
 	fidTarget  = 70
 )
+
+// fidClock is the real controller's clock: S stands for hpa.SyncPeriod, every other duration
+// follows (the table above is S = 2 s). $BASCALER_HPA_FIDELITY_SYNC (whole seconds, even)
+// sets S, for a machine too loaded to keep a 2 s grid.
+type fidClock struct {
+	Sync, Resync, Window, CPUInit, ReadyIn, Startup, MetricW time.Duration
+	Period                                                   int32 // rate-policy period, seconds
+}
+
+func newFidClock() (fidClock, error) {
+	sec := 2
+	if v := os.Getenv("BASCALER_HPA_FIDELITY_SYNC"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n%2 != 0 {
+			return fidClock{}, fmt.Errorf("BASCALER_HPA_FIDELITY_SYNC=%q: want an even number of seconds >= 2", v)
+		}
+		sec = n
+	}
+	s := time.Duration(sec) * time.Second
+	return fidClock{Sync: s, Resync: s / 4, Window: 20*s - s/2, CPUInit: 20 * s, ReadyIn: 2 * s,
+		Startup: s * 3 / 2, MetricW: s / 2, Period: int32(sec / 2)}, nil
+}
 
 // fidelityTraces are the shared traces compared, each on its most variable 16-minute
 // window.
@@ -95,6 +111,10 @@ func TestHPAFidelity(t *testing.T) {
 	missing := cluster.Missing(assets)
 	requireOrSkip(t, len(missing) == 0, fmt.Sprintf("HPA fidelity test needs %s in $KUBEBUILDER_ASSETS (%q): export KUBEBUILDER_ASSETS=$(hack/tools/build.sh)",
 		strings.Join(missing, ", "), assets))
+	clk, err := newFidClock()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var runs []*fidelityRun
 	for _, tr := range fidelityTraces {
 		rates, from, err := fidelityWindow(testenv.Trace(t, tr.file))
@@ -102,7 +122,7 @@ func TestHPAFidelity(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, cfg := range []string{"behavior", "none"} {
-			r, err := newFidelityRun(tr.name, cfg, rates)
+			r, err := newFidelityRun(tr.name, cfg, rates, clk)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,14 +137,14 @@ func TestHPAFidelity(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	proxy.ctx = ctx
-	c, err := cluster.Start(ctx, cluster.Options{PodReadyDelay: fidStartup, ReadyTimeout: 2 * time.Minute,
+	c, err := cluster.Start(ctx, cluster.Options{PodReadyDelay: clk.Startup, ReadyTimeout: 2 * time.Minute,
 		Controllers:                 []string{cluster.ControllerDeployment, cluster.ControllerReplicaSet, cluster.ControllerHPA},
 		ControllerManagerKubeconfig: proxy.start,
 		ExtraControllerManagerArgs: []string{
-			"--horizontal-pod-autoscaler-sync-period=" + fidResync.String(),
-			"--horizontal-pod-autoscaler-downscale-stabilization=" + fidWindow.String(),
-			"--horizontal-pod-autoscaler-cpu-initialization-period=" + fidCPUInit.String(),
-			"--horizontal-pod-autoscaler-initial-readiness-delay=" + fidReadyIn.String(),
+			"--horizontal-pod-autoscaler-sync-period=" + clk.Resync.String(),
+			"--horizontal-pod-autoscaler-downscale-stabilization=" + clk.Window.String(),
+			"--horizontal-pod-autoscaler-cpu-initialization-period=" + clk.CPUInit.String(),
+			"--horizontal-pod-autoscaler-initial-readiness-delay=" + clk.ReadyIn.String(),
 			"--concurrent-horizontal-pod-autoscaler-syncs=16", "--kube-api-qps=300", "--kube-api-burst=600"}})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +172,7 @@ func TestHPAFidelity(t *testing.T) {
 	for _, r := range runs {
 		create(t, c.Client, r.autoscaler())
 	}
-	deadline := time.After(time.Duration(fidSyncs+20)*fidSync + time.Minute)
+	deadline := time.After(time.Duration(fidSyncs+20)*clk.Sync + time.Minute)
 	for _, r := range runs {
 		select {
 		case <-r.done:
@@ -160,7 +180,7 @@ func TestHPAFidelity(t *testing.T) {
 			t.Fatalf("%s: the real HPA made %d of %d syncs in time (kube-controller-manager log in %s; BASCALER_KEEP_CLUSTER_LOGS=1 keeps it)", r.ns, r.k, fidSyncs, c.Dir)
 		}
 	}
-	fidelityReport(t, runs)
+	fidelityReport(t, runs, clk)
 }
 
 // fidelityWindow returns the trace's most variable fidSyncs/4-minute window ((max - min) /
@@ -213,6 +233,7 @@ type fidelityRun struct {
 	loop              *driver.Loop
 	profile           *perf.Profile
 	epoch             time.Time // model time of sync 0
+	clk               fidClock
 
 	mu    sync.Mutex
 	k     int       // the next sync
@@ -237,7 +258,7 @@ type fidelityStep struct {
 	ReadyAfter, PodsSeen int
 }
 
-func newFidelityRun(trace, config string, rates []float64) (*fidelityRun, error) {
+func newFidelityRun(trace, config string, rates []float64, clk fidClock) (*fidelityRun, error) {
 	params := map[string]string{"target": "0.7"}
 	if config == "none" {
 		params["behavior"] = "none"
@@ -258,7 +279,7 @@ func newFidelityRun(trace, config string, rates []float64) (*fidelityRun, error)
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	loop.SetEpoch(epoch)
 	return &fidelityRun{trace: trace, config: config, ns: "fid-" + trace + "-" + config, rates: rates, initial: initial,
-		loop: loop, profile: prof, epoch: epoch, done: make(chan struct{})}, nil
+		loop: loop, profile: prof, epoch: epoch, clk: clk, done: make(chan struct{})}, nil
 }
 
 func (r *fidelityRun) deploy(t *testing.T, c client.Client) {
@@ -285,10 +306,10 @@ func (r *fidelityRun) autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 		maxSel := autoscalingv2.MaxChangePolicySelect
 		h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{
 			ScaleUp: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](0), SelectPolicy: &maxSel,
-				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: fidPeriod},
-					{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: fidPeriod}}},
-			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(fidWindow / time.Second)), SelectPolicy: &maxSel,
-				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: fidPeriod}}},
+				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: r.clk.Period},
+					{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: r.clk.Period}}},
+			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(r.clk.Window / time.Second)), SelectPolicy: &maxSel,
+				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: r.clk.Period}}},
 		}
 	}
 	return h
@@ -386,7 +407,7 @@ func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.Response
 		// must stay a whole number of syncs.
 		r.t0 = time.Now()
 	}
-	at := r.t0.Add(time.Duration(k) * fidSync)
+	at := r.t0.Add(time.Duration(k) * r.clk.Sync)
 	st := fidelityStep{K: k, Real: -1}
 	if d := time.Until(at); d > 0 {
 		select {
@@ -418,7 +439,7 @@ func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.Response
 	st.Inconsistent = st.PodsSeen != st.Cur
 	now := time.Now()
 	stamp := now.Truncate(time.Second) // the API's precision
-	g := hpa.GroupPods(hpaPods(pods, stamp), now, fidCPUInit, fidReadyIn)
+	g := hpa.GroupPods(r.hpaPods(pods, stamp), now, r.clk.CPUInit, r.clk.ReadyIn)
 	st.Ready, st.Unready = g.Ready, g.Unready
 	st.Rate = r.rates[k]
 	st.Milli = 1000
@@ -433,14 +454,14 @@ func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.Response
 	st.Ours, st.OurRaw, st.OurLimit = step.Desired, step.Decision.Explanation.Raw, step.Decision.Explanation.Limit
 
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(podMetricsList(r.ns, pods, stamp, st.Milli))
+	_ = json.NewEncoder(w).Encode(podMetricsList(r.ns, pods, stamp, r.clk.MetricW, st.Milli))
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
 	// A pod that turned Ready between this read and the HPA's (from its informer, a moment
 	// later) would make the two see different inputs: flag the sync.
 	time.Sleep(100 * time.Millisecond)
-	if after := hpa.GroupPods(hpaPods(listPods(ctx, c, r.ns), stamp), now.Add(100*time.Millisecond), fidCPUInit, fidReadyIn); after.Ready != g.Ready {
+	if after := hpa.GroupPods(r.hpaPods(listPods(ctx, c, r.ns), stamp), now.Add(100*time.Millisecond), r.clk.CPUInit, r.clk.ReadyIn); after.Ready != g.Ready {
 		st.Race, st.ReadyAfter = true, after.Ready
 	}
 	r.steps = append(r.steps, st)
@@ -492,7 +513,7 @@ func servesMetrics(p *corev1.Pod) bool {
 }
 
 // hpaPods is what the HPA's groupPods reads of the pods, with the samples this test serves.
-func hpaPods(pods []corev1.Pod, stamp time.Time) []hpa.Pod {
+func (r *fidelityRun) hpaPods(pods []corev1.Pod, stamp time.Time) []hpa.Pod {
 	out := make([]hpa.Pod, 0, len(pods))
 	for i := range pods {
 		p := &pods[i]
@@ -516,7 +537,7 @@ func hpaPods(pods []corev1.Pod, stamp time.Time) []hpa.Pod {
 			hp.Started = p.Status.StartTime.Time
 		}
 		if servesMetrics(p) {
-			hp.HasMetric, hp.MetricAt, hp.MetricWindow = true, stamp, fidMetricW
+			hp.HasMetric, hp.MetricAt, hp.MetricWindow = true, stamp, r.clk.MetricW
 		}
 		out = append(out, hp)
 	}
@@ -524,7 +545,7 @@ func hpaPods(pods []corev1.Pod, stamp time.Time) []hpa.Pod {
 }
 
 // podMetricsList is a PodMetricsList of metrics.k8s.io/v1beta1 (metrics-server's fields).
-func podMetricsList(ns string, pods []corev1.Pod, stamp time.Time, milli int64) map[string]any {
+func podMetricsList(ns string, pods []corev1.Pod, stamp time.Time, window time.Duration, milli int64) map[string]any {
 	items := []any{}
 	for i := range pods {
 		p := &pods[i]
@@ -534,7 +555,7 @@ func podMetricsList(ns string, pods []corev1.Pod, stamp time.Time, milli int64) 
 		items = append(items, map[string]any{
 			"metadata":   map[string]any{"name": p.Name, "namespace": ns, "labels": p.Labels},
 			"timestamp":  stamp.UTC().Format(time.RFC3339),
-			"window":     fidMetricW.String(),
+			"window":     window.String(),
 			"containers": []any{map[string]any{"name": "app", "usage": map[string]any{"cpu": fmt.Sprintf("%dm", milli), "memory": "64Mi"}}},
 		})
 	}
@@ -544,7 +565,7 @@ func podMetricsList(ns string, pods []corev1.Pod, stamp time.Time, milli int64) 
 // fidelityReport logs each run's syncs and agreement, writes them to
 // $BASCALER_HPA_FIDELITY_OUT when set, and fails on a disagreement not explained by a
 // flagged timing race.
-func fidelityReport(t *testing.T, runs []*fidelityRun) {
+func fidelityReport(t *testing.T, runs []*fidelityRun, clk fidClock) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "| trace | HPA | window start | syncs | compared | identical | agreement | flagged (late/race/pods) |\n|---|---|---|---|---|---|---|---|\n")
 	var detail strings.Builder
@@ -555,7 +576,7 @@ func fidelityReport(t *testing.T, runs []*fidelityRun) {
 			if s.Real < 0 {
 				continue
 			}
-			if s.Late > fidSync/2 || s.Race || s.Inconsistent {
+			if s.Late > clk.Sync/2 || s.Race || s.Inconsistent {
 				flagged++
 				continue
 			}
@@ -573,7 +594,7 @@ func fidelityReport(t *testing.T, runs []*fidelityRun) {
 		fmt.Fprintf(&detail, "\n%s (%s):\nk,late_ms,current,ready,unready,rate,cpu_milli,real,ours,our_raw,our_limit,real_conditions,flags\n", r.ns, r.from.Format(time.RFC3339))
 		for _, s := range r.steps {
 			var flags []string
-			if s.Late > fidSync/2 {
+			if s.Late > clk.Sync/2 {
 				flags = append(flags, "late")
 			}
 			if s.Race {
