@@ -36,16 +36,16 @@ import (
 	"github.com/bascaler/bascaler/internal/testenv"
 )
 
-// The fidelity harness runs the real HPA controller (kube-controller-manager) on a clock 7.5x
-// faster than the model's: one HPA sync every fidSync of wall time stands for one every
-// hpa.SyncPeriod (15 s) of model time. Every duration of the controller is scaled so that
+// The fidelity harness runs the real HPA controller (kube-controller-manager) on a faster
+// clock than the model's: one HPA sync every fidClock.Sync (S, 2 s: 7.5x) of wall time stands
+// for one every hpa.SyncPeriod (15 s) of model time. Every duration of the controller is scaled so that
 // it spans the same number of syncs, with half a sync of margin where it is a window edge:
 //
 //	model (hpa policy)              real controller here
 //	sync 15 s                       2 s (a grid the harness holds the HPA to, below)
 //	scale-down window 300 s         39 s (20 syncs back is 40 s old: out; 19 back, 38 s: in)
 //	rate-policy period 15 s         1 s (the previous sync's event, 2 s old, is out, as the
-//	                                     15 s-old one is in the model: strictly younger)
+//	                                     15 s-old one is in the model: strictly younger only)
 //	CPU initialisation 5 min        40 s; initial readiness delay 30 s: 4 s
 //	pod start-up (KWOK)             3 s (1.5 syncs: pods turn Ready between syncs)
 //	a sample's window (15 s)        1 s
@@ -53,8 +53,8 @@ import (
 // How the HPA is held to the grid: kube-controller-manager reaches the API server through a
 // loopback proxy of this test, which forwards everything except the pods.metrics.k8s.io list
 // the HPA reads once per sync. That request is held until the sync's grid instant
-// (t0 + k x fidSync; sync 0 is answered at once and fixes t0), then answered with the step's
-// CPU. The HPA's own sync period (fidResync) is shorter than the grid, so its next request
+// (t0 + k x S; sync 0 is answered at once and fixes t0), then answered with the step's
+// CPU. The HPA's own sync period (Resync, S/4) is shorter than the grid, so its next request
 // is always waiting for the next instant. The arrival of request k+1 means sync k has
 // finished: its decision is read from the HPA's status then.
 //
