@@ -45,7 +45,7 @@ import (
 //	sync 15 s                       2 s (a grid the harness holds the HPA to, below)
 //	scale-down window 300 s         39 s (20 syncs back is 40 s old: out; 19 back, 38 s: in)
 //	rate-policy period 15 s         1 s (the previous sync's event, 2 s old, is out, as the
-//	                                     15 s-old one is in the model: strictly younger only)
+//	                                     15 s-old one is out in the model: only younger count)
 //	CPU initialisation 5 min        40 s; initial readiness delay 30 s: 4 s
 //	pod start-up (KWOK)             3 s (1.5 syncs: pods turn Ready between syncs)
 //	a sample's window (15 s)        1 s
