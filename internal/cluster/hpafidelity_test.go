@@ -177,7 +177,10 @@ func TestHPAFidelity(t *testing.T) {
 		select {
 		case <-r.done:
 		case <-deadline:
-			t.Fatalf("%s: the real HPA made %d of %d syncs in time (kube-controller-manager log in %s; BASCALER_KEEP_CLUSTER_LOGS=1 keeps it)", r.ns, r.k, fidSyncs, c.Dir)
+			r.mu.Lock()
+			k := r.k
+			r.mu.Unlock()
+			t.Fatalf("%s: the real HPA made %d of %d syncs in time (kube-controller-manager log in %s; BASCALER_KEEP_CLUSTER_LOGS=1 keeps it)", r.ns, k, fidSyncs, c.Dir)
 		}
 	}
 	fidelityReport(t, runs, clk)
