@@ -390,9 +390,8 @@ func (p *metricsProxy) serve(w http.ResponseWriter, req *http.Request) {
 // sync answers the HPA's metrics request of one sync (see the top of the file).
 func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.ResponseWriter) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	k := r.k
-	if k > 0 {
+	if k > 0 && r.steps[k-1].Real < 0 {
 		r.recordReal(ctx, c, k-1)
 	}
 	if k >= len(r.rates) {
@@ -401,10 +400,12 @@ func (r *fidelityRun) sync(ctx context.Context, c client.Client, w http.Response
 		default:
 			close(r.done)
 		}
+		r.mu.Unlock()
 		<-ctx.Done() // hold the HPA: the run is over
 		http.Error(w, "fidelity run over", http.StatusServiceUnavailable)
 		return
 	}
+	defer r.mu.Unlock()
 	if k == 0 {
 		// At once: the HPA stamped its initial recommendation a moment ago, and its age
 		// must stay a whole number of syncs.
