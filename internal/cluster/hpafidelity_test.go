@@ -169,6 +169,9 @@ func TestHPAFidelity(t *testing.T) {
 			return n == r.initial, fmt.Sprintf("%d of %d ready", n, r.initial)
 		})
 	}
+	// One sample window after readiness, as metrics-server would first report the pods
+	// (else sync 0 finds them all within their CPU initialisation).
+	time.Sleep(clk.MetricW + time.Second)
 	for _, r := range runs {
 		create(t, c.Client, r.autoscaler())
 	}
@@ -480,7 +483,16 @@ func (r *fidelityRun) recordReal(ctx context.Context, c client.Client, k int) {
 		return
 	}
 	st := &r.steps[k]
-	st.Real = int(h.Status.DesiredReplicas)
+	// The decision is the scale the HPA left: status.desiredReplicas, or the current count
+	// when the sync could not compute one (the status then keeps its last value, 0 at first).
+	var dep appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: r.ns, Name: "web"}, &dep); err != nil {
+		return
+	}
+	st.Real = int(*dep.Spec.Replicas)
+	if d := int(h.Status.DesiredReplicas); d != st.Real && !failedSync(&h) {
+		st.RealWhy = fmt.Sprintf("status desired %d, scale %d! ", d, st.Real)
+	}
 	var why []string
 	for _, cond := range h.Status.Conditions {
 		if cond.Type == autoscalingv2.AbleToScale || cond.Type == autoscalingv2.ScalingLimited && cond.Status == corev1.ConditionTrue {
@@ -490,7 +502,17 @@ func (r *fidelityRun) recordReal(ctx context.Context, c client.Client, k int) {
 			why = append(why, cond.Reason)
 		}
 	}
-	st.RealWhy = strings.Join(why, ",")
+	st.RealWhy += strings.Join(why, ",")
+}
+
+// failedSync reports an HPA whose last sync could not compute a count (ScalingActive false).
+func failedSync(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	for _, c := range h.Status.Conditions {
+		if c.Type == autoscalingv2.ScalingActive && c.Status != corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 func listPods(ctx context.Context, c client.Client, ns string) []corev1.Pod {
