@@ -55,6 +55,12 @@ type Options struct {
 	// ExtraControllerManagerArgs are appended to kube-controller-manager's flags (e.g. the
 	// HPA's sync period).
 	ExtraControllerManagerArgs []string
+	// ControllerManagerKubeconfig, when set, is called once the API server serves, with the
+	// administrator's config and kubeconfig path; kube-controller-manager then talks to the
+	// API server through the kubeconfig it returns (e.g. one pointing at a test's loopback
+	// proxy that serves metrics.k8s.io itself). Its health and authorization checks keep
+	// the administrator's kubeconfig.
+	ControllerManagerKubeconfig func(admin *rest.Config, kubeconfig string) (string, error)
 	// Scheme is the client's scheme; nil means client-go's.
 	Scheme *runtime.Scheme
 	// ReadyTimeout bounds the wait for each component; zero means 60 s.
@@ -150,7 +156,13 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err != nil {
 		return c, err
 	}
-	kcmArgs := append([]string{"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false",
+	kcmKubeconfig := c.Kubeconfig
+	if o.ControllerManagerKubeconfig != nil {
+		if kcmKubeconfig, err = o.ControllerManagerKubeconfig(c.Config, c.Kubeconfig); err != nil {
+			return c, fmt.Errorf("cluster: kube-controller-manager's kubeconfig: %w", err)
+		}
+	}
+	kcmArgs := append([]string{"--kubeconfig=" + kcmKubeconfig, "--leader-elect=false",
 		"--controllers=" + strings.Join(o.Controllers, ","), "--use-service-account-credentials=false",
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(kcmPort),
 		"--authentication-kubeconfig=" + c.Kubeconfig, "--authorization-kubeconfig=" + c.Kubeconfig},

@@ -52,8 +52,9 @@ func podMetricsCRD() *apiextensionsv1.CustomResourceDefinition {
 // 70%). With spec.behavior set (defaults filled in by the API server) the real HPA must
 // decide as hpa.Replicas + hpa.Behavior with the default rules. Without spec.behavior the
 // real HPA takes its older path, a scale-up limit of max(2 x current, 4) per sync
-// (calculateScaleUpLimit in pkg/controller/podautoscaler/horizontal.go), which internal/hpa
-// does not model: the test pins that difference (bench/hpa-fidelity.md).
+// (calculateScaleUpLimit in pkg/controller/podautoscaler/horizontal.go), which
+// hpa.NewLegacyBehavior models (bench/hpa-fidelity.md; TestHPAFidelity compares both paths
+// over whole trace windows).
 func TestRealHPAFirstDecision(t *testing.T) {
 	t.Parallel()
 	c := start(t)
@@ -70,7 +71,11 @@ func TestRealHPAFirstDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	withBehavior, _ := beh.Apply(time.Now(), cur, raw, minR, maxR)
-	legacy := min(raw, max(2*cur, 4), maxR)
+	old, err := hpa.NewLegacyBehavior(hpa.DownscaleStabilization, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, _ := old.Apply(time.Now(), cur, raw, minR, maxR)
 	cases := []struct {
 		name     string
 		behavior *autoscalingv2.HorizontalPodAutoscalerBehavior
@@ -124,8 +129,8 @@ func TestRealHPAFirstDecision(t *testing.T) {
 			}
 			return h.Status.LastScaleTime != nil, fmt.Sprintf("status %+v", h.Status)
 		})
-		t.Logf("%s: real HPA desired %d at %d%% CPU; expected %d (internal/hpa raw %d, with default behavior %d; legacy limit max(2x%d, 4))",
-			tc.name, h.Status.DesiredReplicas, *h.Status.CurrentMetrics[0].Resource.Current.AverageUtilization, tc.want, raw, withBehavior, cur)
+		t.Logf("%s: real HPA desired %d at %d%% CPU; expected %d (internal/hpa raw %d, with default behavior %d, without behavior %d)",
+			tc.name, h.Status.DesiredReplicas, *h.Status.CurrentMetrics[0].Resource.Current.AverageUtilization, tc.want, raw, withBehavior, legacy)
 		if int(h.Status.DesiredReplicas) != tc.want {
 			t.Errorf("%s: real HPA decided %d, want %d", tc.name, h.Status.DesiredReplicas, tc.want)
 		}

@@ -118,8 +118,14 @@ func (l Limit) String() string {
 // Times: a recommendation or event counts while it is strictly younger than its window or
 // period (the HPA compares timestamps with After(cutoff)), so one made exactly 300 s ago
 // no longer counts in a 300 s window.
+//
+// A new engine starts as a new HPA does (recordInitialRecommendation in horizontal.go): its
+// first Apply records the current count as a recommendation before the raw one, so for the
+// first window a scale-down goes no lower than the count the engine found.
 type Behavior struct {
 	up, down Rules
+	legacy   bool          // an HPA without spec.behavior (NewLegacyBehavior)
+	seeded   bool          // the initial recommendation is recorded
 	maxAge   time.Duration // longest rate-policy period
 	downMax  ring          // recommendations that may still be the scale-down window's maximum
 	upMin    ring          // recommendations that may still be the scale-up window's minimum
@@ -148,6 +154,36 @@ func NewBehavior(up, down Rules, every time.Duration) (*Behavior, error) {
 	return b, nil
 }
 
+// NewLegacyBehavior returns the engine of an HPA without spec.behavior, which the
+// controller normalises on its older path (normalizeDesiredReplicas in horizontal.go):
+//   - stabilisation: the recommendation is the highest of those made within window
+//     (--horizontal-pod-autoscaler-downscale-stabilization, DownscaleStabilization by
+//     default), this one included (stabilizeRecommendation). This holds scale-downs like
+//     the behavior path's scale-down window, and also raises a scale-up to a higher
+//     recommendation still in the window;
+//   - bounds and rate (convertDesiredReplicasWithRules): below min gives min; above
+//     min(max, max(2 x current, 4)) (calculateScaleUpLimit) gives that, at every sync: no
+//     scale events are remembered, so the limit never depends on earlier syncs.
+//
+// Window edges: upstream keeps a recommendation exactly window old (only Before(cutoff) is
+// dropped), but its syncs are a sync period apart after the previous one ended, so on its
+// clock the recommendation made window/period syncs back is always older than the window.
+// With exact instants (the simulator's) this engine drops it too, as the behavior path's
+// After(cutoff) does: both count the recommendations strictly younger than the window.
+func NewLegacyBehavior(window, every time.Duration) (*Behavior, error) {
+	if window < 0 || window > time.Hour {
+		return nil, fmt.Errorf("downscale stabilisation window %s must be in [0, 1h]", window)
+	}
+	if every <= 0 {
+		every = SyncPeriod
+	}
+	return &Behavior{legacy: true, down: Rules{Window: window}, downMax: newRing(int(window/every) + 2),
+		upMin: newRing(2), events: newRing(2)}, nil
+}
+
+// Legacy reports whether the engine is an HPA without spec.behavior (NewLegacyBehavior).
+func (b *Behavior) Legacy() bool { return b.legacy }
+
 // Apply returns the replicas to set at now for the raw recommendation, given the current
 // count and the bounds, and the limit that changed raw (LimitNone when none did). It
 // remembers raw for later stabilisation; it does not record a scale event (Record does,
@@ -162,6 +198,13 @@ func NewBehavior(up, down Rules, every time.Duration) (*Behavior, error) {
 // permissive, Min the least. Example: 1 pod, raw 15, default scale-up: max(1+4, 2) = 5.
 // Bounds last: [lo, hi].
 func (b *Behavior) Apply(now time.Time, cur, raw, lo, hi int) (int, Limit) {
+	if !b.seeded {
+		b.seeded = true
+		b.remember(now, cur)
+	}
+	if b.legacy {
+		return b.applyLegacy(now, cur, raw, lo, hi)
+	}
 	stab := b.stabilize(now, cur, raw)
 	limit := LimitNone
 	if stab != raw { // then raw != cur: a recommendation equal to cur is never moved
@@ -177,6 +220,57 @@ func (b *Behavior) Apply(now time.Time, cur, raw, lo, hi int) (int, Limit) {
 	return out, limit
 }
 
+// applyLegacy is Apply for an HPA without spec.behavior (see NewLegacyBehavior).
+func (b *Behavior) applyLegacy(now time.Time, cur, raw, lo, hi int) (int, Limit) {
+	stab := b.windowMax(now, raw)
+	b.pushDown(now, raw)
+	limit := LimitNone
+	if stab != raw {
+		limit = LimitDownStabilization
+	}
+	allowed, why := hi, LimitMax
+	if up := max(2*cur, 4); up < hi {
+		allowed, why = up, LimitUpRate
+	}
+	switch {
+	case stab < lo:
+		return lo, LimitMin
+	case stab > allowed:
+		return allowed, why
+	}
+	return stab, limit
+}
+
+// remember records a recommendation in both windows without using it (the initial one).
+func (b *Behavior) remember(now time.Time, v int) {
+	b.downMax.dropUpTo(now.Add(-b.down.Window))
+	b.pushDown(now, v)
+	if b.up.Window > 0 {
+		b.upMin.dropUpTo(now.Add(-b.up.Window))
+		for b.upMin.n > 0 && b.upMin.back().v >= v {
+			b.upMin.popBack()
+		}
+		b.upMin.push(stamp{at: now, v: v})
+	}
+}
+
+// windowMax is the highest of raw and the recommendations of the scale-down window at now.
+func (b *Behavior) windowMax(now time.Time, raw int) int {
+	b.downMax.dropUpTo(now.Add(-b.down.Window))
+	if b.downMax.n > 0 {
+		return max(raw, b.downMax.front().v)
+	}
+	return raw
+}
+
+// pushDown adds a recommendation to the scale-down window's monotonic queue.
+func (b *Behavior) pushDown(now time.Time, v int) {
+	for b.downMax.n > 0 && b.downMax.back().v <= v {
+		b.downMax.popBack()
+	}
+	b.downMax.push(stamp{at: now, v: v})
+}
+
 // Record notes a scale change applied at now (to - from replicas), for the rate policies.
 func (b *Behavior) Record(now time.Time, change int) {
 	if change == 0 {
@@ -190,15 +284,8 @@ func (b *Behavior) Record(now time.Time, change int) {
 // recommendations of the scale-down window that no newer one outranks (strictly decreasing
 // from the front), so its front is the window's maximum; upMin mirrors it for the minimum.
 func (b *Behavior) stabilize(now time.Time, cur, raw int) int {
-	down := raw
-	b.downMax.dropUpTo(now.Add(-b.down.Window))
-	if b.downMax.n > 0 {
-		down = max(down, b.downMax.front().v)
-	}
-	for b.downMax.n > 0 && b.downMax.back().v <= raw {
-		b.downMax.popBack()
-	}
-	b.downMax.push(stamp{at: now, v: raw})
+	down := b.windowMax(now, raw)
+	b.pushDown(now, raw)
 
 	up := raw
 	if b.up.Window > 0 { // a zero window holds only the current recommendation

@@ -1,6 +1,37 @@
 package hpa
 
-import "math"
+import (
+	"math"
+	"time"
+)
+
+// The kube-controller-manager defaults the HPA controller runs with
+// (cmd/kube-controller-manager/app/options: --horizontal-pod-autoscaler-*).
+const (
+	// SyncPeriod is --horizontal-pod-autoscaler-sync-period: the HPA reconciles each
+	// object once per period, counted from the end of the previous sync.
+	SyncPeriod = 15 * time.Second
+	// DefaultTolerance is --horizontal-pod-autoscaler-tolerance.
+	DefaultTolerance = 0.1
+	// CPUInitializationPeriod is --horizontal-pod-autoscaler-cpu-initialization-period:
+	// how long after its start a pod's CPU sample is distrusted (see GroupPods).
+	CPUInitializationPeriod = 5 * time.Minute
+	// InitialReadinessDelay is --horizontal-pod-autoscaler-initial-readiness-delay: a pod
+	// that turned NotReady within this time of its start is taken as never having been
+	// ready (see GroupPods).
+	InitialReadinessDelay = 30 * time.Second
+	// DownscaleStabilization is --horizontal-pod-autoscaler-downscale-stabilization: the
+	// scale-down window of an HPA without spec.behavior (NewLegacyBehavior).
+	DownscaleStabilization = 5 * time.Minute
+)
+
+// Within reports whether a usage ratio is within the tolerance of 1, as the HPA tests it
+// (Tolerances.isWithin in replica_calculator.go): 1 - tolerance <= ratio <= 1 + tolerance.
+// The comparison is on the ratio itself, not on |1 - ratio|: 77% of a 70% target is the
+// ratio 1.1, within a 0.1 tolerance, though 1.1 - 1 rounds to slightly more than 0.1.
+func Within(ratio, tolerance float64) bool {
+	return 1-tolerance <= ratio && ratio <= 1+tolerance
+}
 
 // Reason names the rule of the replica calculator that produced a recommendation.
 type Reason uint8
@@ -35,7 +66,7 @@ func Utilization(fraction float64) float64 { return math.Floor(fraction*100 + 1e
 // missing the pods with no metric; util is the ready pods' mean utilisation as a fraction
 // of the request, targetPct the target in whole percent.
 //
-// Within the tolerance (|1 - usageRatio| <= tolerance) the recommendation is cur; otherwise
+// Within the tolerance (Within(usageRatio, tolerance)) the recommendation is cur; otherwise
 // ceil(usageRatio * ready). On a scale-up with starting pods, those count as 0% and the HPA
 // holds if the recomputed ratio falls within the tolerance or flips direction. Pods without
 // metrics count as 0% on a scale-up and as max(100%, target) on a scale-down.
@@ -47,7 +78,7 @@ func Replicas(cur, ready, unready, missing int, util, targetPct, tolerance float
 
 	scaleUpWithUnready := unready > 0 && usageRatio > 1.0
 	if !scaleUpWithUnready && missing == 0 {
-		if math.Abs(1.0-usageRatio) <= tolerance {
+		if Within(usageRatio, tolerance) {
 			return cur, ReasonInTolerance
 		}
 		return int(math.Ceil(usageRatio * float64(ready))), direction(usageRatio)
@@ -68,7 +99,7 @@ func Replicas(cur, ready, unready, missing int, util, targetPct, tolerance float
 		n += unready
 	}
 	newRatio := math.Floor(total/float64(n)+1e-9) / targetPct
-	if math.Abs(1.0-newRatio) <= tolerance || (usageRatio < 1.0 && newRatio > 1.0) || (usageRatio > 1.0 && newRatio < 1.0) {
+	if Within(newRatio, tolerance) || (usageRatio < 1.0 && newRatio > 1.0) || (usageRatio > 1.0 && newRatio < 1.0) {
 		if usageRatio > 1.0 {
 			return cur, ReasonRebalance
 		}

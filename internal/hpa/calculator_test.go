@@ -22,6 +22,11 @@ func TestReplicaCalculator(t *testing.T) {
 		{"missing pods count as 100% on scale-down -> hold", 4, 3, 0, 1, 0.40, 50, 4, ReasonInTolerance},
 		{"missing pods count as 0% on scale-up", 4, 3, 0, 1, 1.40, 70, 6, ReasonAbove},
 		{"missing pods count as the target when it exceeds 100%", 4, 3, 0, 1, 0.60, 150, 3, ReasonBelow},
+		// Tolerances.isWithin compares the ratio with 1 +- tolerance: 77/70 = 1.1 is within.
+		{"77% of a 70% target is within the tolerance", 4, 4, 0, 0, 0.77, 70, 4, ReasonInTolerance},
+		{"78% of a 70% target is not", 4, 4, 0, 0, 0.78, 70, 5, ReasonAbove},
+		{"63% of a 70% target is within the tolerance", 4, 4, 0, 0, 0.63, 70, 4, ReasonInTolerance},
+		{"62% of a 70% target is not", 10, 10, 0, 0, 0.62, 70, 9, ReasonBelow},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -30,5 +35,22 @@ func TestReplicaCalculator(t *testing.T) {
 				t.Errorf("hpaReplicas = %d (%q), want %d (%q)", got, reason, c.want, c.reason)
 			}
 		})
+	}
+}
+
+// TestWithin pins Tolerances.isWithin (replica_calculator.go): the ratio is compared with
+// 1 - tolerance and 1 + tolerance, both ends included.
+func TestWithin(t *testing.T) {
+	cases := []struct {
+		util, target int
+		want         bool
+	}{
+		{77, 70, true}, {78, 70, false}, {63, 70, true}, {62, 70, false},
+		{110, 100, true}, {111, 100, false}, {90, 100, true}, {89, 100, false}, {70, 70, true},
+	}
+	for _, c := range cases {
+		if got := Within(float64(c.util)/float64(c.target), DefaultTolerance); got != c.want {
+			t.Errorf("Within(%d/%d, 0.1) = %v, want %v", c.util, c.target, got, c.want)
+		}
 	}
 }

@@ -8,7 +8,7 @@
 //
 //  1. Replica calculator. Utilisation is the ready pods' CPU usage over their CPU requests, in
 //     whole percent (the HPA's integer division truncates: 77.9% counts as 77%).
-//     usageRatio = utilisation / target. Within the tolerance (|1 - usageRatio| <= 0.1) the
+//     usageRatio = utilisation / target. Within the tolerance (0.9 <= usageRatio <= 1.1, both ends included: 77% of 70% holds) the
 //     recommendation is the current count; otherwise ceil(usageRatio * readyPods).
 //     Not-ready pods (still starting) are left out, except that on a scale-up
 //     (usageRatio > 1) they are counted as using 0%: the ratio is recomputed over all pods
@@ -45,7 +45,14 @@
 // percentage), tolerance (0.1), period (15s), window (scale-down stabilisation, 300s),
 // up-window (0s), policy-period (15s), up-pods (4), up-percent (100), down-pods (0 = none),
 // down-percent (100), select (max | min | disabled, for both directions), memory-target
-// (bytes of working set per ready pod, e.g. 2.5e8; 0 = CPU only).
+// (bytes of working set per ready pod, e.g. 2.5e8; 0 = CPU only), behavior (default | none).
+//
+// behavior=none is an HPA without spec.behavior, as `kubectl autoscale` creates it: the
+// controller's older path (normalizeDesiredReplicas in horizontal.go) replaces steps 2 and 3
+// by "the highest recommendation of the last window (this one included), then at most
+// max(2 x current, 4) per sync" (hpa.NewLegacyBehavior); only window applies, and the rate
+// keys are rejected. The default is an HPA with spec.behavior whose rules are all defaulted
+// (steps 2 and 3). bench/hpa-fidelity.md compares both with the real controller.
 //
 // Several metrics (memory-target set): like the HPA with a CPU and a memory metric, each
 // metric's replica calculator proposes a count and the raw recommendation is the largest;
@@ -66,8 +73,9 @@
 //   - Timestamps are exact multiples of the period, so "strictly younger than the window"
 //     matters: a recommendation made exactly 300 s ago no longer counts.
 //   - If no pod is ready the HPA cannot compute (no metrics) and holds; so do we.
-//   - Like a freshly started controller, a new policy has no recommendation history: its
-//     first recommendation is not held back by the scale-down window.
+//   - Like a freshly started controller (recordInitialRecommendation), a new policy records
+//     the current count as a recommendation at its first sync: for the first window it
+//     scales down no lower than the count it started at.
 
 package policy
 
@@ -108,6 +116,7 @@ func newHPA(env Env) (Policy, error) {
 	target := p.float("target", 0.7)
 	sel := p.choice("select", "max", "max", "min", "disabled")
 	memTarget := p.float("memory-target", 0)
+	legacy := p.choice("behavior", "default", "default", "none") == "none"
 	var pct float64
 	if p.err == nil {
 		p.check(target > 0 && target <= 100, "target", target, "must be a CPU utilisation fraction > 0 (0.7 = 70%)")
@@ -126,6 +135,12 @@ func newHPA(env Env) (Policy, error) {
 		p.check(downPercent >= 0 && downPercent <= 100, "down-percent", downPercent, "must be in [0, 100] (0 = no Percent policy)")
 		p.check(upPods > 0 || upPercent > 0 || sel == "disabled", "up-pods", upPods, "no scale-up policy: up-pods and up-percent are both 0 (select=disabled forbids scaling)")
 		p.check(downPods > 0 || downPercent > 0 || sel == "disabled", "down-pods", downPods, "no scale-down policy: down-pods and down-percent are both 0 (select=disabled forbids scaling)")
+		if legacy {
+			for _, k := range []string{"up-window", "policy-period", "up-pods", "up-percent", "down-pods", "down-percent", "select"} {
+				_, given := env.Params[k]
+				p.check(!given, k, env.Params[k], "is a spec.behavior rule: an HPA with behavior=none has none (only window applies)")
+			}
+		}
 	}
 	if err := p.done(); err != nil {
 		return nil, err
@@ -141,7 +156,13 @@ func newHPA(env Env) (Policy, error) {
 		}
 		return r
 	}
-	b, err := hpa.NewBehavior(rules(upWindow, upPods, upPercent), rules(downWindow, downPods, downPercent), period)
+	var b *hpa.Behavior
+	var err error
+	if legacy {
+		b, err = hpa.NewLegacyBehavior(downWindow, period)
+	} else {
+		b, err = hpa.NewBehavior(rules(upWindow, upPods, upPercent), rules(downWindow, downPods, downPercent), period)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy hpa: %w", err)
 	}

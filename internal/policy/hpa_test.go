@@ -119,6 +119,14 @@ func TestHPABehaviour(t *testing.T) {
 			},
 		},
 		{
+			name: "behavior=none: at most max(2 x current, 4) per sync, no period memory", params: []string{"behavior=none"}, min: 1, max: 100,
+			steps: []hpaStep{
+				{1, 1, 10, 4, hpa.LimitUpRate.String()},               // wants 15
+				{4, 1, 10, 8, hpa.LimitUpRate.String()},               // 3 starting pods at 0%: still 15 wanted
+				{8, 8, 0.70, 15, hpa.LimitDownStabilization.String()}, // at target now, but the 15s are in the window
+			},
+		},
+		{
 			name: "no ready pods: no metrics, hold", min: 1, max: 100,
 			steps: []hpaStep{{3, 0, 0, 3, ""}},
 		},
@@ -213,6 +221,9 @@ func TestHPAParams(t *testing.T) {
 		{"bad select", []string{"select=median"}, `parameter select="median" is not one of max, min, disabled`},
 		{"no scale-up policy", []string{"up-pods=0", "up-percent=0"}, "no scale-up policy"},
 		{"typo in a key", []string{"tagret=0.5"}, `policy hpa: unknown parameter "tagret" (valid: `},
+		{"behavior=none with its window", []string{"behavior=none", "window=60s"}, ""},
+		{"behavior=none has no rate rules", []string{"behavior=none", "up-pods=2"}, "parameter up-pods=2: is a spec.behavior rule"},
+		{"unknown behavior", []string{"behavior=legacy"}, `parameter behavior="legacy" is not one of default, none`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -303,5 +314,12 @@ func TestHPAMemoryTargetTakesTheLargerProposal(t *testing.T) {
 	}
 	if _, err := New("hpa", testEnv("memory-target=-1")); err == nil || !strings.Contains(err.Error(), "memory-target") {
 		t.Errorf("negative memory-target: error %v, want one naming memory-target", err)
+	}
+}
+
+// The policy syncs on the HPA controller's default period.
+func TestHPAPeriodIsTheSyncPeriod(t *testing.T) {
+	if got := mustNew(t, "hpa", testEnv()).Period(); got != hpa.SyncPeriod {
+		t.Errorf("hpa period %v, want the controller's %v", got, hpa.SyncPeriod)
 	}
 }
