@@ -75,7 +75,8 @@ func TestPlainHPAFollowsExternalMetric(t *testing.T) {
 						Selector: &metav1.LabelSelector{MatchLabels: map[string]string{extmetrics.LabelAutoscaler: "web"}}},
 					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(1, resource.DecimalSI)}}}}}})
 
-	// The HPA reads bascaler's 2 (and so keeps 2 replicas).
+	// The HPA reads bascaler's 2 (and so keeps 2 replicas). Its status reports the value
+	// per pod (AverageValue = total / current replicas).
 	hpaSees := func(want int64) func() (bool, string) {
 		return func() (bool, string) {
 			h := &autoscalingv2.HorizontalPodAutoscaler{}
@@ -83,7 +84,8 @@ func TestPlainHPAFollowsExternalMetric(t *testing.T) {
 				return false, err.Error()
 			}
 			for _, m := range h.Status.CurrentMetrics {
-				if m.External != nil && m.External.Current.AverageValue != nil && m.External.Current.AverageValue.Value() == want {
+				if m.External != nil && m.External.Current.AverageValue != nil &&
+					m.External.Current.AverageValue.MilliValue()*int64(h.Status.CurrentReplicas) == 1000*want {
 					return true, ""
 				}
 			}

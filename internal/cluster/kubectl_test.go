@@ -79,6 +79,14 @@ func TestKubectlWhatAUserTypes(t *testing.T) {
 	mustKubectl(t, "", "create", "namespace", "prod")
 	out = mustKubectl(t, "", "apply", "-f", filepath.Join("..", "..", "deploy", "samples", "istio-shop.yaml"))
 	wantAll(t, "apply -f sample", out, "burstawareautoscaler.autoscaling.bascaler.io/shop created")
+	// The external metrics install and its sample HPA, validated by the API server but not
+	// stored (TestPlainHPAFollowsExternalMetric registers its own APIService of that name).
+	out = mustKubectl(t, "", "apply", "--dry-run=server", "-k", filepath.Join("..", "..", "hack", "external-metrics"))
+	wantAll(t, "apply -k hack/external-metrics", out, "apiservice.apiregistration.k8s.io/v1beta1.external.metrics.k8s.io created (server dry run)",
+		"service/bascaler-external-metrics created (server dry run)", "clusterrolebinding.rbac.authorization.k8s.io/bascaler-controller:system:auth-delegator created (server dry run)",
+		"rolebinding.rbac.authorization.k8s.io/bascaler-controller-auth-reader created (server dry run)", "deployment.apps/bascaler-controller configured (server dry run)")
+	out = mustKubectl(t, "", "apply", "--dry-run=server", "-f", filepath.Join("..", "..", "deploy", "samples", "hpa-external-shop.yaml"))
+	wantAll(t, "apply -f hpa-external-shop.yaml", out, "horizontalpodautoscaler.autoscaling/shop created (server dry run)")
 
 	// A workload and its autoscaler, applied as YAML.
 	ns := "e2e-kubectl"
