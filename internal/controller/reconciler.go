@@ -63,6 +63,12 @@ type Reconciler struct {
 	// on NotReady nodes; nil means Client (the manager's cache: list/watch on pods and nodes).
 	PodReader client.Reader
 
+	// onStep and onReconcile, when set (the scale benchmark in this package), are told of
+	// each decided step (the driver step's duration, and how long after its grid instant
+	// the step began) and of each whole reconcile's duration.
+	onStep      func(step, late time.Duration)
+	onReconcile func(time.Duration)
+
 	decisions atomic.Int64
 	mu        sync.Mutex
 	loops     map[types.NamespacedName]*loop
@@ -122,6 +128,9 @@ func (r *Reconciler) init() {
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	r.init()
+	if r.onReconcile != nil {
+		defer func(began time.Time) { r.onReconcile(time.Since(began)) }(time.Now())
+	}
 	baa := &v1alpha1.BurstAwareAutoscaler{}
 	if err := r.Client.Get(ctx, req.NamespacedName, baa); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -328,8 +337,12 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	if !step.Decided {
 		return r.failed(ctx, baa, l, st, ref, step, next)
 	}
-	r.Stats.Decision.WithLabelValues(baa.Namespace, baa.Name).Observe(time.Since(began).Seconds())
+	took := time.Since(began)
+	r.Stats.Decision.WithLabelValues(baa.Namespace, baa.Name).Observe(took.Seconds())
 	r.decisions.Add(1)
+	if r.onStep != nil {
+		r.onStep(took, now.Sub(t))
+	}
 	if step.Recovered >= cfg.failuresBeforeFallback {
 		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonMetricsHealthy, "ReadMetrics", "metrics readable again after %d failed reads; the policy decides again", step.Recovered)
 	}
