@@ -249,6 +249,10 @@ func (b *bascaler) Period() time.Duration { return b.guard }
 
 func (b *bascaler) Decide(obs *Observation) Decision {
 	added := b.mem.sync(obs)
+	if b.zero {
+		// Learn the idle gaps as values arrive: the bounded memory drops old ones.
+		b.gaps.syncValues(b.mem.values, b.mem.dropped)
+	}
 	if added == 0 && b.started {
 		return b.guardDecision(obs)
 	}
@@ -402,7 +406,7 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 	if _, active := lastTick(obs); active || busy {
 		return max(want, 1), mode, reason
 	}
-	b.gaps.syncValues(b.mem.values)
+	b.gaps.syncValues(b.mem.values, b.mem.dropped)
 	// G: intervals forecast idle from now; horizon: how far the forecast reaches.
 	g, horizon := 0, 0
 	if r, n := b.gaps.remaining(b.gaps.run, 1-b.idleQ); n >= b.minGaps {
