@@ -23,6 +23,7 @@ import (
 func newControllerCmd() *cobra.Command {
 	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS string
 	var leaderElect, verbose bool
+	var workers int
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the BurstAwareAutoscaler controller (in-cluster or with --kubeconfig)",
@@ -46,6 +47,7 @@ func newControllerCmd() *cobra.Command {
 			}
 			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 				Scheme:                  scheme,
+				Cache:                   controller.CacheOptions(),
 				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress:  probeAddr,
 				LeaderElection:          leaderElect,
@@ -64,6 +66,7 @@ func newControllerCmd() *cobra.Command {
 				Stats:      controller.NewStats(ctrlmetrics.Registry),
 				ModelDir:   modelDir,
 				FeatureDir: featureDir,
+				Workers:    workers,
 			}
 			if err := r.SetupWithManager(mgr); err != nil {
 				return fmt.Errorf("set up controller: %w", err)
@@ -89,6 +92,7 @@ func newControllerCmd() *cobra.Command {
 	f.StringVar(&leaseNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace)")
 	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
 	f.StringVar(&featureDir, "feature-dir", "", "folder of the feature record (each target's completed intervals, so a restart resumes with history), e.g. /models/features next to the registry; empty disables it")
+	f.IntVar(&workers, "workers", controller.DefaultWorkers, "autoscalers reconciled at once (each reconcile mostly waits on the API server)")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
 	return cmd
 }

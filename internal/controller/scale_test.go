@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
@@ -55,8 +58,8 @@ import (
 //	BASCALER_SCALE_N=1000 BASCALER_SCALE_GRID=15s BASCALER_SCALE_INTERVALS=4 \
 //	BASCALER_SCALE_OUT=/tmp/scale.json go test ./internal/controller/ -run TestControllerScale -v -timeout 30m
 //
-// BASCALER_SCALE_WORKERS sets the controller's concurrent reconciles (default: the
-// controller's own default).
+// BASCALER_SCALE_PPROF names a folder for cpu.pprof (the window) and heap.pprof (its end).
+// BASCALER_SCALE_WORKERS sets Reconciler.Workers (default DefaultWorkers).
 func TestControllerScale(t *testing.T) {
 	o := scaleOptionsFromEnv(t)
 	assets := testenv.KubebuilderAssets(t)
@@ -91,12 +94,13 @@ func TestControllerScale(t *testing.T) {
 type scaleOptions struct {
 	n, intervals, workers int
 	grid                  time.Duration
-	out                   string
+	out, pprof            string
 }
 
 func scaleOptionsFromEnv(t *testing.T) scaleOptions {
 	t.Helper()
-	o := scaleOptions{n: 50, intervals: 3, grid: 3 * time.Second, out: os.Getenv("BASCALER_SCALE_OUT")}
+	o := scaleOptions{n: 50, intervals: 3, grid: 3 * time.Second, out: os.Getenv("BASCALER_SCALE_OUT"),
+		pprof: os.Getenv("BASCALER_SCALE_PPROF")}
 	num := func(key string, dst *int) {
 		if v := os.Getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -297,6 +301,7 @@ func scaleAutoscaler(ns, name string, i int, grid time.Duration) *v1alpha1.Burst
 
 func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	t.Helper()
+	ctrl.SetLogger(logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	setupCfg := rest.CopyConfig(restCfg)
@@ -383,12 +388,8 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	mcfg := rest.CopyConfig(restCfg)
 	mcfg.QPS = -1
 	mcfg.Wrap(counts.wrap)
-	ctlOpts := config.Controller{SkipNameValidation: ptr.To(true)}
-	if o.workers > 0 {
-		ctlOpts.MaxConcurrentReconciles = o.workers
-	}
 	mgr, err := ctrl.NewManager(mcfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0", Controller: ctlOpts})
+		HealthProbeBindAddress: "0", Controller: config.Controller{SkipNameValidation: ptr.To(true)}, Cache: CacheOptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +399,7 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		recording                atomic.Bool
 	)
 	r := &Reconciler{Client: mgr.GetClient(), Scaler: scale.Kubernetes{Client: mgr.GetClient()},
-		Events: mgr.GetEventRecorder("bascaler-controller"), Stats: NewStats(prometheus.NewRegistry()),
+		Events: mgr.GetEventRecorder("bascaler-controller"), Stats: NewStats(prometheus.NewRegistry()), Workers: o.workers,
 		NewSource: func(po metrics.PrometheusOptions) (metrics.Source, error) {
 			w := byKey[po.Queries.Namespace+"/"+po.Queries.Target]
 			if w == nil {
@@ -453,7 +454,7 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	res := scaleResult{Objects: o.n, Intervals: o.intervals, Workers: o.workers, Grid: o.grid.String(),
+	res := scaleResult{Objects: o.n, Intervals: o.intervals, Workers: cmp.Or(o.workers, DefaultWorkers), Grid: o.grid.String(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), StartupSeconds: time.Since(started).Seconds()}
 
 	// The window: whole grid intervals, from one boundary (plus a margin for the 10 ms the
@@ -465,7 +466,9 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	fails0 := failedReads(r)
 	d0, cpu0, w0 := r.Decisions(), cpuSeconds(), time.Now()
 	recording.Store(true)
+	stopCPU := startCPUProfile(t, o.pprof)
 	time.Sleep(time.Until(next.Add(time.Duration(o.intervals) * o.grid)))
+	stopCPU()
 	recording.Store(false)
 	d1, cpu1, w1 := r.Decisions(), cpuSeconds(), time.Now()
 	byKind := counts.take()
@@ -486,6 +489,9 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	res.ReconcileP50, res.ReconcileP99, res.ReconcileMax = quantilesMS(reconciles)
 	res.LateP50, res.LateP99, res.LateMax = quantilesMS(lates)
 	mu.Unlock()
+	if o.pprof != "" {
+		writeHeapProfile(t, filepath.Join(o.pprof, "heap.pprof"))
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapInuseMB = float64(ms.HeapInuse) / (1 << 20)
@@ -582,4 +588,32 @@ func procStatusMB(field string) float64 {
 		}
 	}
 	return math.NaN()
+}
+
+func startCPUProfile(t *testing.T, dir string) func() {
+	t.Helper()
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+func writeHeapProfile(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
+	}
 }
