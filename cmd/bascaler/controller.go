@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,9 +22,10 @@ import (
 )
 
 func newControllerCmd() *cobra.Command {
-	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS string
+	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS, shardFlag string
 	var leaderElect, verbose bool
 	var workers int
+	var statusRefresh time.Duration
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the BurstAwareAutoscaler controller (in-cluster or with --kubeconfig)",
@@ -34,6 +36,10 @@ func newControllerCmd() *cobra.Command {
 				v = 1
 			}
 			ctrl.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(v))))
+			shard, err := controller.ParseShard(shardFlag)
+			if err != nil {
+				return fmt.Errorf("--shard: %w", err)
+			}
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -51,7 +57,7 @@ func newControllerCmd() *cobra.Command {
 				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress:  probeAddr,
 				LeaderElection:          leaderElect,
-				LeaderElectionID:        "bascaler-controller",
+				LeaderElectionID:        shard.LeaseName("bascaler-controller"),
 				LeaderElectionNamespace: leaseNS,
 				// A stopping leader hands over at once instead of letting the lease expire.
 				LeaderElectionReleaseOnCancel: true,
@@ -67,6 +73,9 @@ func newControllerCmd() *cobra.Command {
 				ModelDir:   modelDir,
 				FeatureDir: featureDir,
 				Workers:    workers,
+				Shard:      shard,
+
+				StatusRefresh: statusRefresh,
 			}
 			if err := r.SetupWithManager(mgr); err != nil {
 				return fmt.Errorf("set up controller: %w", err)
@@ -93,6 +102,8 @@ func newControllerCmd() *cobra.Command {
 	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
 	f.StringVar(&featureDir, "feature-dir", "", "folder of the feature record (each target's completed intervals, so a restart resumes with history), e.g. /models/features next to the registry; empty disables it")
 	f.IntVar(&workers, "workers", controller.DefaultWorkers, "autoscalers reconciled at once (each reconcile mostly waits on the API server)")
+	f.DurationVar(&statusRefresh, "status-refresh", 0, "how old an autoscaler's status may grow while only explanations and numbers change (changes of replicas, mode or conditions are written at once); 0 writes every change; 1m for fleets of hundreds of autoscalers (bench/controller-scale.md)")
+	f.StringVar(&shardFlag, "shard", "", "take only shard i/n of the autoscalers (by a hash of namespace/name), e.g. 0/2; run one controller per shard, each electing its own leader")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
 	return cmd
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,6 +69,13 @@ type Reconciler struct {
 	// server (the status write), so one worker would serialise those round trips: at 1,000
 	// objects on a 15 s grid it fell a whole interval behind (bench/controller-scale.md).
 	Workers int
+	// StatusRefresh is how old the written status may grow while only its numbers and
+	// words change (see statusWrite); 0 (the default) writes every change; ScaleStatusRefresh
+	// is the setting for large fleets.
+	StatusRefresh time.Duration
+	// Shard restricts the controller to a part of the autoscalers (see Shard); the zero
+	// value takes them all. Objects of other shards are never reconciled.
+	Shard Shard
 
 	// onStep and onReconcile, when set (the scale benchmark in this package), are told of
 	// each decided step (the driver step's duration, and how long after its grid instant
@@ -117,7 +123,9 @@ const DefaultWorkers = 4
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.init()
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.BurstAwareAutoscaler{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&v1alpha1.BurstAwareAutoscaler{}, builder.WithPredicates(
+			predicate.NewPredicateFuncs(func(o client.Object) bool { return r.Shard.Owns(o.GetNamespace(), o.GetName()) }),
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Named("burstawareautoscaler").
 		WithOptions(crcontroller.Options{MaxConcurrentReconciles: cmp.Or(r.Workers, DefaultWorkers)}).
 		Complete(r)
@@ -140,6 +148,9 @@ func (r *Reconciler) init() {
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	r.init()
+	if !r.Shard.Owns(req.Namespace, req.Name) {
+		return ctrl.Result{}, nil // another shard's
+	}
 	if r.onReconcile != nil {
 		defer func(began time.Time) { r.onReconcile(time.Since(began)) }(time.Now())
 	}
@@ -162,7 +173,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	wait := max(r.step(ctx, baa, l, now, st), 10*time.Millisecond)
 	l.mu.Unlock()
 	st.ObservedGeneration = baa.Generation
-	if !equality.Semantic.DeepEqual(&baa.Status, st) {
+	if statusWrite(&baa.Status, st, now, r.StatusRefresh) {
 		orig := baa.DeepCopy()
 		baa.Status = *st
 		if err := r.Client.Status().Patch(ctx, baa, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {

@@ -62,15 +62,7 @@ import (
 // BASCALER_SCALE_WORKERS sets Reconciler.Workers (default DefaultWorkers).
 func TestControllerScale(t *testing.T) {
 	o := scaleOptionsFromEnv(t)
-	assets := testenv.KubebuilderAssets(t)
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")},
-		ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	res := runScale(t, cfg, o)
+	res := runScale(t, scaleEnv(t), o)
 	t.Logf("scale result:\n%s", res.summary())
 	if o.out != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
@@ -89,6 +81,29 @@ func TestControllerScale(t *testing.T) {
 	if lim := o.grid / 3; res.LateP99 > lim.Seconds()*1e3 {
 		t.Errorf("steps ran %.1f ms after their grid instant at p99, want under %v: the controller does not keep up", res.LateP99, lim)
 	}
+}
+
+var (
+	scaleEnvOnce sync.Once
+	scaleEnvCfg  *rest.Config
+	scaleEnvErr  error
+)
+
+// scaleEnv starts the scale tests' own envtest once (not the package's shared one, whose
+// manager would reconcile these objects too). TestMain stops it.
+func scaleEnv(t *testing.T) *rest.Config {
+	t.Helper()
+	assets := testenv.KubebuilderAssets(t)
+	scaleEnvOnce.Do(func() {
+		env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")},
+			ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
+		scaleEnvCfg, scaleEnvErr = env.Start()
+		scaleTestEnv = env
+	})
+	if scaleEnvErr != nil {
+		t.Fatalf("start envtest: %v", scaleEnvErr)
+	}
+	return scaleEnvCfg
 }
 
 type scaleOptions struct {
@@ -299,11 +314,17 @@ func scaleAutoscaler(ns, name string, i int, grid time.Duration) *v1alpha1.Burst
 	return b
 }
 
-func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
+// scaleFixture is the benchmark's objects: namespaces prefix-00.., a Deployment and an
+// autoscaler per target, the synthetic workloads, and the harness's mirror of spec.replicas.
+type scaleFixture struct {
+	setup client.Client
+	byKey map[string]*synthWorkload
+	keys  []string // namespace/name of every autoscaler
+}
+
+// newScaleFixture creates n targets on a grid; the mirror runs until ctx ends.
+func newScaleFixture(t *testing.T, ctx context.Context, restCfg *rest.Config, prefix string, n int, grid time.Duration) *scaleFixture {
 	t.Helper()
-	ctrl.SetLogger(logr.Discard())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	setupCfg := rest.CopyConfig(restCfg)
 	setupCfg.QPS = -1 // no client-side rate limit (controller-runtime's GetConfig does the same)
 	setup, err := client.New(setupCfg, client.Options{Scheme: scheme})
@@ -314,11 +335,11 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		ns, name string
 		w        *synthWorkload
 	}
-	targets := make([]target, o.n)
-	byKey := map[string]*synthWorkload{}
-	nss := max(1, o.n/100)
+	f := &scaleFixture{setup: setup, byKey: map[string]*synthWorkload{}}
+	targets := make([]target, n)
+	nss := max(1, n/100)
 	for k := 0; k < nss; k++ {
-		if err := setup.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("scale-%02d", k)}}); err != nil {
+		if err := setup.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%02d", prefix, k)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -326,13 +347,15 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d", i)
 		u := float64(h.Sum64()%10000) / 10000
-		w := &synthWorkload{base: 40 + 360*u, phase: 2 * math.Pi * u * 7, period: 40 * o.grid}
-		targets[i] = target{ns: fmt.Sprintf("scale-%02d", i%nss), name: fmt.Sprintf("w-%04d", i), w: w}
-		byKey[targets[i].ns+"/"+targets[i].name] = w
+		w := &synthWorkload{base: 40 + 360*u, phase: 2 * math.Pi * u * 7, period: 40 * grid}
+		targets[i] = target{ns: fmt.Sprintf("%s-%02d", prefix, i%nss), name: fmt.Sprintf("w-%04d", i), w: w}
+		key := targets[i].ns + "/" + targets[i].name
+		f.byKey[key] = w
+		f.keys = append(f.keys, key)
 	}
 	// Create the Deployments (status: all replicas ready) and the autoscalers, 8 at a time.
 	began := time.Now()
-	parallel(t, o.n, 8, func(i int) error {
+	parallel(t, n, 8, func(i int) error {
 		tg := targets[i]
 		r0 := int32(math.Ceil(tg.w.rate(time.Now()) / 45))
 		tg.w.replicas.Store(r0)
@@ -348,14 +371,14 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		if err := setup.Status().Update(ctx, d); err != nil {
 			return err
 		}
-		return setup.Create(ctx, scaleAutoscaler(tg.ns, tg.name, i, o.grid))
+		return setup.Create(ctx, scaleAutoscaler(tg.ns, tg.name, i, grid))
 	})
-	t.Logf("created %d Deployments and autoscalers in %.1f s", o.n, time.Since(began).Seconds())
+	t.Logf("created %d Deployments and autoscalers in %.1f s", n, time.Since(began).Seconds())
 
 	// The harness mirrors spec.replicas into status (the Deployment controller's and the
 	// kubelets' part) and into the workloads, on its own client (not counted).
 	go func() {
-		tick := time.NewTicker(o.grid / 6)
+		tick := time.NewTicker(grid / 6)
 		defer tick.Stop()
 		for {
 			select {
@@ -369,7 +392,7 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 			}
 			for i := range list.Items {
 				d := &list.Items[i]
-				w := byKey[d.Namespace+"/"+d.Name]
+				w := f.byKey[d.Namespace+"/"+d.Name]
 				if w == nil || d.Spec.Replicas == nil {
 					continue
 				}
@@ -382,6 +405,58 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 			}
 		}
 	}()
+	return f
+}
+
+// newSource is the Reconciler's NewSource: the target's synthetic workload.
+func (f *scaleFixture) newSource(po metrics.PrometheusOptions) (metrics.Source, error) {
+	w := f.byKey[po.Queries.Namespace+"/"+po.Queries.Target]
+	if w == nil {
+		return nil, fmt.Errorf("no synthetic workload for %s/%s", po.Queries.Namespace, po.Queries.Target)
+	}
+	return synthSource{w: w}, nil
+}
+
+// waitDecided waits until every autoscaler of the fixture has a decision in its status.
+func (f *scaleFixture) waitDecided(t *testing.T, ctx context.Context, timeout time.Duration, stopped <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	want := map[string]bool{}
+	for _, k := range f.keys {
+		want[k] = true
+	}
+	for {
+		var list v1alpha1.BurstAwareAutoscalerList
+		if err := f.setup.List(ctx, &list); err != nil {
+			t.Fatal(err)
+		}
+		decided := 0
+		for i := range list.Items {
+			b := &list.Items[i]
+			if want[b.Namespace+"/"+b.Name] && b.Status.LastDecision != nil {
+				decided++
+			}
+		}
+		if decided == len(f.keys) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d autoscalers decided within %v", decided, len(f.keys), timeout)
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("manager stopped: %v", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
+	t.Helper()
+	ctrl.SetLogger(logr.Discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := newScaleFixture(t, ctx, restCfg, "scale", o.n, o.grid)
 
 	baseline := procStatusMB("VmRSS")
 	counts := &apiCounts{by: map[string]int{}}
@@ -400,13 +475,7 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	)
 	r := &Reconciler{Client: mgr.GetClient(), Scaler: scale.Kubernetes{Client: mgr.GetClient()},
 		Events: mgr.GetEventRecorder("bascaler-controller"), Stats: NewStats(prometheus.NewRegistry()), Workers: o.workers,
-		NewSource: func(po metrics.PrometheusOptions) (metrics.Source, error) {
-			w := byKey[po.Queries.Namespace+"/"+po.Queries.Target]
-			if w == nil {
-				return nil, fmt.Errorf("no synthetic workload for %s/%s", po.Queries.Namespace, po.Queries.Target)
-			}
-			return synthSource{w: w}, nil
-		},
+		NewSource: f.newSource, StatusRefresh: ScaleStatusRefresh,
 		onStep: func(step, late time.Duration) {
 			if recording.Load() {
 				mu.Lock()
@@ -430,30 +499,7 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 	go func() { mgrDone <- mgr.Start(ctx) }()
 
 	// Start-up: every object has decided once.
-	deadline := started.Add(5*time.Minute + time.Duration(o.n)*100*time.Millisecond)
-	for {
-		var list v1alpha1.BurstAwareAutoscalerList
-		if err := setup.List(ctx, &list); err != nil {
-			t.Fatal(err)
-		}
-		decided := 0
-		for i := range list.Items {
-			if list.Items[i].Status.LastDecision != nil {
-				decided++
-			}
-		}
-		if decided == o.n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d autoscalers decided within %v", decided, o.n, deadline.Sub(started))
-		}
-		select {
-		case err := <-mgrDone:
-			t.Fatalf("manager stopped: %v", err)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	f.waitDecided(t, ctx, 5*time.Minute+time.Duration(o.n)*100*time.Millisecond, mgrDone)
 	res := scaleResult{Objects: o.n, Intervals: o.intervals, Workers: cmp.Or(o.workers, DefaultWorkers), Grid: o.grid.String(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), StartupSeconds: time.Since(started).Seconds()}
 
