@@ -499,7 +499,7 @@ type BurstAwareAutoscalerStatus struct {
 	// DesiredReplicas is the last decision after behavior and bounds.
 	// +optional
 	DesiredReplicas int32 `json:"desiredReplicas"`
-	// LastDecision explains the last decision.
+	// LastDecision explains the last interval decision, or the last guard tick that changed the count.
 	// +optional
 	LastDecision *DecisionStatus `json:"lastDecision,omitempty"`
 	// Forecast is the policy's forecast for the next interval, when it makes one.

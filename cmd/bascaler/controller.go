@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,8 +25,10 @@ import (
 )
 
 func newControllerCmd() *cobra.Command {
-	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS, extAddr, extCertDir string
+	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS, extAddr, extCertDir, shardFlag string
 	var leaderElect, verbose bool
+	var workers int
+	var statusRefresh time.Duration
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the BurstAwareAutoscaler controller (in-cluster or with --kubeconfig)",
@@ -36,6 +39,10 @@ func newControllerCmd() *cobra.Command {
 				v = 1
 			}
 			ctrl.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(v))))
+			shard, err := controller.ParseShard(shardFlag)
+			if err != nil {
+				return fmt.Errorf("--shard: %w", err)
+			}
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -49,10 +56,11 @@ func newControllerCmd() *cobra.Command {
 			}
 			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 				Scheme:                  scheme,
+				Cache:                   controller.CacheOptions(),
 				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress:  probeAddr,
 				LeaderElection:          leaderElect,
-				LeaderElectionID:        "bascaler-controller",
+				LeaderElectionID:        shard.LeaseName("bascaler-controller"),
 				LeaderElectionNamespace: leaseNS,
 				// A stopping leader hands over at once instead of letting the lease expire.
 				LeaderElectionReleaseOnCancel: true,
@@ -67,6 +75,10 @@ func newControllerCmd() *cobra.Command {
 				Stats:      controller.NewStats(ctrlmetrics.Registry),
 				ModelDir:   modelDir,
 				FeatureDir: featureDir,
+				Workers:    workers,
+				Shard:      shard,
+
+				StatusRefresh: statusRefresh,
 			}
 			if err := r.SetupWithManager(mgr); err != nil {
 				return fmt.Errorf("set up controller: %w", err)
@@ -105,6 +117,9 @@ func newControllerCmd() *cobra.Command {
 	f.StringVar(&extAddr, "external-metrics-addr", "", "serve each autoscaler's status.desiredReplicas as external metric "+extmetrics.MetricName+
 		" (external.metrics.k8s.io/v1beta1, selector autoscaler=NAME) over HTTPS at this address, e.g. :6443, for a plain HPA to follow; every replica serves; empty disables it (deploy/README.md)")
 	f.StringVar(&extCertDir, "external-metrics-cert-dir", "", "folder with the external metrics server's tls.crt and tls.key (a mounted kubernetes.io/tls Secret); empty: a self-signed certificate made at start (APIService with insecureSkipTLSVerify)")
+	f.IntVar(&workers, "workers", controller.DefaultWorkers, "autoscalers reconciled at once (each reconcile mostly waits on the API server)")
+	f.DurationVar(&statusRefresh, "status-refresh", 0, "how old an autoscaler's status may grow while only explanations and numbers change (changes of replicas, mode or conditions are written at once); 0 writes every change; 1m for fleets of hundreds of autoscalers (bench/controller-scale.md)")
+	f.StringVar(&shardFlag, "shard", "", "take only shard i/n of the autoscalers (by a hash of namespace/name), e.g. 0/2; run one controller per shard, each electing its own leader")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
 	return cmd
 }

@@ -137,3 +137,13 @@ func grepBascaler(body string) string {
 	}
 	return fmt.Sprint(out)
 }
+
+func TestControllerCommandRejectsABadShard(t *testing.T) {
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"controller", "--shard", "2/2", "--kubeconfig", "/nonexistent"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--shard") || !strings.Contains(err.Error(), "0 <= i < n") {
+		t.Fatalf("controller --shard 2/2: error %v, want one naming --shard and the valid range", err)
+	}
+}

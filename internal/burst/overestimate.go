@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 )
 
 // Method selects how the overestimator turns the AR(2) fit into an upper estimate.
@@ -96,7 +97,17 @@ type Overestimator struct {
 	rng   *rand.Rand
 	z     []float64
 	resid []float64
-	paths []float64
+}
+
+// pathBufs holds the bootstrap paths' scratch (Paths x steps values, 24 kB by default)
+// between estimates: shared by all overestimators, since an estimate needs it only while it
+// runs, and a controller holds one overestimator per autoscaler.
+var pathBufs = sync.Pool{New: func() any { return new([]float64) }}
+
+func getPaths(n int) *[]float64 {
+	b := pathBufs.Get().(*[]float64)
+	*b = resize(*b, n)
+	return b
 }
 
 // NewOverestimator validates options and builds an overestimator.
@@ -275,7 +286,9 @@ func (e *Overestimator) arUpper(c, p1, p2 float64, k int) (upper, point []float6
 	// Paths: z_{n+h} = c + φ1 z_{n+h-1} + φ2 z_{n+h-2} + e*_h, where e*_1..e*_k are read off
 	// blocks of consecutive residuals that start at uniformly drawn positions.
 	paths := e.o.Paths
-	e.paths = resize(e.paths, paths*k) // step-major: paths of step h at [h*paths, (h+1)*paths)
+	buf := getPaths(paths * k)
+	defer pathBufs.Put(buf)
+	all := *buf // step-major: paths of step h at [h*paths, (h+1)*paths)
 	blk := e.blockLen(len(e.resid))
 	for p := range paths {
 		a, b := z1, z2
@@ -287,12 +300,12 @@ func (e *Overestimator) arUpper(c, p1, p2 float64, k int) (upper, point []float6
 			v := c + p1*a + p2*b + e.resid[pos]
 			pos++
 			left--
-			e.paths[h*paths+p] = v
+			all[h*paths+p] = v
 			a, b = v, a
 		}
 	}
 	for h := range k {
-		step := e.paths[h*paths : (h+1)*paths]
+		step := all[h*paths : (h+1)*paths]
 		slices.Sort(step)
 		upper[h] = quantileOf(step, e.o.Confidence)
 	}
@@ -317,7 +330,9 @@ func (e *Overestimator) randomWalk(w []float64, k int, upper, point []float64) {
 	e.resid = d
 	last := w[len(w)-1]
 	paths := e.o.Paths
-	e.paths = resize(e.paths, paths*k)
+	buf := getPaths(paths * k)
+	defer pathBufs.Put(buf)
+	all := *buf
 	blk := e.blockLen(len(d))
 	for p := range paths {
 		x := last
@@ -329,11 +344,11 @@ func (e *Overestimator) randomWalk(w []float64, k int, upper, point []float64) {
 			x += d[pos]
 			pos++
 			left--
-			e.paths[h*paths+p] = x
+			all[h*paths+p] = x
 		}
 	}
 	for h := range k {
-		step := e.paths[h*paths : (h+1)*paths]
+		step := all[h*paths : (h+1)*paths]
 		slices.Sort(step)
 		upper[h] = quantileOf(step, e.o.Confidence)
 		point[h] = last

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
@@ -294,6 +295,10 @@ type servedModel struct {
 // linear profile whose capacity at the SLO is exactly perPodRPS: latency half the SLO when
 // idle, at the SLO at perPodRPS, three times the SLO at saturation (1.2 x perPodRPS); CPU
 // reaches 100% at saturation. Without a capacity the simulator's default (fft) is used.
+//
+// A profile is read-only once built, and its lookup table takes 82 kB, so the built-in and
+// the perPodRPS ones are built once per distinct (perPodRPS, SLO) and shared by the
+// autoscalers that name them (sharedProfiles).
 func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, cm func(name, key string) (string, error)) (*perf.Profile, error) {
 	c := baa.Spec.Policy.Capacity
 	switch {
@@ -305,7 +310,7 @@ func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, c
 		p, _, err := perf.LoadProfileModel(dir)
 		return p, err
 	case c == nil || c.Profile == "fft" || (c.PerPodRPS == "" && c.ProfileConfigMap == nil):
-		return perf.FFT(), nil
+		return sharedProfiles.get("fft", func() (*perf.Profile, error) { return perf.FFT(), nil })
 	case c.PerPodRPS != "":
 		rps, err := strconv.ParseFloat(c.PerPodRPS, 64)
 		if err != nil || !(rps > 0) {
@@ -315,7 +320,9 @@ func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, c
 		pt := func(load, lat float64) perf.Point {
 			return perf.Point{Load: load, MeanMS: lat, P95MS: lat, P99MS: lat, CPU: load / (1.2 * rps)}
 		}
-		return perf.NewProfile("perPodRPS", []perf.Point{pt(0, s/2), pt(rps, s), pt(1.2*rps, 3*s)}, 1.2*rps)
+		return sharedProfiles.get(fmt.Sprintf("perPodRPS %g, SLO %g ms", rps, s), func() (*perf.Profile, error) {
+			return perf.NewProfile("perPodRPS", []perf.Point{pt(0, s/2), pt(rps, s), pt(1.2*rps, 3*s)}, 1.2*rps)
+		})
 	default:
 		ref := c.ProfileConfigMap
 		data, err := cm(ref.Name, ref.Key)
@@ -348,4 +355,32 @@ func seed(ns, name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(ns + "/" + name))
 	return int64(h.Sum64() >> 1)
+}
+
+// profileCache shares built profiles by key. It holds at most maxProfiles (then starts
+// over): specs name few distinct capacities, and a miss only costs a rebuild.
+type profileCache struct {
+	mu sync.Mutex
+	m  map[string]*perf.Profile
+}
+
+const maxProfiles = 256
+
+var sharedProfiles = &profileCache{}
+
+func (c *profileCache) get(key string, build func() (*perf.Profile, error)) (*perf.Profile, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.m[key]; ok {
+		return p, nil
+	}
+	p, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil || len(c.m) >= maxProfiles {
+		c.m = map[string]*perf.Profile{}
+	}
+	c.m[key] = p
+	return p, nil
 }

@@ -44,10 +44,12 @@ import (
 var (
 	clusterOnce sync.Once
 	testEnv     *envtest.Environment
-	restCfg     *rest.Config
-	k8s         client.Client
-	scheme      = runtime.NewScheme()
-	clusterErr  error
+	// scaleTestEnv is the scale tests' own (scale_test.go).
+	scaleTestEnv *envtest.Environment
+	restCfg      *rest.Config
+	k8s          client.Client
+	scheme       = runtime.NewScheme()
+	clusterErr   error
 
 	sharedOnce sync.Once
 	sharedErr  error
@@ -90,6 +92,9 @@ func TestMain(m *testing.M) {
 	exp.stop()
 	if testEnv != nil {
 		_ = testEnv.Stop()
+	}
+	if scaleTestEnv != nil {
+		_ = scaleTestEnv.Stop()
 	}
 	os.Exit(code)
 }

@@ -114,14 +114,29 @@ func TestTickRule(t *testing.T) {
 }
 
 func TestWindowIsTheLastValuesWithoutRoomToReachPast(t *testing.T) {
+	for _, size := range []int{1, 3, 64, 512} {
+		w := newWindow[int](size)
+		for i := 1; i <= 5*size+7; i++ {
+			w.push(i)
+			v := w.view()
+			wantLen := min(i, size)
+			if len(v) != wantLen || cap(v) != len(v) {
+				t.Fatalf("window %d, after %d pushes: view of %d (cap %d), want %d", size, i, len(v), cap(v), wantLen)
+			}
+			for k, x := range v {
+				if x != i-wantLen+1+k {
+					t.Fatalf("window %d, after %d pushes: value %d is %d, want %d", size, i, k, x, i-wantLen+1+k)
+				}
+			}
+			// The memory a full window holds: w + w/8 values, not 2 w.
+			if c := cap(w.buf); c > size+max(size/8, 1) {
+				t.Fatalf("window %d holds a buffer of %d values", size, c)
+			}
+		}
+	}
 	w := newWindow[int](3)
 	for i := 1; i <= 7; i++ {
 		w.push(i)
-		v := w.view()
-		wantLen := min(i, 3)
-		if len(v) != wantLen || v[len(v)-1] != i || v[0] != i-wantLen+1 || cap(v) != len(v) {
-			t.Fatalf("after %d pushes: view %v (cap %d)", i, v, cap(v))
-		}
 	}
 	w.reset()
 	if len(w.view()) != 0 {

@@ -254,6 +254,10 @@ func (b *bascaler) Period() time.Duration { return b.guard }
 
 func (b *bascaler) Decide(obs *Observation) Decision {
 	added := b.mem.sync(obs)
+	if b.zero {
+		// Learn the idle gaps as values arrive: the bounded memory drops old ones.
+		b.gaps.syncValues(b.mem.values, b.mem.dropped)
+	}
 	if added == 0 && b.started {
 		return b.guardDecision(obs)
 	}
@@ -404,7 +408,7 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 	if n := len(obs.History); n > 0 {
 		busy = intervalDemand(&obs.History[n-1]) > 0
 	}
-	b.gaps.syncValues(b.mem.values)
+	b.gaps.syncValues(b.mem.values, b.mem.dropped)
 	_, active := lastTick(obs)
 	if active || busy {
 		// Right after a busy interval the idle-gap statistics at zero idle time (a gap of 0

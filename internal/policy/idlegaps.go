@@ -32,9 +32,12 @@ func (g *idleGaps) learn(busy bool) {
 }
 
 // syncValues learns the values not learned yet (rates per interval, oldest first).
-func (g *idleGaps) syncValues(values []float64) {
-	for ; g.upTo < len(values); g.upTo++ {
-		if v := values[g.upTo]; !math.IsNaN(v) {
+// values[0] is value number offset of the whole sequence (a bounded memory dropped the
+// ones before it; values dropped before they were learned are skipped).
+func (g *idleGaps) syncValues(values []float64, offset int) {
+	g.upTo = max(g.upTo, offset)
+	for ; g.upTo < offset+len(values); g.upTo++ {
+		if v := values[g.upTo-offset]; !math.IsNaN(v) {
 			g.learn(v > 0)
 		}
 	}

@@ -49,3 +49,48 @@ func TestWorkloadMemoryAppendsEachCompletedIntervalOnce(t *testing.T) {
 		})
 	}
 }
+
+// A memory that runs for a long time stays bounded, keeps its newest values in order, and
+// the idle-gap statistics learned as values arrive match those learned from the whole run.
+func TestWorkloadMemoryStaysBoundedOverALongRun(t *testing.T) {
+	const n = 5000
+	rate := func(i int) float64 { return float64((i / 7) % 3) } // idle runs of 7, busy runs of 14
+	m := newWorkloadMemory(series.Series{Start: t0, Step: time.Minute}, time.Minute, 512)
+	var learned, all idleGaps
+	for i := 0; i < n; i++ {
+		h := ivs(max(i-2, 0), func() []float64 {
+			var v []float64
+			for k := max(i-2, 0); k <= i; k++ {
+				v = append(v, rate(k))
+			}
+			return v
+		}()...)
+		if got := m.sync(&Observation{Now: t0.Add(time.Duration(i+1) * time.Minute), History: h}); got != 1 && i > 0 {
+			t.Fatalf("step %d: %d added, want 1", i, got)
+		}
+		learned.syncValues(m.values, m.dropped)
+		if len(m.values) > 2*keepPoints(512) {
+			t.Fatalf("step %d: memory holds %d values, want at most %d", i, len(m.values), 2*keepPoints(512))
+		}
+	}
+	if m.dropped+m.len() != n {
+		t.Errorf("dropped %d + kept %d, want %d", m.dropped, m.len(), n)
+	}
+	r := m.recent(5)
+	for k, v := range r.Values {
+		if want := rate(n - 5 + k); v != want {
+			t.Errorf("recent value %d: %v, want %v", k, v, want)
+		}
+	}
+	if want := t0.Add(time.Duration(n-5) * time.Minute); !r.Start.Equal(want) {
+		t.Errorf("recent window starts %v, want %v", r.Start, want)
+	}
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = rate(i)
+	}
+	all.syncValues(vals, 0)
+	if !slices.Equal(learned.counts, all.counts) || learned.run != all.run {
+		t.Errorf("idle gaps learned across trims %v (run %d), from the whole run %v (run %d)", learned.counts, learned.run, all.counts, all.run)
+	}
+}

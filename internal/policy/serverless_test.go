@@ -313,7 +313,7 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 	genv.History.Values = append(genv.History.Values, 1)
 	genv.History.Start = genv.History.Start.Add(-time.Minute)
 	gp := mustNew(t, "bascaler", genv).(*bascaler)
-	gp.gaps.syncValues(gp.mem.values)
+	gp.gaps.syncValues(gp.mem.values, gp.mem.dropped)
 	gp.gaps.learn(false)
 	gp.gaps.learn(false)
 	if got, mode, _ := gp.scaleToZero(obsAt(0, 1, 0), 0, forecast.Forecast{}, false, 0, ModeSteady, ""); got != 0 || mode != ModeIdle ||

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,8 +80,15 @@ func (k Kubernetes) wrap(ref Ref, op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", ref, op, err)
 }
 
-// Get implements Scaler.
+// Get implements Scaler. The apps/v1 kinds (Deployment, StatefulSet, ReplicaSet) are read
+// as typed objects, which a manager's client serves from its informer cache: their scale
+// subresource is spec.replicas, status.replicas and spec.selector, so a control tick costs
+// no request to the API server (the subresource read cost two: the object for its ready
+// count, then the scale). Other kinds are read through the scale subresource.
 func (k Kubernetes) Get(ctx context.Context, ref Ref) (State, error) {
+	if st, ok, err := k.getApps(ctx, ref); ok {
+		return st, err
+	}
 	obj, err := k.object(ref)
 	if err != nil {
 		return State{}, err
@@ -104,6 +114,56 @@ func (k Kubernetes) Get(ctx context.Context, ref Ref) (State, error) {
 		st.Ready = 0 // Deployments omit readyReplicas when none is ready
 	}
 	return st, nil
+}
+
+// getApps reads an apps/v1 Deployment, StatefulSet or ReplicaSet as a typed object; ok is
+// false for other kinds (and when the client's scheme does not know apps/v1).
+func (k Kubernetes) getApps(ctx context.Context, ref Ref) (st State, ok bool, err error) {
+	if ref.APIVersion != "apps/v1" {
+		return State{}, false, nil
+	}
+	var (
+		obj      client.Object
+		replicas func() (spec *int32, cur, ready int32, sel *metav1.LabelSelector)
+	)
+	switch ref.Kind {
+	case "Deployment":
+		d := &appsv1.Deployment{}
+		obj, replicas = d, func() (*int32, int32, int32, *metav1.LabelSelector) {
+			return d.Spec.Replicas, d.Status.Replicas, d.Status.ReadyReplicas, d.Spec.Selector
+		}
+	case "StatefulSet":
+		s := &appsv1.StatefulSet{}
+		obj, replicas = s, func() (*int32, int32, int32, *metav1.LabelSelector) {
+			return s.Spec.Replicas, s.Status.Replicas, s.Status.ReadyReplicas, s.Spec.Selector
+		}
+	case "ReplicaSet":
+		r := &appsv1.ReplicaSet{}
+		obj, replicas = r, func() (*int32, int32, int32, *metav1.LabelSelector) {
+			return r.Spec.Replicas, r.Status.Replicas, r.Status.ReadyReplicas, r.Spec.Selector
+		}
+	default:
+		return State{}, false, nil
+	}
+	if err := k.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj); err != nil {
+		if runtime.IsNotRegisteredError(err) {
+			return State{}, false, nil
+		}
+		return State{}, true, k.wrap(ref, "get", err)
+	}
+	spec, cur, ready, ls := replicas()
+	st = State{Replicas: 1, Current: cur, Ready: ready}
+	if spec != nil {
+		st.Replicas = *spec // the API server defaults it to 1
+	}
+	if ls != nil {
+		sel, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil {
+			return State{}, true, fmt.Errorf("%s: spec.selector: %w", ref, err)
+		}
+		st.Selector = sel.String()
+	}
+	return st, true, nil
 }
 
 // hasStatus reports whether the object reports a status with replicas: then a missing

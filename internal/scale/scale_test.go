@@ -99,3 +99,44 @@ func TestGetMissingTarget(t *testing.T) {
 		t.Error("malformed apiVersion accepted")
 	}
 }
+
+// The apps/v1 kinds are read as typed objects (from a manager's cache): no scale
+// subresource request on a control tick, and the same state the subresource reports.
+func TestGetReadsAppsKindsWithoutTheSubresource(t *testing.T) {
+	reads := 0
+	none := 0
+	funcs := scaleFuncs(&none)
+	sub := funcs.SubResourceGet
+	funcs.SubResourceGet = func(ctx context.Context, cl client.Client, s string, obj, body client.Object, opts ...client.SubResourceGetOption) error {
+		reads++
+		return sub(ctx, cl, s, obj, body, opts...)
+	}
+	d := shop()
+	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "shop"},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"web"}}}}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "db"},
+		Spec:   appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}},
+		Status: appsv1.StatefulSetStatus{Replicas: 2, ReadyReplicas: 1}}
+	k := Kubernetes{Client: fake.NewClientBuilder().WithObjects(d, sts).WithInterceptorFuncs(funcs).Build()}
+	for _, tc := range []struct {
+		ref  Ref
+		want State
+	}{
+		{ref, State{Replicas: 3, Current: 3, Ready: 2, Selector: "app=shop,tier in (web)"}},
+		{Ref{Namespace: "ns", APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db"}, State{Replicas: 2, Current: 2, Ready: 1, Selector: "app=db"}},
+	} {
+		st, err := k.Get(context.Background(), tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != tc.want {
+			t.Errorf("%s: state %+v, want %+v", tc.ref, st, tc.want)
+		}
+	}
+	if reads != 0 {
+		t.Errorf("%d scale subresource reads for apps/v1 kinds, want 0", reads)
+	}
+	if _, err := k.Get(context.Background(), Ref{Namespace: "ns", APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "gone"}); !errors.Is(err, ErrTargetNotFound) {
+		t.Errorf("missing ReplicaSet: error %v, want ErrTargetNotFound", err)
+	}
+}
