@@ -527,8 +527,11 @@ func runScale(t *testing.T, restCfg *rest.Config, o scaleOptions) scaleResult {
 		res.CPUPerDecisionMS = res.CPUSeconds / float64(res.Decisions) * 1e3
 	}
 	res.CoresUsed = res.CPUSeconds / res.WallSeconds
-	if res.CoresUsed > 0 {
-		res.ObjectsPerCore = float64(o.n) / res.CoresUsed
+	if res.CoresUsed > 0 && res.ExpectedDecisions > 0 {
+		// Scaled by the share of the due decisions made: a controller that fell behind
+		// spent its CPU on fewer objects' worth of work.
+		done := min(float64(res.Decisions)/float64(res.ExpectedDecisions), 1)
+		res.ObjectsPerCore = float64(o.n) * done / res.CoresUsed
 	}
 	mu.Lock()
 	res.StepP50, res.StepP99, res.StepMax = quantilesMS(steps)
