@@ -13,7 +13,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2/textlogger"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -55,7 +57,11 @@ func newControllerCmd() *cobra.Command {
 				return err
 			}
 			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-				Scheme:                  scheme,
+				Scheme: scheme,
+				// controller-runtime refuses a second controller of the same name in one
+				// process (its metrics would collide); the binary builds one, but its tests
+				// run this command several times in one process.
+				Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
 				Cache:                   controller.CacheOptions(),
 				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 				HealthProbeBindAddress:  probeAddr,
