@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -56,45 +57,13 @@ func TestControllerCommandServesProbesAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer env.Stop()
-	user, err := env.AddUser(envtest.User{Name: "bascaler-test", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, env)
 
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	root := newRootCmd()
-	root.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
-		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", "default"})
-	go func() { done <- root.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("controller exited with %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("controller did not stop within 30s of cancel")
-		}
-	}()
-
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer runControllerCmd(t, ctx, cancel, "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", "default")()
+	c := testClient(t, cfg)
 	labels := map[string]string{"app": "shop"}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "shop"},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -146,4 +115,56 @@ func TestControllerCommandRejectsABadShard(t *testing.T) {
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--shard") || !strings.Contains(err.Error(), "0 <= i < n") {
 		t.Fatalf("controller --shard 2/2: error %v, want one naming --shard and the valid range", err)
 	}
+}
+
+// writeKubeconfig writes a kubeconfig of a system:masters user of env for the command.
+func writeKubeconfig(t *testing.T, env *envtest.Environment) string {
+	t.Helper()
+	user, err := env.AddUser(envtest.User{Name: "bascaler-test", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
+}
+
+// runControllerCmd starts `bascaler controller args...` until ctx ends; the function it
+// returns cancels and waits (30 s at most) for the command to stop, reporting its error.
+func runControllerCmd(t *testing.T, ctx context.Context, cancel context.CancelFunc, args ...string) func() {
+	t.Helper()
+	done := make(chan error, 1)
+	root := newRootCmd()
+	root.SetArgs(append([]string{"controller"}, args...))
+	go func() { done <- root.ExecuteContext(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("controller exited with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("controller did not stop within 30s of cancel")
+		}
+	}
+}
+
+// testClient is a client of the API server at cfg with the core and bascaler types.
+func testClient(t *testing.T, cfg *rest.Config) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

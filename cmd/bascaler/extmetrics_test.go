@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	externalclient "k8s.io/metrics/pkg/client/external_metrics"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,45 +38,13 @@ func TestControllerServesExternalMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer env.Stop()
-	user, err := env.AddUser(envtest.User{Name: "bascaler-test", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, env)
 
 	extAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	root := newRootCmd()
-	root.SetArgs([]string{"controller", "--kubeconfig", kubeconfig, "--metrics-bind-address", "0",
-		"--health-probe-bind-address", freeAddr(t), "--external-metrics-addr", extAddr})
-	go func() { done <- root.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("controller exited with %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("controller did not stop within 30s of cancel")
-		}
-	}()
-
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer runControllerCmd(t, ctx, cancel, "--kubeconfig", kubeconfig, "--metrics-bind-address", "0",
+		"--health-probe-bind-address", freeAddr(t), "--external-metrics-addr", extAddr)()
+	c := testClient(t, cfg)
 	_, p, _ := net.SplitHostPort(extAddr)
 	port, _ := strconv.Atoi(p)
 	if err := cluster.RegisterAPIService(ctx, c, "external.metrics.k8s.io", "v1beta1", port, 60*time.Second); err != nil {
