@@ -149,6 +149,9 @@ func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutosc
 			failed = true
 		}
 	}
+	if job.Status.Succeeded > 0 {
+		done = true
+	}
 	if !done && !failed {
 		return
 	}
