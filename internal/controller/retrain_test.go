@@ -194,7 +194,9 @@ func TestControllerTrainingJob(t *testing.T) {
 	defer func() { stop(); <-done }()
 	baa := retrainAutoscaler(ns, p.URL)
 	tr := baa.Spec.Policy.Training
-	tr.Every, tr.OnDrift, tr.Runner = &metav1.Duration{Duration: 30 * time.Second}, ptr.To(false), v1alpha1.RunnerJob
+	// 30 training intervals: forecast train's calibration needs a few validation origins.
+	tr.Every, tr.OnDrift, tr.Runner = &metav1.Duration{Duration: 60 * time.Second}, ptr.To(false), v1alpha1.RunnerJob
+	tr.TrainingWindow = &metav1.Duration{Duration: 60 * time.Second}
 	tr.Job = &v1alpha1.TrainingJobSpec{Image: "ghcr.io/bascaler/bascaler:test", ClaimName: "bascaler-models"}
 	if err := c.Create(context.Background(), baa); err != nil {
 		t.Fatal(err)
@@ -202,7 +204,7 @@ func TestControllerTrainingJob(t *testing.T) {
 	defer func() { _ = c.Delete(context.Background(), baa) }()
 
 	var job batchv1.Job
-	eventually(t, 90*time.Second, "the controller creates a training Job", func() (bool, string) {
+	eventually(t, 150*time.Second, "the controller creates a training Job", func() (bool, string) {
 		var list batchv1.JobList
 		if err := c.List(context.Background(), &list, client.InNamespace(ns), client.MatchingLabels{TrainingJobLabel: "shop"}); err != nil {
 			return false, err.Error()
