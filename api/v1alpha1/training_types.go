@@ -31,7 +31,7 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(self.every) == duration('0s') || duration(self.every) >= duration('1s')",message="training.every must be 0s (no schedule) or at least 1s"
 // +kubebuilder:validation:XValidation:rule="(has(self.every) && duration(self.every) > duration('0s')) || !has(self.onDrift) || self.onDrift",message="training with every 0s needs onDrift: nothing would ever retrain"
-// +kubebuilder:validation:XValidation:rule="self.runner != 'Job' || has(self.job)",message="runner Job needs job (image and the registry volume's claim)"
+// +kubebuilder:validation:XValidation:rule="!has(self.runner) || self.runner != 'Job' || has(self.job)",message="runner Job needs job (image and the registry volume's claim)"
 type TrainingSpec struct {
 	// Every is the time between scheduled retrains; 0s disables the schedule (onDrift only).
 	// +kubebuilder:default="24h"

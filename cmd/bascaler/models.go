@@ -29,8 +29,11 @@ func (r *registerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.alias, "alias", "", "with --registry: also point this alias at the new version (e.g. challenger, for the controller to judge by replay)")
 	pre := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
-		if (r.promote || r.alias != "") && r.dir == "" {
-			return fmt.Errorf("--promote and --alias need --registry")
+		if r.promote && r.dir == "" {
+			return fmt.Errorf("--promote needs --registry")
+		}
+		if r.alias != "" && r.dir == "" {
+			return fmt.Errorf("--alias needs --registry")
 		}
 		if pre != nil {
 			return pre(c, args)

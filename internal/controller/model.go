@@ -60,6 +60,9 @@ type lifecycle struct {
 	promoted  int
 	lastEval  *v1alpha1.Evaluation
 	handled   string // model-rollback annotation value acted on
+	// seen is the registry's champion as the loop last saw or set it: a champion that moves
+	// away from it was moved outside the controller (`bascaler models rollback|promote`).
+	seen string
 
 	// The running training Job (runner Job): its name and the instant it was created for
 	// (the windows are cut at that instant).
@@ -99,6 +102,7 @@ func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f
 			life.serving.version = filepath.Base(ref)
 		}
 	}
+	life.seen = champion(life.registry)
 	life.mon = drift.New(cfg.drift, h.Values)
 	// Issue the first forecast from the warm history, so the first interval the loop
 	// completes is scored.
@@ -119,6 +123,7 @@ func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f
 		life.job = tr.Job
 		if tr.Registry != "" {
 			life.registry = modelPath(r.ModelDir, tr.Registry)
+			life.seen = champion(life.registry)
 		}
 		if s.Every > 0 {
 			life.next = t.Add(s.Every)
@@ -394,6 +399,7 @@ func (r *Reconciler) publish(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f fore
 			if _, err := reg.Promote(registry.Champion, id); err != nil {
 				return "", err
 			}
+			life.seen = id
 		}
 		return id, nil
 	}
@@ -413,6 +419,9 @@ func (r *Reconciler) publish(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f fore
 	v, _, err := registry.Publish(life.registry, func(dir string) error { return forecast.Save(dir, f, meta) }, lin, ev.Promoted)
 	if err != nil {
 		return "", err
+	}
+	if ev.Promoted {
+		life.seen = v.ID
 	}
 	if !ev.Promoted {
 		reg, err := registry.Open(life.registry)
@@ -445,9 +454,10 @@ func shortVersion(v string) string {
 	return v
 }
 
-// rollback puts the previous champion back in service: through the registry when the
-// serving version is one (its champion alias walks back, as `bascaler models rollback`
-// does), else from the loop's own earlier champions.
+// rollback puts the previous champion back in service: the loop's own earlier champion
+// when it has one (through the registry when that one is a registry version, so the
+// champion alias walks back as `bascaler models rollback` does), else the registry's
+// previous champion (after a restart the loop remembers none).
 func (r *Reconciler) rollback(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, st *v1alpha1.BurstAwareAutoscalerStatus, t time.Time, why string) {
 	life := l.life
 	rp, ok := l.drv.Policy().(policy.Retrainable)
@@ -456,37 +466,61 @@ func (r *Reconciler) rollback(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 		return
 	}
 	from := life.serving.version
-	if life.registry != "" && isRegistryID(from) {
+	fail := func(format string, args ...any) {
+		r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonTrainingFailed, "Rollback", format, args...)
+	}
+	var prev *served
+	if n := len(life.prev); n > 0 {
+		prev = &life.prev[n-1]
+	}
+	switch {
+	case life.registry != "" && (prev == nil || isRegistryID(prev.version)):
 		reg, err := registry.Open(life.registry)
 		var ev registry.Event
 		if err == nil {
 			ev, err = reg.Rollback(registry.Champion)
 		}
 		if err != nil {
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonTrainingFailed, "Rollback", "roll back champion in %s: %v", life.registry, err)
+			fail("roll back the champion of %s: %v", life.registry, err)
 			return
 		}
+		life.seen = ev.To
 		if err := r.serveVersion(l, rp, ev.To, t); err != nil {
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonTrainingFailed, "Rollback", "load version %s: %v", registry.Short(ev.To), err)
+			fail("load version %s: %v", registry.Short(ev.To), err)
 			return
 		}
-	} else {
-		if len(life.prev) == 0 {
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonTrainingFailed, "Rollback", "no earlier champion to roll back to (serving %s)", shortVersion(from))
-			return
-		}
-		prev := life.prev[len(life.prev)-1]
-		if err := rp.Swap(prev.f, l.history()); err != nil {
-			r.Events.Eventf(baa, nil, corev1.EventTypeWarning, v1alpha1.ReasonTrainingFailed, "Rollback", "swap in %s: %v", shortVersion(prev.version), err)
+	case prev != nil:
+		p := *prev
+		if err := rp.Swap(p.f, l.history()); err != nil {
+			fail("swap in %s: %v", shortVersion(p.version), err)
 			return
 		}
 		life.prev = life.prev[:len(life.prev)-1]
-		prev.since = t
-		life.serving = prev
-		life.mon.Reset(prev.inputs)
+		p.since = t
+		life.serving = p
+		life.mon.Reset(p.inputs)
+	default:
+		fail("no earlier champion to roll back to (serving %s)", shortVersion(from))
+		return
 	}
 	r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, "rolled-back").Inc()
 	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelRolledBack, "Rollback", "model rolled back from %s to %s (%s)", shortVersion(from), shortVersion(life.serving.version), why)
+}
+
+// champion returns the registry's champion id ("" without one).
+func champion(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	reg, err := registry.Open(dir)
+	if err != nil {
+		return ""
+	}
+	id, err := reg.Find(registry.Champion)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // serveVersion loads registry version id and swaps it in.
@@ -533,7 +567,7 @@ func loadVersion(dir, id string, interval time.Duration) (forecast.Forecaster, f
 // models rollback` or `promote`), the loop serves the version it names.
 func (r *Reconciler) watchRegistry(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, t time.Time) {
 	life := l.life
-	if life.registry == "" || !isRegistryID(life.serving.version) && life.sched == nil {
+	if life.registry == "" {
 		return
 	}
 	reg, err := registry.Open(life.registry)
@@ -541,7 +575,11 @@ func (r *Reconciler) watchRegistry(ctx context.Context, baa *v1alpha1.BurstAware
 		return
 	}
 	id, err := reg.Find(registry.Champion)
-	if err != nil || id == life.serving.version {
+	if err != nil || id == life.seen {
+		return
+	}
+	life.seen = id
+	if id == life.serving.version {
 		return
 	}
 	rp, ok := l.drv.Policy().(policy.Retrainable)

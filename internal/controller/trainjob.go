@@ -54,7 +54,8 @@ func (g given) Refit(series.Series, int64) (forecast.Forecaster, error) { return
 // target) over [from, to) in periods of the interval, writing a version into the registry
 // at regDir (as the Job mounts it) and pointing the challenger alias at it. The last
 // quarter validates, as in the controller's own fits.
-func TrainingJobArgs(baa *v1alpha1.BurstAwareAutoscaler, kind, regDir string, from, to time.Time, interval time.Duration, seed int64) []string {
+// The horizon is the start-up lead time in intervals plus one (what the policy plans over).
+func TrainingJobArgs(baa *v1alpha1.BurstAwareAutoscaler, kind, regDir string, from, to time.Time, interval, startup time.Duration, seed int64) []string {
 	m := baa.Spec.Metrics
 	preset := m.Preset
 	if preset == "" {
@@ -64,7 +65,7 @@ func TrainingJobArgs(baa *v1alpha1.BurstAwareAutoscaler, kind, regDir string, fr
 		"--prometheus", m.Prometheus.Address, "--preset", preset,
 		"--namespace", baa.Namespace, "--target", baa.Spec.ScaleTargetRef.Name,
 		"--start", from.UTC().Format(time.RFC3339), "--end", to.UTC().Format(time.RFC3339), "--step", interval.String(),
-		"--split", "0.75,0.25,0", "--horizon", "24", "--seed", strconv.FormatInt(seed, 10),
+		"--split", "0.75,0.25,0", "--horizon", strconv.Itoa(int((startup+interval-1)/interval) + 1), "--seed", strconv.FormatInt(seed, 10),
 		"--registry", regDir, "--alias", registry.Challenger}
 	if m.Selector != "" {
 		args = append(args, "--selector", m.Selector)
@@ -95,7 +96,7 @@ func (r *Reconciler) startJob(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger, Skipped: fmt.Sprintf("registry %s is not inside the model volume %s, which the Job mounts", life.registry, r.ModelDir)}, nil, nil, s)
 		return
 	}
-	args := TrainingJobArgs(baa, life.serving.kind, filepath.Join(mount, rel), s.Time(from), s.Time(to), iv, life.env.Seed+int64(life.lastRound))
+	args := TrainingJobArgs(baa, life.serving.kind, filepath.Join(mount, rel), s.Time(from), s.Time(to), iv, l.cfg.startup, life.env.Seed+int64(life.lastRound))
 	name := fmt.Sprintf("%s-train-%d", trimName(baa.Name, 40), t.Unix())
 	backoff, ttl := int32(1), int32(3600)
 	job := &batchv1.Job{
@@ -148,6 +149,9 @@ func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutosc
 		case batchv1.JobFailed, batchv1.JobFailureTarget:
 			failed = true
 		}
+	}
+	if job.Status.Succeeded > 0 {
+		done = true
 	}
 	if !done && !failed {
 		return

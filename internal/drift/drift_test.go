@@ -41,9 +41,15 @@ func TestPSIClosedForm(t *testing.T) {
 	if got := r.PSI(nil); !math.IsNaN(got) {
 		t.Fatalf("PSI of an empty sample = %v, want NaN", got)
 	}
-	// A constant reference has one bin: any sample scores 0.
-	if got := NewReference([]float64{3, 3, 3}, 10).PSI([]float64{1, 9}); got != 0 {
-		t.Fatalf("PSI against a constant reference = %v, want 0", got)
+	// A constant reference: the same value scores 0, values outside its range count
+	// (half below, half above: two outer bins at 0.5 against the floor, the middle one empty).
+	c := NewReference([]float64{3, 3, 3}, 10)
+	if got := c.PSI([]float64{3, 3}); got != 0 {
+		t.Fatalf("PSI of the constant against itself = %v, want 0", got)
+	}
+	want = 2*(0.5-PSIFloor)*math.Log(0.5/PSIFloor) + (PSIFloor-1)*math.Log(PSIFloor/1)
+	if got := c.PSI([]float64{1, 9}); math.Abs(got-want) > 1e-9 {
+		t.Fatalf("PSI against a constant reference = %v, want %v", got, want)
 	}
 }
 

@@ -11,8 +11,11 @@ import (
 // contributes about (q - 1e-4)·ln(q/1e-4), large but finite).
 const PSIFloor = 1e-4
 
-// Reference is a binned input distribution: the edges are the reference sample's
-// quantiles, so every bin holds about the same share of it.
+// Reference is a binned input distribution: the inner edges are the reference sample's
+// quantiles, so every bin holds about the same share of it, and two outer bins hold what
+// lies below the sample's minimum or above its maximum (the reference's share there is 0,
+// floored), so a shift past the range the model was trained on counts even when the
+// reference is constant.
 type Reference struct {
 	edges  []float64 // inner bin edges, ascending; len(bins) = len(edges)+1
 	shares []float64 // the reference's share of each bin
@@ -33,12 +36,15 @@ func NewReference(sample []float64, bins int) Reference {
 		return Reference{}
 	}
 	sort.Float64s(v)
-	var edges []float64
+	edges := []float64{v[0]} // bin 0: below the minimum
 	for k := 1; k < bins; k++ {
 		e := v[(k*len(v))/bins]
-		if e > v[0] && (len(edges) == 0 || e > edges[len(edges)-1]) {
+		if e > edges[len(edges)-1] {
 			edges = append(edges, e)
 		}
+	}
+	if top := math.Nextafter(v[len(v)-1], math.Inf(1)); top > edges[len(edges)-1] {
+		edges = append(edges, top) // the last bin: above the maximum
 	}
 	r := Reference{edges: edges, n: len(v)}
 	r.shares = r.histogram(v)
