@@ -217,7 +217,7 @@ func newBascaler(env Env) (Policy, error) {
 		return nil, err
 	}
 	return &bascaler{
-		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
+		name: "bascaler", mem: newPointMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
 		corrector: corr, guard: guard, online: online,

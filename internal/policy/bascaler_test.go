@@ -280,3 +280,19 @@ func TestFirstDecisionsKeepTheStartingReplicasForTheStabilisationWindow(t *testi
 		t.Fatalf("interval 10: still %d pods for 200 req/s", got)
 	}
 }
+
+// A history at another resolution than the interval (an hourly trace replayed one point per
+// 1-minute interval) is the series the forecaster was fitted on: bascaler keeps it, one point
+// per interval, and forecasts from the first decision instead of warming up for MinHistory
+// intervals.
+func TestBascalerKeepsAHistoryAtAnotherResolution(t *testing.T) {
+	w := workload(t, "steady")
+	w.History.Step = time.Hour // the same points, labelled hourly
+	rates := w.Eval.Values[:30]
+	res := runPolicy(t, "bascaler", w, rates, "detector=none")
+	for i, r := range res.Records {
+		if m := r.Decision.Explanation.Mode; m == policy.ModeWarmingUp {
+			t.Fatalf("interval %d: %s (%s): the hourly history was dropped", i, m, r.Decision.Explanation.Reason)
+		}
+	}
+}
