@@ -43,7 +43,8 @@ import (
 //
 //  5. Scale-down stabilisation: the result may not fall below the highest recommendation of
 //     the last down-window intervals (default 3), so one low forecast cannot shed pods that
-//     the next interval needs; scale-up is immediate.
+//     the next interval needs; scale-up is immediate. The first decision counts the replicas
+//     running then as a past recommendation (it has none of its own).
 //
 //  6. Limits last: min/max replicas.
 //
@@ -216,7 +217,7 @@ func newBascaler(env Env) (Policy, error) {
 		return nil, err
 	}
 	return &bascaler{
-		name: "bascaler", mem: newWorkloadMemory(env.History, env.Interval, window(model)),
+		name: "bascaler", mem: newPointMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
 		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
 		corrector: corr, guard: guard, online: online,
@@ -367,7 +368,13 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		}
 	}
 
-	// Scale-down stabilisation over the last downWin recommendations.
+	// Scale-down stabilisation over the last downWin recommendations. The first decision has
+	// no past recommendation to stabilise on: the replicas running then (the backend's
+	// sizing for the start) stand in for it, so the policy cannot shed pods on a plan
+	// made from the end of the training history before it has seen one interval.
+	if len(b.recs) == 0 && obs.Replicas > 0 {
+		b.recs = append(b.recs, obs.Replicas)
+	}
 	b.recs = append(b.recs, raw)
 	if len(b.recs) > b.downWin {
 		b.recs = b.recs[1:]

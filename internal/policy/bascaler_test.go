@@ -248,3 +248,51 @@ func TestBascalerOnlineCalibrationWidensBandsThatKeepMissing(t *testing.T) {
 		}
 	}
 }
+
+// The first decision has no past recommendation: the replicas the run starts with stand in
+// for one, so a plan made from the end of the training history cannot shed the start's pods
+// before the stabilisation window has seen the workload.
+func TestFirstDecisionsKeepTheStartingReplicasForTheStabilisationWindow(t *testing.T) {
+	w := workload(t, "steady")
+	rates := make([]float64, 20)
+	for i := range rates {
+		rates[i] = 200
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Initial = 30
+	env := policy.Env{Interval: cfg.Interval, SLO: cfg.SLO, Min: cfg.Min, Max: cfg.Max, Startup: cfg.Startup,
+		Profile: cfg.Profile, History: w.History, Seed: 1, Params: map[string]string{"down-window": "3", "detector": "none"}}
+	p, err := policy.New("bascaler", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.Run(cfg, rates, w.Eval.Start, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Window of 3: the start's 30 and the recommendations of intervals 0 and 1.
+	for i := 0; i < 2; i++ {
+		if got := res.Records[i].Desired; got < 30 {
+			t.Fatalf("interval %d: %d pods, fell below the starting 30 before the 3-interval window passed", i, got)
+		}
+	}
+	if got := res.Records[10].Desired; got >= 30 {
+		t.Fatalf("interval 10: still %d pods for 200 req/s", got)
+	}
+}
+
+// A history at another resolution than the interval (an hourly trace replayed one point per
+// 1-minute interval) is the series the forecaster was fitted on: bascaler keeps it, one point
+// per interval, and forecasts from the first decision instead of warming up for MinHistory
+// intervals.
+func TestBascalerKeepsAHistoryAtAnotherResolution(t *testing.T) {
+	w := workload(t, "steady")
+	w.History.Step = time.Hour // the same points, labelled hourly
+	rates := w.Eval.Values[:30]
+	res := runPolicy(t, "bascaler", w, rates, "detector=none")
+	for i, r := range res.Records {
+		if m := r.Decision.Explanation.Mode; m == policy.ModeWarmingUp {
+			t.Fatalf("interval %d: %s (%s): the hourly history was dropped", i, m, r.Decision.Explanation.Reason)
+		}
+	}
+}

@@ -46,12 +46,29 @@ func (m *workloadMemory) trim() {
 }
 
 func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloadMemory {
+	return newMemory(h, step, window, false)
+}
+
+// newPointMemory is newWorkloadMemory for a policy whose forecaster was fitted on h itself:
+// a history at another resolution than the interval is kept, one point per interval, right
+// before the first observed interval. The model counts its seasons and lags in h's points,
+// and the simulator replays a trace the same way (each point is one interval), so dropping
+// it would leave the model nothing to predict from for MinHistory intervals (on the hourly
+// Wikipedia traces, 76 of 149). bascaler uses it; the baselines keep newWorkloadMemory.
+func newPointMemory(h series.Series, step time.Duration, window int) *workloadMemory {
+	return newMemory(h, step, window, true)
+}
+
+func newMemory(h series.Series, step time.Duration, window int, perPoint bool) *workloadMemory {
 	vals := make([]float64, len(h.Values), len(h.Values)+1024)
 	copy(vals, h.Values)
 	start := h.Start
 	if h.Step != 0 && h.Step != step {
-		// A history at another resolution cannot be continued by interval rates; drop it.
-		vals = vals[:0]
+		// A history at another resolution cannot be continued by interval rates by time:
+		// drop it, or (perPoint) re-anchor it at the first observation (see sync).
+		if !perPoint {
+			vals = vals[:0]
+		}
 		start = time.Time{}
 	}
 	return &workloadMemory{values: vals, start: start, step: step, window: window}
@@ -65,11 +82,14 @@ func newWorkloadMemory(h series.Series, step time.Duration, window int) *workloa
 // without start times (hand-built in unit tests) fall back to counting.
 func (m *workloadMemory) sync(obs *Observation) int {
 	h := obs.History
-	if len(m.values) == 0 && len(h) > 0 {
-		m.start = h[0].Start
+	// Without a start (no history, or one re-anchored by newPointMemory) the held values
+	// end right before the first observed interval.
+	held := time.Duration(len(m.values)) * m.step
+	if m.start.IsZero() && len(h) > 0 && !h[0].Start.IsZero() {
+		m.start = h[0].Start.Add(-held)
 	}
 	if m.start.IsZero() && len(h) == 0 {
-		m.start = obs.Now
+		m.start = obs.Now.Add(-held)
 	}
 	from := len(h)
 	if n := len(h); n > 0 && h[n-1].Start.IsZero() {
