@@ -445,10 +445,12 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		}
 	}
 	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
-	if guard && !applied && baa.Status.LastDecision != nil && int(baa.Status.DesiredReplicas) == desired {
-		// A guard tick that holds is not news: the status keeps the interval's decision, so
-		// an autoscaler costs one status write per interval, not one per tick (the tick is
-		// in the bascaler_* series and the V(1) log).
+	if r.StatusRefresh > 0 && guard && !applied && baa.Status.LastDecision != nil && int(baa.Status.DesiredReplicas) == desired {
+		// With a status refresh (fleets), a guard tick that holds is not news: the status
+		// keeps the interval's decision, so an autoscaler costs one status write per
+		// interval, not one per tick (the tick is in the bascaler_* series and the V(1)
+		// log). Without one (the default) every tick's decision is in status, as the
+		// conformance test and a user watching `kubectl get baa` read it.
 		st.LastDecision = baa.Status.LastDecision.DeepCopy()
 	} else {
 		st.DesiredReplicas = int32(desired)
