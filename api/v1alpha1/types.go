@@ -58,6 +58,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="minReplicas must be less than or equal to maxReplicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics.cpu) || self.metrics.cpu.source != 'metrics-api' || !has(self.policy) || !has(self.policy.name) || self.policy.name == 'hpa' || self.policy.name.startsWith('static:')",message="metrics.cpu.source metrics-api gives CPU only (no request rate or latency): use policy hpa or static:N, or configure metrics.prometheus"
 // +kubebuilder:validation:XValidation:rule="!has(self.metrics.cpu) || self.metrics.cpu.source != 'metrics-api' || !has(self.fallback) || !has(self.fallback.action) || self.fallback.action != 'cpu'",message="fallback action cpu would re-read the metrics API that just failed: use hold or fixed with metrics.cpu.source metrics-api"
+//
+// Serverless (scale to zero; serverless.go):
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas > 0 || has(self.metrics.wakeUp) || (has(self.metrics.preset) && self.metrics.preset == 'nginx-ingress')",message="minReplicas 0 needs a wake-up source: with no pod, the destination-side request rate (preset istio, http, linkerd, otel, envoy or custom) is zero, so nothing would scale the workload up again; set metrics.wakeUp.source (istio-source, keda-http, testbed-lb or custom with a query), use preset nginx-ingress (counted at the ingress controller), or set minReplicas to 1 or more"
 type BurstAwareAutoscalerSpec struct {
 	// ScaleTargetRef names the workload to scale; its kind must have a scale subresource.
 	ScaleTargetRef CrossVersionObjectReference `json:"scaleTargetRef"`
@@ -154,6 +157,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.preset != 'custom' || (has(self.custom) && size(self.custom.rate) > 0 && size(self.custom.latency) > 0)",message="preset custom requires custom.rate and custom.latency queries"
 // +kubebuilder:validation:XValidation:rule="has(self.prometheus) || (has(self.cpu) && self.cpu.source == 'metrics-api')",message="metrics.prometheus is required unless metrics.cpu.source is metrics-api"
 // +kubebuilder:validation:XValidation:rule="!has(self.prometheus) || !has(self.cpu) || self.cpu.source != 'metrics-api'",message="metrics.cpu.source metrics-api is the CPU source for clusters without Prometheus: remove metrics.prometheus, or use cpu.source cadvisor"
+// +kubebuilder:validation:XValidation:rule="!has(self.wakeUp) || has(self.prometheus)",message="metrics.wakeUp is read from Prometheus: configure metrics.prometheus"
 type MetricsSpec struct {
 	// Prometheus is the server the metrics are read from. It is required, except with
 	// cpu.source metrics-api, which reads only CPU and must be used without it.
@@ -188,6 +192,14 @@ type MetricsSpec struct {
 	// CPU says where CPU utilisation comes from.
 	// +optional
 	CPU *CPUSpec `json:"cpu,omitempty"`
+
+	// Serverless (serverless.go).
+
+	// WakeUp is a request count that needs no pod, read from metrics.prometheus: the signal
+	// that scales the workload up from zero. Required for minReplicas 0 (except with preset
+	// nginx-ingress).
+	// +optional
+	WakeUp *WakeUpSpec `json:"wakeUp,omitempty"`
 }
 
 // PrometheusSpec locates a Prometheus server.
@@ -356,6 +368,13 @@ type CapacitySpec struct {
 	// ProfileConfigMap holds a measured profile as JSON: [{"load":..,"meanMS":..,"p95MS":..,"p99MS":..,"cpu":..}].
 	// +optional
 	ProfileConfigMap *ConfigMapKeyRef `json:"profileConfigMap,omitempty"`
+	// Model is a fitted performance model (bascaler profile --fit --registry): a model
+	// directory or a registry reference DIR@champion or DIR@<digest prefix> naming an
+	// svr-profile version, absolute or relative to the controller's --model-dir. It wins
+	// over profile, perPodRPS and profileConfigMap.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Model string `json:"model,omitempty"`
 }
 
 // ConfigMapKeyRef names one key of a ConfigMap in the autoscaler's namespace.
@@ -491,6 +510,12 @@ type BurstAwareAutoscalerStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Serverless (serverless.go).
+
+	// Serverless says when the target was last scaled to zero and woken up, and why.
+	// +optional
+	Serverless *ServerlessStatus `json:"serverless,omitempty"`
 }
 
 // DecisionStatus is one decision and why.

@@ -18,6 +18,16 @@ func newBurstCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "burst",
 		Short: "Burst detection: evaluate the detectors on labelled workloads",
+		Long: `Burst detection: evaluate the detectors on labelled workloads.
+
+A detector's calibration is not a trained model of its own, and there is no 'train burst':
+it is a few statistics (cusum: the median and IQR of the conformally standardised one-step
+errors; paper: the q-risk threshold) of the served forecaster's own errors, so it belongs to
+that forecaster and to the recent workload. Every backend recomputes it, causally, when it
+builds the policy (on the last 1,500 intervals of the history it holds, through the loaded
+forecaster, a registry version or freshly fitted) and after a retrained forecaster is swapped
+in. A registry version therefore fixes it given the history: the forecaster's manifest holds
+its conformal band calibration, and the detector is calibrated on those bands.`,
 	}
 	cmd.AddCommand(burstEvalCmd())
 	return cmd

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,9 +39,23 @@ func writeTestbedOutputs(t *testing.T, dir, command string) {
 func TestCompareSimReplaysTheTestbedWindow(t *testing.T) {
 	dir := t.TempDir()
 	writeTestbedOutputs(t, dir, "bascaler simulate --trace trace.csv --normalize none --split 0.6,0.2,0.2 --eval all --interval 6s --startup 10s --profile profile.csv --slo 12ms --slo-metric mean --min 1 --max 8 --policy hpa,threshold --format json --param hpa.window=12s")
-	rep, err := simulateLikeTestbed(dir)
+	rep, replicas, err := simulateLikeTestbed(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The trajectories are the per-interval replicas whose time average is the summary's.
+	for _, a := range rep.Results {
+		traj := replicas[a.Policy]
+		if len(traj) != 16 {
+			t.Fatalf("%s: %d trajectory points, want one per interval (16)", a.Policy, len(traj))
+		}
+		sum := 0.0
+		for _, v := range traj {
+			sum += v
+		}
+		if got := sum / 16; math.Abs(got-a.MeanReplicas) > 1e-9 {
+			t.Errorf("%s: trajectory mean %.4f, summary mean replicas %.4f", a.Policy, got, a.MeanReplicas)
+		}
 	}
 	if rep.Intervals != 16 || len(rep.Results) != 2 || rep.Results[0].Policy != "hpa" || rep.Results[1].Policy != "threshold" {
 		t.Fatalf("got %d intervals and results %+v; want the 16-interval window under hpa and threshold", rep.Intervals, rep.Results)
@@ -56,14 +71,30 @@ func TestCompareSimReplaysTheTestbedWindow(t *testing.T) {
 
 func TestCompareSimNamesWhatIsMissing(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "simulate.txt") {
+	if _, _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "simulate.txt") {
 		t.Fatalf("empty folder: error %v, want one naming simulate.txt", err)
 	}
 	writeTestbedOutputs(t, dir, "rm -rf /")
-	if _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "bascaler simulate") {
+	if _, _, err := simulateLikeTestbed(dir); err == nil || !strings.Contains(err.Error(), "bascaler simulate") {
 		t.Fatalf("foreign command: error %v, want a refusal", err)
 	}
 	if _, err := run(t, "testbed", "run", "--trace", "synthetic", "--compare-sim"); err == nil || !strings.Contains(err.Error(), "--out") {
 		t.Fatalf("--compare-sim without --out: error %v", err)
+	}
+}
+
+func TestTestbedRunRefusesBadFitAndRepeatFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fit", "maybe"}, "--fit"},
+		{[]string{"--repeats", "11"}, "repeats 11 out of range"},
+		{[]string{"--max-drift", "2"}, "drift bound 2 out of range"},
+	} {
+		args := append([]string{"testbed", "run", "--trace", "synthetic", "--duration", "1m"}, c.args...)
+		if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one containing %q", c.args, err, c.want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,11 +19,12 @@ import (
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/controller"
+	"github.com/bascaler/bascaler/internal/extmetrics"
 	"github.com/bascaler/bascaler/internal/scale"
 )
 
 func newControllerCmd() *cobra.Command {
-	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS string
+	var kubeconfig, metricsAddr, probeAddr, modelDir, featureDir, leaseNS, extAddr, extCertDir string
 	var leaderElect, verbose bool
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -68,6 +71,16 @@ func newControllerCmd() *cobra.Command {
 			if err := r.SetupWithManager(mgr); err != nil {
 				return fmt.Errorf("set up controller: %w", err)
 			}
+			if extAddr != "" {
+				ext, err := extmetrics.New(extmetrics.Options{Addr: extAddr, CertDir: extCertDir,
+					Kubeconfig: delegationKubeconfig(kubeconfig), Reader: mgr.GetCache()})
+				if err != nil {
+					return err
+				}
+				if err := mgr.Add(ext); err != nil {
+					return err
+				}
+			}
 			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 				return err
 			}
@@ -89,8 +102,24 @@ func newControllerCmd() *cobra.Command {
 	f.StringVar(&leaseNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace)")
 	f.StringVar(&modelDir, "model-dir", "/models", "folder of trained models (a mounted ConfigMap or volume); relative model paths in specs resolve here")
 	f.StringVar(&featureDir, "feature-dir", "", "folder of the feature record (each target's completed intervals, so a restart resumes with history), e.g. /models/features next to the registry; empty disables it")
+	f.StringVar(&extAddr, "external-metrics-addr", "", "serve each autoscaler's status.desiredReplicas as external metric "+extmetrics.MetricName+
+		" (external.metrics.k8s.io/v1beta1, selector autoscaler=NAME) over HTTPS at this address, e.g. :6443, for a plain HPA to follow; every replica serves; empty disables it (deploy/README.md)")
+	f.StringVar(&extCertDir, "external-metrics-cert-dir", "", "folder with the external metrics server's tls.crt and tls.key (a mounted kubernetes.io/tls Secret); empty: a self-signed certificate made at start (APIService with insecureSkipTLSVerify)")
 	f.BoolVar(&verbose, "verbose", false, "log every decision")
 	return cmd
+}
+
+// delegationKubeconfig is the kubeconfig file the external metrics server authenticates
+// and authorizes requests with: --kubeconfig, else the first file of $KUBECONFIG, else ""
+// (the in-cluster service account).
+func delegationKubeconfig(kubeconfig string) string {
+	if kubeconfig != "" {
+		return kubeconfig
+	}
+	if l := filepath.SplitList(os.Getenv("KUBECONFIG")); len(l) > 0 {
+		return l[0]
+	}
+	return ""
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -375,7 +375,8 @@ func newForecastTrainCmd() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "saved %s model to %s (validation pinball %.4g)\n", model.Kind(), outDir, val)
 			}
-			return reg.publish(cmd.OutOrStdout(), tf, p, meta.CreatedBy, func(d string) error { return forecast.Save(d, model, meta) })
+			return reg.publish(cmd.OutOrStdout(), forecast.Kinds(), func() (registry.Lineage, error) { return tf.lineage(p, meta.CreatedBy) },
+				func(d string) error { return forecast.Save(d, model, meta) })
 		},
 	}
 	tf.register(cmd)
@@ -421,7 +422,7 @@ units the model was trained in (normalised req/s when it was trained with --norm
 			if horizon < 1 {
 				return fmt.Errorf("--horizon %d: want >= 1", horizon)
 			}
-			dir, _, err := registry.Resolve(modelDir)
+			dir, _, err := registry.ResolveKind(modelDir, "--model", forecast.Kinds()...)
 			if err != nil {
 				return err
 			}

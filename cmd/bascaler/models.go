@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // registerFlags are the --registry options of the training commands.
@@ -36,14 +38,26 @@ func (r *registerFlags) register(cmd *cobra.Command) {
 }
 
 // publish writes a trained model into the registry (when --registry was given) with the
-// lineage of the trace it was trained on, and says what it did.
-func (r *registerFlags) publish(w io.Writer, tf fcTraceFlags, p fcData, createdBy string, save func(dir string) error) error {
+// lineage lineage returns (called only then: it may hash a trace file), and says what it did.
+// peers are the kinds that serve in the same role: the parent is the champion when it is one
+// of them (a seasonal-naive trained against a holt-winters champion is its challenger; an RL
+// agent is no forecaster's).
+func (r *registerFlags) publish(w io.Writer, peers []string, lineage func() (registry.Lineage, error), save func(dir string) error) error {
 	if r.dir == "" {
 		return nil
 	}
-	l, err := tf.lineage(p, createdBy)
+	l, err := lineage()
 	if err != nil {
 		return err
+	}
+	if l.Parent == "" && registry.IsRegistry(r.dir) {
+		reg, err := registry.Open(r.dir)
+		if err != nil {
+			return err
+		}
+		if v, err := reg.Get(registry.Champion); err == nil && slices.Contains(peers, v.Lineage.Kind) {
+			l.Parent = v.ID
+		}
 	}
 	v, created, err := registry.Publish(r.dir, save, l, r.promote)
 	if err != nil {
@@ -64,33 +78,43 @@ func (r *registerFlags) publish(w io.Writer, tf fcTraceFlags, p fcData, createdB
 	return nil
 }
 
-// lineage describes the data p was loaded from: the trace and its SHA-256, the digest of
-// the training and validation points before normalisation, and the windows.
+// lineage describes the data p was loaded from (see seriesData).
 func (t *fcTraceFlags) lineage(p fcData, createdBy string) (registry.Lineage, error) {
-	used := p.raw.Slice(0, p.train.Len()+p.val.Len())
-	d := registry.Data{Source: "trace", Trace: t.trace, Split: t.split, Normalize: "none",
-		SeriesDigest: registry.DigestSeries(used.Start, used.Step, used.Values),
-		Train:        registry.WindowOf(p.train.Start, p.train.Step, p.train.Len())}
-	if p.norm != nil {
-		d.Normalize = p.norm.Kind
+	d, err := seriesData(t.trace, &t.prom, t.split, p.raw, p.train, p.val, p.norm)
+	if err != nil {
+		return registry.Lineage{}, err
 	}
-	if p.val.Len() > 0 {
-		w := registry.WindowOf(p.val.Start, p.val.Step, p.val.Len())
+	return registry.Lineage{Data: d, Seed: t.seed, CreatedBy: createdBy, CodeVersion: registry.CodeVersion(version)}, nil
+}
+
+// seriesData describes a workload's training data: the trace and its SHA-256 (or the
+// Prometheus range read, or synthetic), the digest of the training and validation points
+// before normalisation (raw, in req/s), the split, the normalisation and both windows.
+func seriesData(trace string, prom *promSource, split string, raw, train, val series.Series, norm *series.Normalizer) (registry.Data, error) {
+	used := raw.Slice(0, train.Len()+val.Len())
+	d := registry.Data{Source: "trace", Trace: trace, Split: split, Normalize: "none",
+		SeriesDigest: registry.DigestSeries(used.Start, used.Step, used.Values),
+		Train:        registry.WindowOf(train.Start, train.Step, train.Len())}
+	if norm != nil {
+		d.Normalize = norm.Kind
+	}
+	if val.Len() > 0 {
+		w := registry.WindowOf(val.Start, val.Step, val.Len())
 		d.Validation = &w
 	}
 	switch {
-	case t.prom.address != "":
-		d.Source, d.Prometheus = "prometheus", t.prom.read
-	case t.trace == "synthetic" || strings.HasPrefix(t.trace, "synthetic:"):
+	case prom != nil && prom.address != "":
+		d.Source, d.Prometheus = "prometheus", prom.read
+	case trace == "synthetic" || strings.HasPrefix(trace, "synthetic:"):
 		d.Source = "synthetic"
 	default:
-		sum, err := registry.FileSHA256(t.trace)
+		sum, err := registry.FileSHA256(trace)
 		if err != nil {
-			return registry.Lineage{}, err
+			return registry.Data{}, err
 		}
 		d.TraceDigest = sum
 	}
-	return registry.Lineage{Data: d, Seed: t.seed, CreatedBy: createdBy, CodeVersion: registry.CodeVersion(version)}, nil
+	return d, nil
 }
 
 // newRegistryCmd is a models subcommand on the registry in args[0]: it checks --format,

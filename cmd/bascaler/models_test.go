@@ -15,13 +15,8 @@ import (
 type listDoc struct {
 	Registry string            `json:"registry"`
 	Aliases  map[string]string `json:"aliases"`
-	Versions []struct {
-		ID      string           `json:"id"`
-		Aliases []string         `json:"aliases"`
-		Lineage registry.Lineage `json:"lineage"`
-		Error   string           `json:"error"`
-	} `json:"versions"`
-	History []registry.Event `json:"history"`
+	Versions []versionJSON     `json:"versions"`
+	History  []registry.Event  `json:"history"`
 }
 
 func modelsList(t *testing.T, reg string) listDoc {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/bascaler/bascaler/internal/testenv"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bascaler/bascaler/internal/sim"
+	"github.com/bascaler/bascaler/internal/testbed/lb"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
 
 // serverlessTraces returns the per-function serverless traces, or skips outside CI when
@@ -105,6 +108,30 @@ func TestSimulateRejectsBadHoldFlags(t *testing.T) {
 	for _, args := range [][]string{{"--hold-timeout", "0s"}, {"--hold-queue", "0"}, {"--hold-queue", "-2"}} {
 		if _, err := run(t, append([]string{"simulate", "--trace", "synthetic:onoff-periodic", "--min", "0", "--policy", "kpa"}, args...)...); err == nil {
 			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+// The testbed's activator (the load balancer) holds requests with the simulator's
+// defaults, so that a testbed run and its replay in the simulator mean the same thing.
+func TestServerlessTestbedActivatorDefaultsAreTheSimulators(t *testing.T) {
+	if lb.DefaultHoldTimeout != sim.DefaultHoldTimeout || lb.DefaultHoldQueue != sim.DefaultHoldQueue {
+		t.Fatalf("testbed activator: timeout %s queue %d; simulator: %s and %d", lb.DefaultHoldTimeout, lb.DefaultHoldQueue,
+			sim.DefaultHoldTimeout, sim.DefaultHoldQueue)
+	}
+}
+
+func TestTestbedRunRejectsBadHoldFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--hold-timeout", "0s"}, "--hold-timeout must be positive"},
+		{[]string{"--hold-queue", "0"}, "--hold-queue must be positive or -1"},
+	} {
+		_, err := run(t, append([]string{"testbed", "run", "--trace", "synthetic"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }

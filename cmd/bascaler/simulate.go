@@ -16,6 +16,7 @@ import (
 	"github.com/bascaler/bascaler/internal/measure"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/report"
 	"github.com/bascaler/bascaler/internal/retrain"
 	"github.com/bascaler/bascaler/internal/rl"
@@ -74,7 +75,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.BoolVar(&f.undiluted, "undiluted-cpu", false, "average CPU over each pod's ready time only (no dilution by pods that became ready during the period)")
 	fl.Float64Var(&f.startupCPU, "startup-cpu", 0, "extra CPU (multiple of the request) a pod uses for --startup-cpu-for after readiness (a warm-up burst; 0: none, as the fft replica)")
 	fl.DurationVar(&f.startupFor, "startup-cpu-for", 0, "length of the start-up CPU burst")
-	fl.StringVar(&f.profile, "profile", "fft", "performance profile: fft or a CSV path (load,mean_ms,p95_ms,p99_ms,cpu_pct)")
+	fl.StringVar(&f.profile, "profile", "fft", "performance profile: fft, a CSV path (load,mean_ms,p95_ms,p99_ms,cpu_pct, or profiling data to fit), a fitted model directory (profile --fit --model-out) or a registry reference DIR@champion, DIR@<digest prefix> (an svr-profile version)")
 	fl.StringVar(&f.normalize, "normalize", "", "paper or none (default: paper for trace files, none for synthetic)")
 	fl.Float64Var(&f.scaleToMean, "scale-to-mean", 0, "scale the trace so its training mean is this many req/s (replaces --normalize)")
 	fl.StringVar(&f.split, "split", "0.6,0.2,0.2", "chronological train,validation,test fractions")
@@ -85,19 +86,35 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.IntVar(&f.max, "max", 100, "maximum replicas")
 	fl.StringVar(&f.format, "format", "table", "output: table, json or csv")
 	fl.StringVar(&f.out, "out", "", "also write per-interval CSVs, SVG plots and index.html into this folder")
-	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL model directory (bascaler train rl) for bascaler and bascaler-paper")
+	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL agent for bascaler and bascaler-paper: a directory (bascaler train rl --out) or a registry reference DIR@champion, DIR@<digest prefix> (a ppo version)")
 	fl.DurationVar(&f.retrain.Every, "retrain-every", 0, "retrain retrainable policies (bascaler) every this much simulated time; 0 keeps the models frozen")
 	fl.DurationVar(&f.retrain.TrainWindow, "retrain-window", retrain.DefaultTrainWindow, "with --retrain-every: completed history a challenger is fitted on (before the evaluation window)")
 	fl.DurationVar(&f.retrain.EvalWindow, "eval-window", retrain.DefaultEvalWindow, "with --retrain-every: most recent completed stretch champion and challenger are replayed on; the challenger serves if no worse (violating intervals, then pod-hours)")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value for every policy, or policy.key=value for one (repeatable)")
 }
 
+// loadProfile loads --profile: the built-in fft, a fitted performance model (a directory
+// written by profile --fit --model-out, or a registry reference DIR@ALIAS / DIR@<digest
+// prefix> naming an svr-profile version), or a profile or profiling CSV file.
 func loadProfile(name string) (*perf.Profile, error) {
 	if name == "" || name == "fft" {
 		return perf.FFT(), nil
 	}
-	if _, err := os.Stat(name); err != nil {
-		return nil, fmt.Errorf("unknown profile %q: not a built-in profile (fft) and not a readable file", name)
+	if _, ok := registry.ParseRef(name); ok {
+		dir, _, err := registry.ResolveKind(name, "--profile", perf.ProfileKind)
+		if err != nil {
+			return nil, err
+		}
+		p, _, err := perf.LoadProfileModel(dir)
+		return p, err
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown profile %q: not a built-in profile (fft), a registry reference or a readable file", name)
+	}
+	if st.IsDir() {
+		p, _, err := perf.LoadProfileModel(name)
+		return p, err
 	}
 	return perf.LoadProfileCSV(name)
 }
@@ -197,7 +214,14 @@ var rlPolicies = []string{"bascaler", "bascaler-paper"}
 // applyRLModel turns --rl-model into "<policy>.rl-model" parameters: for the policy the model
 // was trained for (its manifest says), or else for every selected policy with the hook. An
 // explicit --param <policy>.rl-model wins.
-func applyRLModel(dir string, names []string, params map[string]string) error {
+//
+// ref is a model directory or a registry reference DIR@ALIAS / DIR@<digest prefix>, which
+// must name a ppo version; the parameter keeps the reference (the policy resolves it again).
+func applyRLModel(ref string, names []string, params map[string]string) error {
+	dir, _, err := registry.ResolveKind(ref, "--rl-model", rl.Kind)
+	if err != nil {
+		return err
+	}
 	m, err := rl.ReadManifest(dir)
 	if err != nil {
 		return fmt.Errorf("--rl-model: %w", err)
@@ -211,13 +235,13 @@ func applyRLModel(dir string, names []string, params map[string]string) error {
 			continue
 		}
 		if _, explicit := params[n+".rl-model"]; !explicit {
-			params[n+".rl-model"] = dir
+			params[n+".rl-model"] = ref
 		}
 		applied++
 	}
 	if applied == 0 {
 		return fmt.Errorf("--rl-model %s (trained for %q): none of the selected policies (%s) can use it; RL-corrected policies are %s",
-			dir, m.Meta["policy"], strings.Join(names, ", "), strings.Join(rlPolicies, ", "))
+			ref, m.Meta["policy"], strings.Join(names, ", "), strings.Join(rlPolicies, ", "))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/rl"
 	"github.com/bascaler/bascaler/internal/rltrain"
 	"github.com/bascaler/bascaler/internal/series"
@@ -34,11 +35,23 @@ type rlTrainFlags struct {
 	sloMetric                                             string
 	interval, startup                                     time.Duration
 	params                                                []string
+	prom                                                  promSource    // training data from Prometheus instead of --trace
+	reg                                                   registerFlags // --registry, --promote
 }
 
 // newTrainCmd groups the training subcommands ("train rl"; other trainers may join it).
 func newTrainCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies"}
+	cmd := &cobra.Command{Use: "train", Short: "Train models used by the policies",
+		Long: `Train models used by the policies. Each trainer reads a trace file or Prometheus (the
+controller's presets over --start..--end) and can write a registry version with lineage
+(--registry DIR [--promote]):
+
+  forecaster            bascaler forecast train
+  PPO corrector         bascaler train rl
+  SVR performance model bascaler profile --fit
+
+The burst detector's calibration is not trained ahead: every backend derives it from the
+served forecaster and the recent history when it builds the policy (bascaler burst --help).`}
 	cmd.AddCommand(newTrainRLCmd())
 	return cmd
 }
@@ -57,13 +70,29 @@ its second half. Snapshots are scored on the validation split and the best one i
 test split is never read. DIR receives manifest.json, actor.bin, critic.bin (the agent),
 curve.csv and curve.svg (the training curve).
 
-Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-model=DIR`,
+--registry DIR writes the agent (manifest.json, actor.bin, critic.bin) as a new version of
+kind ppo into a model registry, with its lineage: params, code version, seed, the data (the
+trace and its SHA-256, or the Prometheus query and range, and in both cases the digest of
+the training and validation series), the validation scores and the parent (the registry's
+champion when it is a ppo version too); --promote makes it the champion. Keep agents in a
+registry of their own (or promote them under their own alias): a registry has one champion.
+
+--prometheus URL --preset --namespace --target --start --end --step reads the training
+workload from Prometheus instead of --trace: the request rate the controller reads with the
+same preset (every period must have a rate). Rates read from Prometheus are req/s and are
+not normalised unless --normalize paper is given.
+
+The burst detector's calibration is not trained here or stored anywhere: the policy fits it
+when it is built (and after each forecaster swap) on the history the backend holds, with the
+forecaster it serves (see 'bascaler burst --help').
+
+Use the result with: bascaler simulate --policy bascaler --rl-model DIR (or REGISTRY@champion)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrainRL(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.trace, "trace", "", "trace CSV path or synthetic[:NAME] (required)")
-	fl.StringVar(&f.out, "out", "", "output directory for the agent and its training curve (required)")
+	fl.StringVar(&f.trace, "trace", "", "trace CSV path or synthetic[:NAME] (or --prometheus)")
+	fl.StringVar(&f.out, "out", "", "output directory for the agent and its training curve (this and/or --registry)")
 	fl.IntVar(&f.steps, "steps", rltrain.DefaultSteps, "training budget in corrected decisions (environment steps)")
 	fl.Int64Var(&f.seed, "seed", 1, "random seed (network initialisation, sampling, segments)")
 	fl.StringVar(&f.pol, "policy", "bascaler", "policy to correct: bascaler or bascaler-paper")
@@ -80,6 +109,8 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
 	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
+	f.prom.register(cmd)
+	f.reg.register(cmd)
 	return cmd
 }
 
@@ -89,8 +120,11 @@ Use the result with: bascaler simulate --policy bascaler --param bascaler.rl-mod
 const minReliableValidation = 1000
 
 func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
-	if f.trace == "" || f.out == "" {
-		return fmt.Errorf("train rl: --trace and --out are required")
+	if f.trace == "" && f.prom.address == "" {
+		return fmt.Errorf("train rl: --trace (or --prometheus) is required")
+	}
+	if f.out == "" && f.reg.dir == "" {
+		return fmt.Errorf("train rl: --out or --registry is required (where to write the agent)")
 	}
 	if f.steps < 1 {
 		return fmt.Errorf("--steps must be at least 1, got %d", f.steps)
@@ -116,9 +150,22 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	cfg := sim.DefaultConfig()
 	cfg.Interval, cfg.Startup = f.interval, f.startup
 	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
-	w, err := sim.LoadWorkload(sim.WorkloadOptions{Trace: f.trace, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
-		Split: split, Seed: f.seed})
-	if err != nil {
+	// The test split is never read: a split without one (0.8,0.2,0) is fine.
+	opts := sim.WorkloadOptions{Trace: f.trace, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
+		Split: split, Seed: f.seed, AllowEmptyEval: true}
+	var w sim.Workload
+	if f.prom.address != "" {
+		s, err := f.prom.load(f.trace)
+		if err != nil {
+			return err
+		}
+		if opts.Normalize == "" {
+			opts.Normalize = "none" // req/s as the controller reads them
+		}
+		if w, err = sim.WorkloadOf(s, opts); err != nil {
+			return err
+		}
+	} else if w, err = sim.LoadWorkload(opts); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
@@ -145,7 +192,6 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 			"baseline_score":               res.Baseline.Score,
 			"baseline_slo_violation_rate":  res.Baseline.Summary.SLOViolationRate,
 			"baseline_cost_pod_hours":      res.Baseline.Summary.CostPodHours,
-			"training_seconds":             math.Round(elapsed.Seconds()*10) / 10,
 			"validation_intervals":         float64(res.BestVal.Summary.Intervals),
 			"validation_requests_over_slo": res.BestVal.Summary.RequestsOverSLO,
 			"baseline_requests_over_slo":   res.Baseline.Summary.RequestsOverSLO,
@@ -154,11 +200,15 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 			"trace": w.Name, "slo": f.slo.String() + " " + f.sloMetric, "interval": f.interval.String(),
 			"actions": fmt.Sprintf("%d: (a-%d) steps of max(1, round(estimate/20)) pods", policy.RLActions, policy.RLMaxStep)},
 	}
-	if err := rl.Save(f.out, res.Best, m); err != nil {
-		return err
-	}
-	if err := writeCurve(f.out, res.Curve); err != nil {
-		return err
+	// The manifest describes the agent, not the run (no wall-clock time in it), so the
+	// same training on the same data gives the same registry version.
+	if f.out != "" {
+		if err := rl.Save(f.out, res.Best, m); err != nil {
+			return err
+		}
+		if err := writeCurve(f.out, res.Curve); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(out, "trained %d steps in %s; best validation score %.4f at %d steps (uncorrected policy: %.4f)\n",
 		m.Steps, elapsed.Round(time.Second), res.BestVal.Score, res.BestSteps, res.Baseline.Score)
@@ -171,8 +221,43 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	if res.BestVal.Score <= res.Baseline.Score {
 		fmt.Fprintf(out, "warning: no snapshot scored above the uncorrected policy on the validation split; the agent is not expected to help on this trace\n")
 	}
-	fmt.Fprintf(out, "agent written to %s; use it with --param %s.rl-model=%s\n", f.out, f.pol, f.out)
-	return nil
+	if f.out != "" {
+		fmt.Fprintf(out, "agent written to %s; use it with --rl-model %s\n", f.out, f.out)
+	}
+	return f.reg.publish(out, []string{rl.Kind}, func() (registry.Lineage, error) { return f.lineage(w, params, m) },
+		func(d string) error { return rl.Save(d, res.Best, m) })
+}
+
+// lineage describes the agent's training for the registry: what it corrects and how it was
+// trained (params), and the workload (seriesData over the training and validation splits).
+func (f *rlTrainFlags) lineage(w sim.Workload, policyParams map[string]string, m rl.Manifest) (registry.Lineage, error) {
+	raw := w.Rates
+	if raw.Len() == 0 { // synthetic: generated in req/s
+		raw = w.History
+	}
+	var norm *series.Normalizer
+	if w.Normalizer.Kind != series.Identity().Kind {
+		norm = &w.Normalizer
+	}
+	d, err := seriesData(f.trace, &f.prom, f.split, raw, w.History.Slice(0, w.Train), w.History.Slice(w.Train, w.Train+w.Val), norm)
+	if err != nil {
+		return registry.Lineage{}, err
+	}
+	p := map[string]string{"policy": f.pol, "reward": f.reward, "steps": strconv.Itoa(f.steps), "rollout": strconv.Itoa(f.rollout),
+		"segment": strconv.Itoa(f.segment), "eval-every": strconv.Itoa(f.evalEvery), "lr": strconv.FormatFloat(f.lr, 'g', -1, 64),
+		"slo": f.slo.String() + " " + f.sloMetric, "interval": f.interval.String(), "startup": f.startup.String(),
+		"features": policy.RLFeatureSet}
+	for k, v := range policyParams {
+		p["param."+k] = v
+	}
+	// The agent's manifest keeps its scores under its own names; the lineage lists them
+	// as every version's validation_scores.
+	val := map[string]float64{"validation_score": m.ValidationScore}
+	for k, v := range m.Validation {
+		val[k] = v
+	}
+	return registry.Lineage{Kind: rl.Kind, Params: p, Data: d, Validation: val, Seed: f.seed, CodeVersion: registry.CodeVersion(version),
+		CreatedBy: "bascaler train rl " + dataSource(f.trace, &f.prom)}, nil
 }
 
 // writeCurve writes curve.csv and curve.svg (reward per step and validation score against

@@ -1,90 +1,22 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bascaler/bascaler/internal/promserver"
 	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/series"
+	"github.com/bascaler/bascaler/internal/testenv"
 )
-
-// knownRates is the workload the test Prometheus holds: req/s per one-minute period, a
-// daily-like wave with a burst, whole numbers so the counter increments are exact.
-func knownRates(n int) []float64 {
-	r := make([]float64, n)
-	for i := range r {
-		r[i] = math.Round(40 + 25*math.Sin(2*math.Pi*float64(i)/180))
-		if i >= 300 && i < 310 {
-			r[i] += 60
-		}
-	}
-	return r
-}
-
-// backfilledPrometheus writes the rates as http_requests_total counters of two pods of
-// "web" (60/40) and one unrelated pod, scraped every 15 s, into a TSDB with promtool, and
-// serves it with a real Prometheus.
-func backfilledPrometheus(t *testing.T, start time.Time, rates []float64) *promserver.Server {
-	t.Helper()
-	bin, err := promserver.Find()
-	promtool, terr := exec.LookPath("promtool")
-	if err != nil || terr != nil {
-		msg := fmt.Sprintf("needs prometheus and promtool (%v; %v): %s", err, terr, promserver.InstallHint)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("# HELP http_requests Requests served.\n# TYPE http_requests counter\n")
-	pods := []struct {
-		name  string
-		share float64
-	}{{"web-0", 0.6}, {"web-1", 0.4}, {"db-0", 2}}
-	for _, p := range pods {
-		total := 0.0
-		fmt.Fprintf(&b, "http_requests_total{namespace=\"shop\",pod=%q} 0 %d\n", p.name, start.Unix())
-		for i, r := range rates {
-			for k := 1; k <= 4; k++ { // four scrapes per minute
-				total += r * p.share * 15
-				ts := start.Add(time.Duration(i)*time.Minute + time.Duration(k)*15*time.Second)
-				fmt.Fprintf(&b, "http_requests_total{namespace=\"shop\",pod=%q} %g %d\n", p.name, total, ts.Unix())
-			}
-		}
-	}
-	b.WriteString("# EOF\n")
-	om := filepath.Join(dir, "series.om")
-	if err := os.WriteFile(om, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(dir, "tsdb")
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
-		t.Fatalf("promtool: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := promserver.Start(ctx, promserver.Options{Binary: bin, DataDir: data, Retention: 24 * 365 * 10 * time.Hour,
-		Jobs: map[string][]string{"nothing": {"127.0.0.1:9"}}}) // a job is required; it scrapes nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv
-}
 
 func TestTrainFromPrometheusEqualsTrainingFromTheSameSeriesInACSV(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	rates := knownRates(480)
-	srv := backfilledPrometheus(t, start, rates)
+	rates := testenv.KnownRates(480)
+	srv := testenv.BackfilledPrometheus(t, testenv.KnownWorkload{Start: start, Rates: rates})
 	t.Setenv("CI", "true")
 	reg := filepath.Join(t.TempDir(), "models")
 	// The first period is skipped: its rate window would reach before the first sample.
@@ -141,7 +73,7 @@ func TestTrainFromPrometheusEqualsTrainingFromTheSameSeriesInACSV(t *testing.T) 
 
 func TestTrainFromPrometheusRejectsBadRangesAndGaps(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	srv := backfilledPrometheus(t, start, knownRates(30))
+	srv := testenv.BackfilledPrometheus(t, testenv.KnownWorkload{Start: start, Rates: testenv.KnownRates(30)})
 	t.Setenv("CI", "true")
 	reg := filepath.Join(t.TempDir(), "models")
 	ts := func(m int) string { return start.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }

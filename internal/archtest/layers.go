@@ -30,7 +30,7 @@ var Layers = []Layer{
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
 	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed",
-		"internal/load", "internal/testbed/loadgen", "internal/serve", "internal/live", "internal/kedascaler"}},
+		"internal/load", "internal/testbed/loadgen", "internal/serve", "internal/extmetrics", "internal/live", "internal/kedascaler"}},
 	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv", "internal/cluster"}},
 }
 
@@ -58,6 +58,8 @@ var Forbidden = []Forbid{
 	// but never a controller, and never talks to a cluster.
 	{[]string{"internal/serve", "internal/live", "internal/kedascaler"}, []string{"internal/controller", "internal/testbed", "internal/testbed/...", "internal/sim"},
 		"the model server decides through the driver and policies alone: no controller, testbed or simulator"},
+	{[]string{"internal/extmetrics"}, []string{"internal/controller", "internal/driver", "internal/policy", "internal/testbed", "internal/testbed/...", "internal/sim"},
+		"the external metrics server reads the controller's decisions from status; it never decides itself"},
 }
 
 // Package is one package of the module as `go list` reports it, paths relative to the

@@ -121,6 +121,11 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		}
 	}()
 	c.env = &envtest.Environment{CRDDirectoryPaths: o.CRDDirs, ErrorIfCRDPathMissing: len(o.CRDDirs) > 0, BinaryAssetsDirectory: o.Assets}
+	// Aggregated APIs (an APIService backed by a server on loopback, e.g. bascaler's
+	// external metrics) work as in a kubeadm cluster.
+	if err := EnableAggregation(c.env, dir); err != nil {
+		return c, err
+	}
 	if c.Config, err = c.env.Start(); err != nil {
 		c.env = nil
 		return c, fmt.Errorf("cluster: start etcd and kube-apiserver: %w", err)

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/rl"
 )
 
 // settings are a spec's values with defaults applied, in the units the loop works in.
@@ -31,8 +33,9 @@ type settings struct {
 	fallbackCPUTarget          float64
 	queries                    metrics.Queries
 	address                    string
-	cpuFromAPI                 bool     // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
-	modelPaths                 []string // model directories the spec refers to, resolved
+	cpuFromAPI                 bool       // cpu.source metrics-api: CPU only, from metrics.k8s.io, no Prometheus
+	models                     []modelUse // the models the spec refers to, paths resolved
+	profileModel               string     // spec.policy.capacity.model, resolved against --model-dir
 }
 
 // resolve reads the spec. The API server already validated it (CRD schema and CEL); the
@@ -83,12 +86,16 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 		}
 		if f.Path != "" {
 			s.params["model"] = modelPath(modelDir, f.Path)
-			s.modelPaths = append(s.modelPaths, s.params["model"])
+			s.models = append(s.models, modelUse{field: "spec.policy.forecaster.path", kind: "forecaster", spec: f.Path, path: s.params["model"], kinds: forecast.Kinds()})
 		}
 	}
 	if r := p.RLModel; r != nil && r.Path != "" {
 		s.params["rl-model"] = modelPath(modelDir, r.Path)
-		s.modelPaths = append(s.modelPaths, s.params["rl-model"])
+		s.models = append(s.models, modelUse{field: "spec.policy.rlModel.path", kind: "rl", spec: r.Path, path: s.params["rl-model"], kinds: []string{rl.Kind}})
+	}
+	if c := p.Capacity; c != nil && c.Model != "" {
+		s.profileModel = modelPath(modelDir, c.Model)
+		s.models = append(s.models, modelUse{field: "spec.policy.capacity.model", kind: "profile", spec: c.Model, path: s.profileModel, kinds: []string{perf.ProfileKind}})
 	}
 	if b := p.Burst; b != nil {
 		if b.Detector != "" {
@@ -130,6 +137,13 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 	if c := mt.Custom; c != nil {
 		s.queries.CustomRate, s.queries.CustomLatency, s.queries.CustomErrors, s.queries.CustomCPU = c.Rate, c.Latency, c.Errors, c.CPU
 		s.queries.CustomHistogram, s.queries.CustomHistogramUnit = c.Histogram, c.HistogramUnit
+	}
+	if w := mt.WakeUp; w != nil {
+		s.queries.WakeUp, s.queries.WakeUpQuery, s.queries.WakeUpCounts = w.Source, w.Query, w.Counts
+	}
+	if s.min == 0 && !s.queries.CountsWithoutPods() {
+		// The CRD's CEL rule says the same at admission; this guards older objects.
+		return s, fmt.Errorf("spec: %s", v1alpha1.MinReplicasZeroMessage)
 	}
 	if c := mt.CPU; c != nil {
 		s.queries.CPUSource, s.queries.PodRegex = c.Source, c.PodRegex
@@ -176,28 +190,61 @@ func modelPath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// checkModels reports the first referenced model directory without a manifest. A registry
-// reference (DIR@champion, DIR@<digest prefix>) is resolved and its version verified.
-func (s settings) checkModels() error {
-	for _, p := range s.modelPaths {
-		dir, _, err := registry.Resolve(p)
-		if err != nil {
-			return fmt.Errorf("model %s: %w", p, err)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-			return fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", p, err)
-		}
-	}
-	return nil
+// modelUse is one model the spec refers to: the field, its role ("forecaster", "rl",
+// "profile": the model_info label), the path as the spec writes it, the path resolved
+// against --model-dir, and the kinds it may be.
+type modelUse struct {
+	field, kind, spec, path string
+	kinds                   []string
 }
 
-// profile returns the per-pod performance profile the spec asks for. perPodRPS builds a
+// checkModels reports the first referenced model directory without a manifest. A registry
+// reference (DIR@champion, DIR@<digest prefix>) is resolved, its version verified and its
+// kind checked against the field's (a forecaster given as rlModel is refused naming both).
+// It returns the models as resolved: the version each reference names now.
+func (s settings) checkModels() ([]servedModel, error) {
+	var out []servedModel
+	for _, m := range s.models {
+		dir, id, err := registry.ResolveKind(m.path, m.field, m.kinds...)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", m.path, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+			return nil, fmt.Errorf("model %s: no manifest.json (%v); mount the model volume at the controller's --model-dir", m.path, err)
+		}
+		sm := servedModel{kind: m.kind, ref: m.spec, version: registry.Short(id)}
+		// An alias names no hex prefix of the id (registry rule), so a reference whose
+		// version part is not a prefix of the id names an alias.
+		if ref, ok := registry.ParseRef(m.path); ok && ref.Version != "" && !strings.HasPrefix(id, strings.ToLower(ref.Version)) {
+			sm.alias = ref.Version
+		}
+		out = append(out, sm)
+	}
+	return out, nil
+}
+
+// servedModel is a model a policy was built with: kind, the spec's reference, the registry
+// version it resolved to (12 hex digits; empty for a plain directory) and the alias the
+// reference named (empty for a digest prefix or a plain directory).
+type servedModel struct {
+	kind, ref, version, alias string
+}
+
+// profile returns the per-pod performance profile the spec asks for. A fitted model
+// (capacity.model, model the resolved path or registry reference) wins. perPodRPS builds a
 // linear profile whose capacity at the SLO is exactly perPodRPS: latency half the SLO when
 // idle, at the SLO at perPodRPS, three times the SLO at saturation (1.2 x perPodRPS); CPU
 // reaches 100% at saturation. Without a capacity the simulator's default (fft) is used.
-func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, cm func(name, key string) (string, error)) (*perf.Profile, error) {
+func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, cm func(name, key string) (string, error)) (*perf.Profile, error) {
 	c := baa.Spec.Policy.Capacity
 	switch {
+	case model != "":
+		dir, _, err := registry.ResolveKind(model, "spec.policy.capacity.model", perf.ProfileKind)
+		if err != nil {
+			return nil, err
+		}
+		p, _, err := perf.LoadProfileModel(dir)
+		return p, err
 	case c == nil || c.Profile == "fft" || (c.PerPodRPS == "" && c.ProfileConfigMap == nil):
 		return perf.FFT(), nil
 	case c.PerPodRPS != "":

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
@@ -56,7 +57,25 @@ var (
 	sharedProm *promserver.Server
 	promErr    error
 	exp        = newExporter()
+
+	metricsAddrOnce sync.Once
+	sharedMetrics   string // host:port of the shared manager's /metrics
 )
+
+// sharedMetricsAddr is where the shared manager serves /metrics (controller-runtime's
+// metrics server and registry, as the deployed controller does), picked once: the shared
+// Prometheus scrapes it from the start, whichever of the two starts first.
+func sharedMetricsAddr() string {
+	metricsAddrOnce.Do(func() {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic("pick a port for /metrics: " + err.Error())
+		}
+		sharedMetrics = l.Addr().String()
+		_ = l.Close()
+	})
+	return sharedMetrics
+}
 
 func init() {
 	_ = clientgoscheme.AddToScheme(scheme)
@@ -101,7 +120,8 @@ func cluster(t *testing.T) client.Client {
 	return k8s
 }
 
-// prom returns the package's shared Prometheus, scraping the exporter every 500 ms.
+// prom returns the package's shared Prometheus, scraping the exporter (job workload) and
+// the shared manager's /metrics (job bascaler-controller) every 500 ms.
 func prom(t *testing.T) *promserver.Server {
 	t.Helper()
 	promOnce.Do(func() {
@@ -117,13 +137,21 @@ func startProm() (*promserver.Server, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	return promserver.Start(ctx, promserver.Options{ScrapeInterval: 500 * time.Millisecond,
-		Jobs: map[string][]string{"workload": {exp.addr}}})
+		Jobs: map[string][]string{"workload": {exp.addr}, "bascaler-controller": {sharedMetricsAddr()}}})
 }
 
-// newManager builds a manager with a Reconciler; with leaderID set it elects a leader.
+// newManager builds a manager with a Reconciler; with leaderID set it elects a leader. It
+// serves no /metrics and its Stats go to a registry of their own.
 func newManager(t *testing.T, leaderID string) (ctrl.Manager, *Reconciler) {
 	t.Helper()
-	opts := ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+	return newManagerServing(t, leaderID, "0", prometheus.NewRegistry())
+}
+
+// newManagerServing is newManager with /metrics at metricsAddr ("0": none) and Stats
+// registered with reg.
+func newManagerServing(t *testing.T, leaderID, metricsAddr string, reg prometheus.Registerer) (ctrl.Manager, *Reconciler) {
+	t.Helper()
+	opts := ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: metricsAddr}, HealthProbeBindAddress: "0",
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)}}
 	if leaderID != "" {
 		opts.LeaderElection, opts.LeaderElectionID, opts.LeaderElectionNamespace = true, leaderID, "default"
@@ -135,19 +163,21 @@ func newManager(t *testing.T, leaderID string) (ctrl.Manager, *Reconciler) {
 		t.Fatal(err)
 	}
 	r := &Reconciler{Client: mgr.GetClient(), Scaler: scale.Kubernetes{Client: mgr.GetClient()},
-		Events: mgr.GetEventRecorder("bascaler-controller"), Stats: NewStats(prometheus.NewRegistry())}
+		Events: mgr.GetEventRecorder("bascaler-controller"), Stats: NewStats(reg)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	return mgr, r
 }
 
-// sharedManager runs one controller manager (no leader election) for the scenario tests.
+// sharedManager runs one controller manager (no leader election) for the scenario tests,
+// serving /metrics at sharedMetricsAddr from controller-runtime's registry, as the deployed
+// controller does (the dashboard test reads it through the shared Prometheus).
 func sharedManager(t *testing.T) *Reconciler {
 	t.Helper()
 	cluster(t)
 	sharedOnce.Do(func() {
-		mgr, r := newManager(t, "")
+		mgr, r := newManagerServing(t, "", sharedMetricsAddr(), ctrlmetrics.Registry)
 		shared = r
 		go func() {
 			if err := mgr.Start(context.Background()); err != nil {
@@ -218,7 +248,8 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 
 // exporter serves Istio-named and http-histogram metrics for scripted workloads. Every
 // 100 ms it integrates each workload's request rate over its pods: a pod's mean latency is
-// 10 ms up to 50 req/s and grows by 0.5 ms per req/s beyond; its CPU use is load/100 cores.
+// 10 ms up to 50 req/s and grows by 0.5 ms per req/s beyond; its CPU use is load/100 cores;
+// its working set (cAdvisor's container_memory_working_set_bytes) is podMemoryBytes(load).
 type exporter struct {
 	mu        sync.Mutex
 	addr      string
@@ -235,6 +266,11 @@ type workload struct {
 	latSum   float64 // ms
 	buckets  []float64
 	cpu      []float64 // per pod, core-seconds
+	// serverless workloads have no pod at 0 replicas: their destination series vanish then
+	// (nothing serves, nothing is counted there), and a source-side count (Istio
+	// reporter="source", the clients' proxies) counts every arrival whatever the replicas.
+	serverless bool
+	arrivals   float64
 }
 
 var bucketBounds = []float64{5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 250, 500, 1000}
@@ -249,6 +285,9 @@ func podLatencyMS(perPod float64) float64 {
 	}
 	return 10 + 0.5*(perPod-50)
 }
+
+// podMemoryBytes is a pod's working set at perPod req/s: 64 MiB plus 1 MiB per req/s.
+func podMemoryBytes(perPod float64) float64 { return (64 + perPod) * (1 << 20) }
 
 func (e *exporter) start(c client.Client) error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -330,10 +369,21 @@ func (e *exporter) syncReplicas(c client.Client) {
 	}
 }
 
+// setServerless marks a registered workload as serverless (see workload.serverless).
+func (e *exporter) setServerless(ns, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.workloads[ns+"/"+name].serverless = true
+}
+
 func (e *exporter) advance(dt float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, w := range e.workloads {
+		w.arrivals += w.rate * dt
+		if w.serverless && w.replicas == 0 {
+			continue // no pod: nothing served or measured at the destination
+		}
 		pods := max(int(w.replicas), 1)
 		perPod := w.rate / float64(pods)
 		lat := podLatencyMS(perPod)
@@ -366,8 +416,16 @@ func (e *exporter) serve(rw http.ResponseWriter, _ *http.Request) {
 	sort.Strings(keys)
 	b.WriteString("# TYPE istio_requests_total counter\n# TYPE istio_request_duration_milliseconds histogram\n")
 	b.WriteString("# TYPE http_requests_total counter\n# TYPE http_request_duration_seconds histogram\n# TYPE container_cpu_usage_seconds_total counter\n")
+	b.WriteString("# TYPE container_memory_working_set_bytes gauge\n")
 	for _, k := range keys {
 		w := e.workloads[k]
+		if w.serverless {
+			fmt.Fprintf(&b, "istio_requests_total{reporter=\"source\",destination_workload=%q,destination_workload_namespace=%q,response_code=\"200\"} %g\n",
+				w.name, w.ns, w.arrivals)
+			if w.replicas == 0 {
+				continue
+			}
+		}
 		il := fmt.Sprintf(`reporter="destination",destination_workload=%q,destination_workload_namespace=%q`, w.name, w.ns)
 		hl := fmt.Sprintf(`namespace=%q,pod=%q`, w.ns, w.name+"-0")
 		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", il, w.requests)
@@ -386,6 +444,8 @@ func (e *exporter) serve(rw http.ResponseWriter, _ *http.Request) {
 				continue
 			}
 			fmt.Fprintf(&b, "container_cpu_usage_seconds_total{namespace=%q,pod=\"%s-%d\",container=\"app\"} %g\n", w.ns, w.name, i, c)
+			fmt.Fprintf(&b, "container_memory_working_set_bytes{namespace=%q,pod=\"%s-%d\",container=\"app\"} %g\n", w.ns, w.name, i,
+				podMemoryBytes(w.rate/float64(max(int(w.replicas), 1))))
 		}
 	}
 	_, _ = rw.Write([]byte(b.String()))

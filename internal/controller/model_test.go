@@ -3,6 +3,7 @@ package controller
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/forecast"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/series"
 )
 
@@ -101,6 +103,8 @@ func TestMountedModelThatDoesNotFitIsRefusedNamingBothValues(t *testing.T) {
 			v1alpha1.ReasonModelMismatch, []string{"kind is arima", "forecaster holt-winters"}},
 		{"no model at the path", modelBAA("arima", filepath.Join(t.TempDir(), "none")),
 			v1alpha1.ReasonModelNotFound, []string{"no manifest.json"}},
+		{"a forecaster version as rlModel", rlModelBAA(arima2s, publishDir(t, arima2s)+"@champion"),
+			v1alpha1.ReasonModelMismatch, []string{"spec.policy.rlModel.path", "is of kind arima, want ppo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rg := newRig(t, tc.baa, 2)
@@ -124,4 +128,37 @@ func TestMountedModelThatDoesNotFitIsRefusedNamingBothValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rlModelBAA is modelBAA with spec.policy.rlModel.path set.
+func rlModelBAA(forecaster, rlModel string) *v1alpha1.BurstAwareAutoscaler {
+	b := modelBAA("arima", forecaster)
+	b.Spec.Policy.RLModel = &v1alpha1.ModelRef{Path: rlModel}
+	return b
+}
+
+// publishDir publishes the model directory's files as the champion of a new registry.
+func publishDir(t *testing.T, dir string) string {
+	t.Helper()
+	reg := filepath.Join(t.TempDir(), "models")
+	_, _, err := registry.Publish(reg, func(d string) error {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(d, e.Name()), b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, registry.Lineage{CodeVersion: "test"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/bascaler/bascaler/internal/features"
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/registry"
 	"github.com/bascaler/bascaler/internal/scale"
 	"github.com/bascaler/bascaler/internal/series"
 )
@@ -227,6 +228,8 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		return time.Minute
 	}
 	cfg := l.cfg
+	r.Stats.Workload.spec(baa.Namespace, baa.Name, cfg.policyName, string(baa.Spec.Mode),
+		baa.Spec.ScaleTargetRef.Kind+"/"+baa.Spec.ScaleTargetRef.Name, cfg.slo)
 	tick := l.drv.Tick()
 	t := now.Truncate(tick)
 	if !l.last.IsZero() && !t.After(l.last) {
@@ -262,6 +265,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	ready = max(ready-pods.OnNotReadyNode, 0)
 	st.CurrentReplicas, st.ReadyReplicas = state.Replicas, int32(ready)
 	r.Stats.Current.WithLabelValues(baa.Namespace, baa.Name).Set(float64(current))
+	r.Stats.Workload.pods(baa.Namespace, baa.Name, current, ready, pods.Unschedulable)
 	l.log.Record(t, current, ready)
 	if l.feed == nil {
 		// The metrics API has no past: its record starts now (no warm start), unless the
@@ -350,6 +354,10 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 
 	e := step.Decision.Explanation
 	desired := step.Desired
+	r.Stats.Workload.observed(baa.Namespace, baa.Name, l.drv.History())
+	if e.Mode != policy.ModeGuard { // a guard tick leaves the regime as the interval set it
+		r.Stats.Workload.mode(baa.Namespace, baa.Name, e.Mode)
+	}
 	if held, ok := holdForUnschedulable(current, desired, pods.Unschedulable); ok {
 		setCond(st, gen, v1alpha1.ConditionScalingLimited, true, v1alpha1.ReasonPodsUnschedulable,
 			fmt.Sprintf("the policy asked for %d; held at %d while %d pods cannot be scheduled", desired, held, pods.Unschedulable))
@@ -375,10 +383,20 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 		st.Forecast = forecastStatus(f)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "p50").Set(f.P50)
 		r.Stats.Forecast.WithLabelValues(baa.Namespace, baa.Name, "upper").Set(f.Upper)
+		r.Stats.Workload.upper(baa.Namespace, baa.Name, f.UpperQuantile)
 	} else if e.Mode != policy.ModeGuard {
 		st.Forecast = nil // a guard tick keeps the interval's forecast
 	}
 	why := e.String()
+	if cfg.min == 0 {
+		// The wake-up source's held rate of the last completed interval.
+		if st.Serverless == nil {
+			st.Serverless = &v1alpha1.ServerlessStatus{}
+		}
+		if h := l.drv.History(); len(h) > 0 {
+			st.Serverless.HeldRate = strconv.FormatFloat(h[len(h)-1].Held, 'f', 2, 64)
+		}
+	}
 	applied := r.apply(ctx, baa, l, st, t, ref, current, desired, why)
 	st.DesiredReplicas = int32(desired)
 	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(desired), Recommendation: int32(step.Decision.Replicas),
@@ -488,7 +506,27 @@ func (r *Reconciler) apply(ctx context.Context, baa *v1alpha1.BurstAwareAutoscal
 	st.LastScaleTime = &nt
 	setCond(st, gen, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceededRescale, fmt.Sprintf("scaled from %d to %d", current, desired))
 	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonSuccessfulRescale, "Rescale", "New size: %d; reason: %s", desired, why)
+	r.serverlessTransition(baa, st, nt, current, desired, why)
 	return true
+}
+
+// serverlessTransition records a scale to zero or from zero in status.serverless and as an
+// event (ScaledToZero, WokeUp), with the decision's explanation as the reason.
+func (r *Reconciler) serverlessTransition(baa *v1alpha1.BurstAwareAutoscaler, st *v1alpha1.BurstAwareAutoscalerStatus, t metav1.Time, current, desired int, why string) {
+	if (current == 0) == (desired == 0) {
+		return
+	}
+	if st.Serverless == nil {
+		st.Serverless = &v1alpha1.ServerlessStatus{}
+	}
+	sv := st.Serverless
+	if desired == 0 {
+		sv.ScaledToZeroTime, sv.ScaledToZeroReason = &t, why
+		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonScaledToZero, "Rescale", "Scaled to zero from %d; reason: %s", current, why)
+		return
+	}
+	sv.WokeUpTime, sv.WokeUpReason = &t, why
+	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonWokeUp, "Rescale", "Woke up from zero to %d; reason: %s", desired, why)
 }
 
 // historySeries returns the arrival rates of the intervals read before the policy existed:
@@ -506,10 +544,15 @@ func (l *loop) historySeries(baa *v1alpha1.BurstAwareAutoscaler) series.Series {
 
 func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop) error {
 	cfg := l.cfg
-	if err := cfg.checkModels(); err != nil {
+	r.Stats.Workload.models(baa.Namespace, baa.Name, nil) // until a build succeeds, no model serves
+	models, err := cfg.checkModels()
+	if err != nil {
+		if errors.Is(err, registry.ErrWrongKind) { // a version of another kind: ModelMismatch
+			return fmt.Errorf("%w: %w", policy.ErrModelMismatch, err)
+		}
 		return fmt.Errorf("%w: %v", policy.ErrModel, err)
 	}
-	prof, err := profile(baa, cfg.slo, func(name, key string) (string, error) {
+	prof, err := profile(baa, cfg.slo, cfg.profileModel, func(name, key string) (string, error) {
 		cm := &corev1.ConfigMap{}
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: baa.Namespace, Name: name}, cm); err != nil {
 			return "", fmt.Errorf("profile ConfigMap %s: %w", name, err)
@@ -529,7 +572,11 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 	if err != nil {
 		return err
 	}
-	return l.drv.Bind(p)
+	if err := l.drv.Bind(p); err != nil {
+		return err
+	}
+	r.Stats.Workload.models(baa.Namespace, baa.Name, models)
+	return nil
 }
 
 // newPolicy builds a policy and turns a panicking factory into an error: a bad model file
@@ -562,6 +609,7 @@ func (r *Reconciler) failed(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	}
 	setCond(st, gen, v1alpha1.ConditionFallback, true, v1alpha1.ReasonFallbackActive, fmt.Sprintf("%d consecutive failed metric reads: %s", step.Failures, step.Why))
 	r.Stats.Fallback.WithLabelValues(baa.Namespace, baa.Name).Set(1)
+	r.Stats.Workload.mode(baa.Namespace, baa.Name, policy.ModeFallback)
 	applied := r.apply(ctx, baa, l, st, step.At, ref, step.Replicas, step.Desired, step.Why)
 	st.DesiredReplicas = int32(step.Desired)
 	st.LastDecision = &v1alpha1.DecisionStatus{Policy: cfg.policyName, Replicas: int32(step.Desired), Recommendation: int32(step.Desired),

@@ -87,6 +87,7 @@ type fakeSource struct {
 	rate     float64
 	latency  float64
 	cpu      float64
+	memory   float64 // summed working set, bytes (NaN: not measured)
 	fail     bool
 	noData   bool // every period unmeasured (NaN rate), as before a workload's first scrape
 	noSeries bool // the queries match no series at all (ErrNoData)
@@ -110,7 +111,7 @@ func (f *fakeSource) Range(_ context.Context, w metrics.Window) ([]metrics.Point
 	pts := make([]metrics.Point, w.Count)
 	for i := range pts {
 		pts[i] = metrics.Point{Start: w.Start().Add(time.Duration(i) * w.Step), Rate: f.rate, LatencyMeanMS: f.latency,
-			LatencyP95MS: f.latency, LatencyP99MS: f.latency, CPU: f.cpu}
+			LatencyP95MS: f.latency, LatencyP99MS: f.latency, CPU: f.cpu, MemoryBytes: f.memory}
 		if f.cpuOnly || f.noData {
 			pts[i].Rate = math.NaN()
 		}

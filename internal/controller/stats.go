@@ -16,6 +16,8 @@ type Stats struct {
 	Decision     *prometheus.HistogramVec
 	ReadErrors   *prometheus.CounterVec
 	ScaleChanges *prometheus.CounterVec
+	// Workload holds the series of the workload dashboard (workloadstats.go).
+	Workload *WorkloadStats
 }
 
 // NewStats creates the series and registers them with reg (a second registration of the
@@ -48,6 +50,7 @@ func NewStats(reg prometheus.Registerer) *Stats {
 	s.Decision = register(reg, s.Decision)
 	s.ReadErrors = register(reg, s.ReadErrors)
 	s.ScaleChanges = register(reg, s.ScaleChanges)
+	s.Workload = newWorkloadStats(reg)
 	return s
 }
 
@@ -73,4 +76,5 @@ func (s *Stats) forget(ns, name string) {
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.Desired, s.Current, s.Forecast, s.Burst, s.Fallback, s.Decision, s.ReadErrors, s.ScaleChanges} {
 		v.DeletePartialMatch(l)
 	}
+	s.Workload.forget(ns, name)
 }

@@ -343,6 +343,21 @@ func TestServerlessHeldPassesThrough(t *testing.T) {
 	}
 }
 
+// TestUnmeasuredMemoryStaysNaN: memory is optional, so a first period without it is "not
+// measured" (NaN), never 0; a gap after a measured period is filled like the others.
+func TestUnmeasuredMemoryStaysNaN(t *testing.T) {
+	first := Point{Rate: 1, CPU: math.NaN(), MemoryBytes: math.NaN()}
+	fill(&first, nil)
+	if !math.IsNaN(first.MemoryBytes) || first.CPU != 0 {
+		t.Errorf("first period: memory %g, cpu %g; want NaN and 0", first.MemoryBytes, first.CPU)
+	}
+	gap := Point{Rate: 1, MemoryBytes: math.NaN()}
+	fill(&gap, &Point{MemoryBytes: 4e8})
+	if gap.MemoryBytes != 4e8 {
+		t.Errorf("a missing memory value became %g, want the previous 4e8", gap.MemoryBytes)
+	}
+}
+
 // TestPodHealthReachesTheObservation: without pod detail the not-serving pods count as
 // starting; with SetPodHealth the unschedulable ones are told apart, for that tick only.
 func TestPodHealthReachesTheObservation(t *testing.T) {

@@ -262,7 +262,9 @@ func repair(in []Point, prev *Point) ([]Point, error) {
 	return out, nil
 }
 
-// fill copies p's missing values from prev (0 where there is no prev: nothing to copy).
+// fill copies p's missing values from prev (0 where there is no prev: nothing to copy),
+// except memory, an optional metric: with no prev it stays NaN, "not measured", as the
+// Observation documents it (a 0 would read as a measured empty working set).
 func fill(p, prev *Point) {
 	fields := [...]*float64{&p.Rate, &p.Errors, &p.LatencyMeanMS, &p.LatencyP95MS, &p.LatencyP99MS, &p.OverSLO, &p.CPU, &p.MemoryBytes, &p.Held}
 	var from [len(fields)]float64
@@ -270,7 +272,7 @@ func fill(p, prev *Point) {
 		from = [...]float64{prev.Rate, prev.Errors, prev.LatencyMeanMS, prev.LatencyP95MS, prev.LatencyP99MS, prev.OverSLO, prev.CPU, prev.MemoryBytes, prev.Held}
 	}
 	for k, f := range fields {
-		if !finite(*f) {
+		if !finite(*f) && (prev != nil || f != &p.MemoryBytes) {
 			*f = from[k]
 		}
 	}

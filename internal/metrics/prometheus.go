@@ -88,7 +88,10 @@ func (p *Prometheus) Range(ctx context.Context, w Window) ([]Point, error) {
 		return pts, nil
 	}
 
-	if err := p.single(ctx, w, qs.rate, true, set(func(pt *Point, v float64) { pt.Rate = v })); err != nil {
+	// With a wake-up source the destination may have no series at all (no pod in the whole
+	// window): that is not "no data" as long as the wake-up source counted.
+	noPods := func(err error) bool { return qs.wakeUp != "" && errors.Is(err, ErrNoData) }
+	if err := p.single(ctx, w, qs.rate, true, set(func(pt *Point, v float64) { pt.Rate = v })); err != nil && !noPods(err) {
 		return nil, err
 	}
 	if qs.errors != "" {
@@ -110,12 +113,12 @@ func (p *Prometheus) Range(ctx context.Context, w Window) ([]Point, error) {
 		}
 	}
 	if qs.buckets != "" {
-		if err := p.histograms(ctx, w, qs.buckets, qs.bucketScale, pts); err != nil {
+		if err := p.histograms(ctx, w, qs.buckets, qs.bucketScale, pts); err != nil && !noPods(err) {
 			return nil, err
 		}
 	}
 	if qs.cpu != "" {
-		if err := p.single(ctx, w, qs.cpu, false, set(func(pt *Point, v float64) { pt.CPU = v })); err != nil {
+		if err := p.single(ctx, w, qs.cpu, false, set(func(pt *Point, v float64) { pt.CPU = v })); err != nil && !noPods(err) {
 			return nil, err
 		}
 	} else {
@@ -131,6 +134,17 @@ func (p *Prometheus) Range(ctx context.Context, w Window) ([]Point, error) {
 		if err != nil && p.onOpt != nil {
 			p.onOpt(fmt.Errorf("optional memory query: %w", err))
 		}
+	}
+	if qs.wakeUp != "" {
+		wake := make([]float64, w.Count)
+		for i := range wake {
+			wake[i] = math.NaN()
+		}
+		if err := p.single(ctx, w, qs.wakeUp, true, func(i int, v float64) { wake[i] = v }); err != nil {
+			// Without the wake-up count a window with no destination series is no data.
+			return nil, fmt.Errorf("wake-up source %s: %w", p.q.WakeUp, err)
+		}
+		applyWakeUp(pts, wake, qs.wakeCounts)
 	}
 	// An idle period has no latency: 0/0 from the mean query means "no requests".
 	for i := range pts {

@@ -61,6 +61,15 @@ type Queries struct {
 	// CPUOnly reads only CPU (Rate and latency stay NaN): the HPA-style fallback when the
 	// request metrics fail but cAdvisor's may still be there.
 	CPUOnly bool
+
+	// WakeUp names a request count that needs no pod (WakeUpSources; "" for none): it
+	// fills Point.Held, and a period it measured while the destination's series were gone
+	// (no pod) reads as rate 0 instead of a gap. Needed to scale from zero.
+	WakeUp string
+	// WakeUpQuery is the wake-up source custom's PromQL, a rate in requests per second
+	// (placeholders as in the custom queries); WakeUpCounts says whether it counts every
+	// arrival (CountsArrivals, the default) or only held requests (CountsHeld).
+	WakeUpQuery, WakeUpCounts string
 }
 
 // querySet is the PromQL of one window step.
@@ -71,6 +80,8 @@ type querySet struct {
 	bucketScale   float64
 	customLatency string // custom: latency in ms, one series
 	cpu, memory   string
+	wakeUp        string // "" without a wake-up source
+	wakeCounts    string // CountsArrivals or CountsHeld
 }
 
 // promDuration renders d as a PromQL duration ("90s", "1500ms").
@@ -115,7 +126,7 @@ func (q Queries) validate() error {
 	default:
 		return fmt.Errorf("unknown CPU source %q for Prometheus (valid: cadvisor, none)", q.CPUSource)
 	}
-	return nil
+	return q.validateWakeUp()
 }
 
 // build renders the queries for periods of length step.
@@ -170,6 +181,7 @@ func (q Queries) build(step time.Duration) querySet {
 	if q.CustomMemory != "" {
 		s.memory = strings.NewReplacer("$interval", promDuration(max(step, q.MinWindow)), "$namespace", q.Namespace, "$target", q.Target).Replace(q.CustomMemory)
 	}
+	s.wakeUp, s.wakeCounts = q.wakeUpQuery(w)
 	return s
 }
 

@@ -137,7 +137,14 @@ const profilePoints = 64
 // made consistent for the simulator: latency at least 0.01 ms, p95 >= mean, p99 >= p95,
 // CPU >= 0.
 func FitProfile(name string, samples []ProfilingSample, grid *Grid) (*Profile, error) {
-	m, err := FitCapacityModel(samples, CapacityOptions{Metric: Mean, Grid: grid})
+	return FitProfileWith(name, samples, CapacityOptions{Grid: grid})
+}
+
+// FitProfileWith is FitProfile with o's SVR parameters or grid (o.Metric is ignored: every
+// statistic gets its curve).
+func FitProfileWith(name string, samples []ProfilingSample, o CapacityOptions) (*Profile, error) {
+	o.Metric = Mean
+	m, err := FitCapacityModel(samples, o)
 	if err != nil {
 		return nil, fmt.Errorf("fit profile %s: %w", name, err)
 	}
@@ -147,7 +154,6 @@ func FitProfile(name string, samples []ProfilingSample, grid *Grid) (*Profile, e
 	for i, s := range samples {
 		x[i], p95[i], p99[i] = []float64{s.LoadPerPod}, s.P95MS, s.P99MS
 	}
-	o := CapacityOptions{Grid: grid}
 	f95, _, err := fitLoadCurve(x, p95, "p95 latency", o)
 	if err != nil {
 		return nil, fmt.Errorf("fit profile %s: %w", name, err)

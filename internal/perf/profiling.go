@@ -34,7 +34,9 @@ func WriteProfilingCSV(w io.Writer, samples []ProfilingSample) error {
 	if err := cw.Write(ProfilingHeader); err != nil {
 		return err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 7, 64) }
+	// Shortest exact form: a file written here reads back bit for bit (a registry version
+	// fitted from it names the same data as one fitted from the samples themselves).
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	for _, s := range samples {
 		rec := []string{f(s.LoadPerPod), strconv.Itoa(s.Replicas), f(s.CPUPct), f(s.MeanMS), f(s.P95MS), f(s.P99MS), f(s.ErrorRate)}
 		if err := cw.Write(rec); err != nil {

@@ -58,12 +58,14 @@ import (
 // Scale to zero (min 0 only; see scaleToZero). When traffic returns is forecast two ways.
 // From the workload's own idle gaps (idleGaps): given the idle time so far, the remaining
 // gap's (1 - idle-quantile) quantile, the early side, is G, when at least min-gaps (5) gaps
-// that long were seen. Otherwise from the rate forecast, run idle-horizon intervals ahead
-// (default 30): G is the number of leading intervals in which fewer than half a request is
-// expected at the idle-quantile (default: the planning quantile). With no request in
-// the last interval and the next G intervals forecast idle, the workload goes to zero only
-// when that pays: G intervals are longer than the start-up delay plus one interval (a
-// shorter gap saves no pod-time, since the pod would have to be restarted at once). It
+// that long were seen (idle-quantile, default 0.999: with few gaps, the shortest seen). Otherwise
+// from the rate forecast, run idle-horizon intervals ahead (default 30): G is the number of
+// leading intervals in which fewer than half a request is expected at the idle-quantile.
+// With no request in the last interval and the next G intervals forecast idle, the workload
+// goes to zero only when that pays (pays): G intervals are at least the start-up delay plus
+// one guard tick (the pod, which costs while it starts, must be gone for a while). Right
+// after a busy interval the gap statistics at zero idle time decide the same way, so that a
+// periodic workload's pod goes at the start of each gap, not one interval into it. It
 // plans a pre-warm one start-up delay before the first interval forecast busy, and the
 // guard starts the pod then. The reactive floor stays: a request the activator holds (or
 // any arrival) wakes the workload at the next guard tick. A cold start's held latency is
@@ -163,7 +165,10 @@ func newBascaler(env Env) (Policy, error) {
 	guard := ps.duration("guard-period", 5*time.Second)
 	onlineName := ps.choice("online-calibration", "none", "none", "aci", "pid")
 	idleHorizon := ps.integer("idle-horizon", 30)
-	idleQ := ps.float("idle-quantile", q)
+	// The idle-gap quantile is set apart from the planning quantile: a cold start costs a
+	// request its start-up delay, so the early side of a gap is taken at 1 in 1,000 (with few
+	// gaps: the shortest one seen like it). bench/serverless.md has the trade-off measured.
+	idleQ := ps.float("idle-quantile", 0.999)
 	minGaps := ps.integer("min-gaps", 5)
 	ps.check(minGaps >= 1, "min-gaps", minGaps, "must be at least 1")
 	ps.check(idleHorizon >= 1, "idle-horizon", idleHorizon, "must be at least 1 interval")
@@ -399,10 +404,21 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 	if n := len(obs.History); n > 0 {
 		busy = intervalDemand(&obs.History[n-1]) > 0
 	}
-	if _, active := lastTick(obs); active || busy {
+	b.gaps.syncValues(b.mem.values)
+	_, active := lastTick(obs)
+	if active || busy {
+		// Right after a busy interval the idle-gap statistics at zero idle time (a gap of 0
+		// is two busy intervals in a row) say whether the next interval is idle too: when
+		// even their early side leaves time to save, the pod goes now, as the hybrid
+		// histogram unloads after an execution, instead of one idle interval later. Never
+		// while waking (a held request) or with nothing to go on.
+		held := len(obs.Recent) > 0 && obs.Recent[len(obs.Recent)-1].Held > 0
+		if r, n := b.gaps.remaining(0, 1-b.idleQ); busy && !held && obs.Ready > 0 && n >= b.minGaps && b.pays(r) {
+			b.wakeAt = obs.Now.Add(b.prewarmLead(r))
+			return 0, ModeIdle, bascalerReasonIdle
+		}
 		return max(want, 1), mode, reason
 	}
-	b.gaps.syncValues(b.mem.values)
 	// G: intervals forecast idle from now; horizon: how far the forecast reaches.
 	g, horizon := 0, 0
 	if r, n := b.gaps.remaining(b.gaps.run, 1-b.idleQ); n >= b.minGaps {
@@ -417,8 +433,7 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 		// Without a forecast the reactive floor alone: stay where we are, at most one pod.
 		return min(obs.Replicas, max(want, 1)), ModeWarmingUp, reason
 	}
-	restart := b.startup + b.interval
-	if time.Duration(g)*b.interval <= restart {
+	if !b.pays(g) {
 		if obs.Replicas == 0 {
 			// Traffic is near: start one start-up delay before it (the guard does it when
 			// that instant is still ahead).
@@ -435,6 +450,18 @@ func (b *bascaler) scaleToZero(obs *Observation, want int, fc forecast.Forecast,
 		b.wakeAt = obs.Now.Add(b.prewarmLead(g))
 	}
 	return 0, ModeIdle, bascalerReasonIdle
+}
+
+// pays says whether going to zero for g idle intervals saves pod-time: the pod, restarted
+// one start-up delay before traffic returns, must be gone for at least one guard tick (the
+// pre-warm's resolution; an interval without the guard). Allocated pods cost while they
+// start, so the saving is g intervals minus the start-up delay.
+func (b *bascaler) pays(g int) bool {
+	tick := b.guard
+	if tick <= 0 {
+		tick = b.interval
+	}
+	return g > 0 && time.Duration(g)*b.interval >= b.startup+tick
 }
 
 // prewarmLead is how long from an interval start to start the pod for traffic forecast g

@@ -1,10 +1,12 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/bascaler/bascaler/internal/forecast"
 	modelreg "github.com/bascaler/bascaler/internal/registry"
+	"github.com/bascaler/bascaler/internal/rl"
 )
 
 // Corrector adjusts a burst-aware policy's replica estimate outside bursts: BAScaler's third
@@ -46,7 +48,10 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 	if CorrectorLoader == nil {
 		return nil, fmt.Errorf("policy %s: rl-model given but this build has no RL support", policyName)
 	}
-	dir, _, err := modelreg.Resolve(modelDir)
+	dir, _, err := modelreg.ResolveKind(modelDir, "rl-model", rl.Kind)
+	if errors.Is(err, modelreg.ErrWrongKind) {
+		return nil, fmt.Errorf("policy %s: %w: %w", policyName, ErrModelMismatch, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: rl-model: %w", policyName, err)
 	}

@@ -97,8 +97,11 @@ func fitForecaster(env Env, kind, modelDir string, horizon int, levels []float64
 		if _, given := env.Params["forecaster"]; given {
 			use.Kind = kind
 		}
-		dir, _, err := modelreg.Resolve(modelDir)
-		if err != nil {
+		dir, _, err := modelreg.ResolveKind(modelDir, "forecaster", forecast.Kinds()...)
+		switch {
+		case errors.Is(err, modelreg.ErrWrongKind):
+			return nil, fmt.Errorf("%w: %w", ErrModelMismatch, err)
+		case err != nil:
 			return nil, fmt.Errorf("%w: forecaster %w", ErrModel, err)
 		}
 		f, _, err := forecast.LoadForRates(dir, use)

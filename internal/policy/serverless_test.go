@@ -240,8 +240,9 @@ func TestHybridHistogramFallsBack(t *testing.T) {
 // (60 s intervals, 30 s start-up, 5 s guard): with no request in the last interval,
 //
 //	forecast idle for 4 intervals (< 0.5 request each), busy in the 5th:
-//	  4 min > 30 s + 1 min: scale to zero, pre-warm at now + 4 min - 30 s = 3:30;
-//	forecast idle for 1 interval: 1 min <= 1:30 does not pay: keep one pod.
+//	  4 min >= 30 s + 5 s: scale to zero, pre-warm at now + 4 min - 30 s = 3:30;
+//	forecast idle for 1 interval: 1 min >= 35 s still pays: zero, pre-warm at 0:30
+//	(with a 60 s start-up it would not: 1 min < 65 s).
 //
 // At zero, the guard keeps 0 until 3:30 and starts one pod then; a held request wakes it
 // at once whatever the plan.
@@ -270,7 +271,8 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 	}{
 		{"idle 4 intervals: zero, pre-warm at 3:30", fcOf(0, 0, 0, 0.001, 0.5, 0.5), 0, "idle", 3*time.Minute + 30*time.Second},
 		{"idle beyond the horizon: zero, no pre-warm", fcOf(0, 0, 0, 0, 0, 0), 0, "idle", -1},
-		{"idle 1 interval: does not pay", fcOf(0, 0.5, 0.5), 1, "steady", -1},
+		{"idle 1 interval: pays 25 s", fcOf(0, 0.5, 0.5), 0, "idle", 30 * time.Second},
+		{"busy next interval: keep one pod", fcOf(0.5, 0.5), 1, "steady", -1},
 	} {
 		got, mode, _ := p.scaleToZero(obsAt(0, 1, 0), 0, c.fc, true, 0, ModeSteady, "")
 		wake := time.Duration(-1)
@@ -280,6 +282,11 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 		if got != c.want || mode.String() != c.mode || wake != c.wakeAt {
 			t.Errorf("%s: got %d (%s), pre-warm at %v; want %d (%s), %v", c.name, got, mode, wake, c.want, c.mode, c.wakeAt)
 		}
+	}
+	slow := *p
+	slow.startup = time.Minute
+	if slow.pays(1) || !slow.pays(2) || p.pays(0) {
+		t.Error("pays: with a 60 s start-up and 5 s guard, 1 idle minute must not pay and 2 must; 0 never pays")
 	}
 	// At zero with the first plan: the guard's decisions.
 	p.scaleToZero(obsAt(0, 1, 0), 0, fcOf(0, 0, 0, 0.001, 0.5, 0.5), true, 0, ModeSteady, "")
@@ -315,6 +322,37 @@ func TestBascalerPredictivePrewarm(t *testing.T) {
 	}
 	if r, n := gp.gaps.remaining(2, 0.1); r != 27 || n != 40 {
 		t.Errorf("remaining gap %d over %g gaps, want 27 over 40 (40 cycles, the last one closed by the final busy minute)", r, n)
+	}
+	// Right after a busy interval (requests in its last tick) the same gap statistics at
+	// zero idle time decide: every gap was 29 idle minutes, so the pod goes at once and is
+	// pre-warmed at 29 min - 30 s, as the hybrid histogram unloads after an execution; a
+	// request held in the last tick (waking) keeps it.
+	ap := mustNew(t, "bascaler", genv).(*bascaler)
+	busyObs := func(held float64) *Observation {
+		o := obsAt(0, 1, 1)
+		o.History[0].Rate = 1
+		o.Recent[0].Held = held
+		return o
+	}
+	if got, mode, _ := ap.scaleToZero(busyObs(0), 1, forecast.Forecast{}, false, 1, ModeSteady, ""); got != 0 || mode != ModeIdle ||
+		ap.wakeAt.Sub(t0) != 29*time.Minute-30*time.Second {
+		t.Errorf("after a busy interval: %d (%s), pre-warm at %v; want 0 (idle) at 28m30s", got, mode, ap.wakeAt.Sub(t0))
+	}
+	if got, _, _ := ap.scaleToZero(busyObs(1), 1, forecast.Forecast{}, false, 1, ModeSteady, ""); got != 1 {
+		t.Errorf("after a busy interval with a held request: %d, want 1", got)
+	}
+	// Busy intervals in a row in the history (gaps of 0): the early side of the next gap
+	// is 0, so the pod stays.
+	benv := zeroEnv()
+	benv.History = onOffHistory(40, 30)
+	for i := 0; i < len(benv.History.Values); i += 30 {
+		benv.History.Values[i+1] = 1 // two busy minutes per cycle
+	}
+	benv.History.Values = append(benv.History.Values, 1)
+	benv.History.Start = benv.History.Start.Add(-time.Minute)
+	bp := mustNew(t, "bascaler", benv).(*bascaler)
+	if got, _, _ := bp.scaleToZero(busyObs(0), 1, forecast.Forecast{}, false, 1, ModeSteady, ""); got != 1 {
+		t.Errorf("after a busy interval where busy intervals come in pairs: %d, want 1", got)
 	}
 	// At zero, traffic forecast in the next interval: the pre-warm is planned 30 s ahead
 	// (60 s - 30 s start-up), not started at once; traffic in this interval starts it now.

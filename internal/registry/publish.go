@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -16,13 +19,6 @@ func Publish(dir string, save func(modelDir string) error, l Lineage, promote bo
 	if err != nil {
 		return v, false, err
 	}
-	if l.Parent == "" {
-		if cur, err := r.Find(Champion); err == nil {
-			l.Parent = cur
-		} else if !errors.Is(err, ErrNotFound) {
-			return v, false, err
-		}
-	}
 	st, err := r.Stage()
 	if err != nil {
 		return v, false, err
@@ -30,6 +26,23 @@ func Publish(dir string, save func(modelDir string) error, l Lineage, promote bo
 	if err := save(st.Dir()); err != nil {
 		st.Abort()
 		return v, false, fmt.Errorf("registry %s: write model: %w", dir, err)
+	}
+	if l.Parent == "" {
+		// The parent is the champion this version would replace: one of the same kind (a
+		// registry holding several roles' models does not make a forecaster the parent of
+		// an RL agent).
+		kind := l.Kind
+		if kind == "" {
+			kind = stagedKind(st.Dir())
+		}
+		if cur, err := r.Find(Champion); err == nil {
+			if cl, err := r.Verify(cur); err == nil && cl.Kind == kind {
+				l.Parent = cur
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			st.Abort()
+			return v, false, err
+		}
 	}
 	v, created, err = st.Commit(l)
 	if err != nil {
@@ -42,6 +55,19 @@ func Publish(dir string, save func(modelDir string) error, l Lineage, promote bo
 		v.Aliases = appendUnique(v.Aliases, Champion)
 	}
 	return v, created, nil
+}
+
+// stagedKind is the kind the staged manifest.json names ("" without one).
+func stagedKind(dir string) string {
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return ""
+	}
+	var m manifestFields
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	return m.Kind
 }
 
 func appendUnique(xs []string, x string) []string {

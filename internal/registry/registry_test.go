@@ -725,3 +725,62 @@ func TestRegistryDigestSeriesDependsOnEveryPartOfTheData(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveKindRefusesAVersionOfAnotherKind(t *testing.T) {
+	r := newTestRegistry(t)
+	fc := mustCommit(t, r, "fc") // an arima forecaster
+	ppo, err := commitModel(r, "ppo", "agent", Lineage{Data: Data{Source: "trace", Trace: "t.csv"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPromote(t, r, Champion, fc.ID)
+	mustPromote(t, r, "rl", ppo.ID)
+	if dir, id, err := ResolveKind(r.Dir()+"@rl", "rl-model", "ppo"); err != nil || dir != ppo.Dir || id != ppo.ID {
+		t.Fatalf("ResolveKind(@rl, ppo) = %s, %s, %v", dir, id, err)
+	}
+	_, _, err = ResolveKind(r.Dir()+"@champion", "rl-model", "ppo")
+	if !errors.Is(err, ErrWrongKind) || !strings.Contains(err.Error(), "is of kind arima, want ppo") || !strings.Contains(err.Error(), "rl-model") {
+		t.Fatalf("ResolveKind(@champion holding arima, ppo): %v", err)
+	}
+	_, _, err = ResolveKind(r.Dir()+"@"+ppo.ID[:8], "forecaster", "arima", "gru")
+	if !errors.Is(err, ErrWrongKind) || !strings.Contains(err.Error(), "is of kind ppo, want one of arima, gru") {
+		t.Fatalf("ResolveKind(ppo prefix, forecasters): %v", err)
+	}
+	if _, _, err := ResolveKind(r.Dir()+"@nosuch", "rl-model", "ppo"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"nosuch"`) {
+		t.Fatalf("unknown alias: %v", err)
+	}
+	plain := t.TempDir()
+	if dir, id, err := ResolveKind(plain, "rl-model", "ppo"); err != nil || dir != plain || id != "" {
+		t.Fatalf("plain directory: %s %s %v", dir, id, err)
+	}
+}
+
+func TestPublishParentIsTheChampionOfTheSameKind(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "models")
+	save := func(kind, tag string) func(string) error {
+		return func(d string) error {
+			if err := os.WriteFile(filepath.Join(d, "manifest.json"), manifest(kind, tag), 0o644); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(d, "state.bin"), []byte(tag), 0o644)
+		}
+	}
+	a, _, err := Publish(dir, save("arima", "a"), Lineage{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := Publish(dir, save("ppo", "p"), Lineage{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Lineage.Parent != "" {
+		t.Errorf("a ppo version's parent is the arima champion %s", Short(p.Lineage.Parent))
+	}
+	b, _, err := Publish(dir, save("arima", "b"), Lineage{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Lineage.Parent != a.ID {
+		t.Errorf("arima version's parent %q, want the arima champion %s", Short(b.Lineage.Parent), Short(a.ID))
+	}
+}

@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -51,4 +53,50 @@ func Resolve(s string) (dir, id string, err error) {
 		return "", "", fmt.Errorf("model reference %q: %w", s, err)
 	}
 	return v.Dir, v.ID, nil
+}
+
+// ErrWrongKind is wrapped by ResolveKind's error for a version of a kind the loader cannot use.
+var ErrWrongKind = errors.New("wrong model kind")
+
+// ResolveKind is Resolve for a loader of some kinds of model only: role names the loader in
+// the message (rl-model, forecaster, profile), kinds are the kinds it loads. A registry
+// version of another kind is refused with an error naming the version's kind and the kinds
+// wanted (wrapping ErrWrongKind), before any file of it is read as the wrong model. A plain
+// directory is returned unchecked: its loader reads the kind from its manifest.
+func ResolveKind(s, role string, kinds ...string) (dir, id string, err error) {
+	dir, id, err = Resolve(s)
+	if err != nil || id == "" {
+		return dir, id, err
+	}
+	ref, _ := ParseRef(s)
+	r, err := Open(ref.Registry)
+	if err != nil {
+		return "", "", err
+	}
+	l, err := r.Verify(id)
+	if err != nil {
+		return "", "", fmt.Errorf("model reference %q: %w", s, err)
+	}
+	if !slices.Contains(kinds, l.Kind) {
+		return "", "", fmt.Errorf("%s %q: version %s is of kind %s, want %s: %w", role, s, Short(id), kindName(l.Kind), wantKinds(kinds), ErrWrongKind)
+	}
+	return dir, id, nil
+}
+
+func kindName(k string) string {
+	if k == "" {
+		return "kind-less"
+	}
+	return k
+}
+
+func wantKinds(kinds []string) string {
+	switch len(kinds) {
+	case 0:
+		return "no kind"
+	case 1:
+		return kinds[0]
+	default:
+		return "one of " + strings.Join(kinds, ", ")
+	}
 }

@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func Builtin() (*Model, error) {
 // DIR@DIGEST-PREFIX (verified before loading). name "" derives one from spec. The model
 // takes and returns req/s whatever unit it was trained in (forecast.LoadForRates).
 func Load(name, spec string) (*Model, error) {
-	dir, id, err := registry.Resolve(spec)
+	dir, id, err := registry.ResolveKind(spec, "model", forecast.Kinds()...)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", spec, err)
 	}
@@ -128,6 +129,9 @@ func LoadRegistry(dir string) (models []*Model, skipped []error, err error) {
 		if v.Err != nil {
 			skipped = append(skipped, v.Err)
 			continue
+		}
+		if !slices.Contains(forecast.Kinds(), v.Lineage.Kind) {
+			continue // an RL agent or a performance profile: not a forecaster to serve
 		}
 		m, err := load("", dir+"@"+registry.Short(v.ID), v.Dir, v.ID, v.Aliases)
 		if err != nil {

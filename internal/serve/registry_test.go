@@ -3,6 +3,8 @@ package serve
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,5 +91,24 @@ func TestServeRegistry(t *testing.T) {
 	// A missing registry and a bad reference are errors naming them.
 	if _, err := LoadModels(Options{Models: []string{dir + "@nonesuch"}}, nil); err == nil || !strings.Contains(err.Error(), "nonesuch") {
 		t.Errorf("bad alias: %v", err)
+	}
+}
+
+// TestServeRegistrySkipsOtherKinds: an RL agent in the registry is not a forecaster to serve
+// (no error, no model), and naming it as a model is refused with both kinds.
+func TestServeRegistrySkipsOtherKinds(t *testing.T) {
+	dir, _ := publishNaive(t)
+	agent, _, err := registry.Publish(dir, func(md string) error {
+		return os.WriteFile(filepath.Join(md, "manifest.json"), []byte(`{"kind":"ppo","format_version":1}`), 0o644)
+	}, registry.Lineage{CodeVersion: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, skipped, err := LoadRegistry(dir)
+	if err != nil || len(skipped) != 0 || len(ms) != 1 || ms[0].Kind != "naive" {
+		t.Fatalf("LoadRegistry: %d models, skipped %v, %v", len(ms), skipped, err)
+	}
+	if _, err := Load("", dir+"@"+registry.Short(agent.ID)); err == nil || !strings.Contains(err.Error(), "is of kind ppo, want one of") {
+		t.Fatalf("loading the agent as a model: %v", err)
 	}
 }

@@ -25,8 +25,12 @@ type Calibration struct {
 	// CPUShare is each replica's CPU share, cores (1 under the gomaxprocs fallback).
 	CPUShare float64 `json:"cpu_share_cores"`
 	// CPUPerRequestMS is the replica's CPU time per request, from process_cpu_seconds_total
-	// over spaced single requests.
-	CPUPerRequestMS float64 `json:"cpu_per_request_ms"`
+	// over spaced single requests: the median of Config.Calibrations probes, whose values
+	// are CPUPerRequestRunsMS and whose spread ((max − min) / median) is
+	// CPUPerRequestSpread.
+	CPUPerRequestMS     float64   `json:"cpu_per_request_ms"`
+	CPUPerRequestRunsMS []float64 `json:"cpu_per_request_runs_ms"`
+	CPUPerRequestSpread float64   `json:"cpu_per_request_spread"`
 	// UnloadedMeanMS is the mean client-side latency of those spaced single requests.
 	UnloadedMeanMS float64 `json:"unloaded_mean_ms"`
 	// ReplicaCapacity is CPUShare / CPU per request: the most requests per second one
@@ -201,5 +205,34 @@ func profileOf(samples []perf.ProfilingSample) (*perf.Profile, error) {
 	return perf.NewProfile("testbed", pts, 0)
 }
 
+// cpuTick is the resolution of process_cpu_seconds_total (Linux reports process CPU time
+// in clock ticks of 1/USER_HZ = 10 ms): a probe of n requests knows the CPU per request to
+// about ±cpuTick/n per reading, which the spread and drift bounds allow for.
+const cpuTick = 10 * time.Millisecond
+
 // machineCPUs is the number of cores the machine offers (a variable for tests).
 var machineCPUs = runtime.NumCPU
+
+// median of xs (not empty); xs is not modified.
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// spread is (max − min) / median of xs: 0 for one value.
+func spread(xs []float64) float64 {
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	return (hi - lo) / m
+}

@@ -14,6 +14,7 @@ import (
 // Hard caps on a testbed run, whatever the flags say: the machine is shared.
 const (
 	MaxDurationPerPolicy = time.Hour
+	MaxDurationTotal     = 8 * time.Hour
 	MaxReplicasCap       = 32
 	minInterval          = 2 * time.Second
 )
@@ -34,8 +35,15 @@ type Config struct {
 	Policies []string
 	// Params are policy parameters, "key=value" for all or "policy.key=value" for one.
 	Params map[string]string
-	// Min and Max bound replicas (defaults 1 and 8).
+	// Min and Max bound replicas (defaults 1 and 8). Min 0 means 1 unless ScaleToZero.
 	Min, Max int
+	// ScaleToZero allows Min 0: each policy's run then starts with no replica, and the load
+	// balancer's activator holds requests until one is ready (HoldTimeout, HoldQueue; the
+	// simulator's defaults when 0). The activator holds requests whenever no replica is
+	// ready, whatever Min is.
+	ScaleToZero bool
+	HoldTimeout time.Duration
+	HoldQueue   int
 	// StartupDelay is each replica's time to ready (default 10 s).
 	StartupDelay time.Duration
 	// CPUShare (cores, default 0.25) and CFSPeriod (default 100 ms, the kernel's and
@@ -67,13 +75,35 @@ type Config struct {
 	OutDir string
 	// Log receives progress lines (nil = discard).
 	Log io.Writer
+
+	// Fit and ReserveCores: before it starts replicas, the run measures the machine's idle
+	// CPU and checks that Max replicas' CPU shares plus ReserveCores (default 0.5 core: the
+	// load generator, load balancer and Prometheus) fit in it; Fit says what happens when
+	// they do not (default: refuse, naming what to change).
+	Fit          FitMode
+	ReserveCores float64
+	// Calibrations is how many times the single-replica probe (CPU per request, unloaded
+	// latency) is repeated (default 3): the median is used and the spread reported. A
+	// spread above MaxCalibrationSpread (default 0.2, a fifth of the median), beyond the
+	// CPU counter's 10 ms resolution, refuses the run: the machine is too noisy for its
+	// numbers to mean anything.
+	Calibrations         int
+	MaxCalibrationSpread float64
+	// MaxShortfall (default 0.01) is the share of a policy's scheduled requests the load
+	// generator may fail to send on time; MaxDrift (default 0.25) is how far the CPU per
+	// request, probed again after each policy's run, may move from the calibration. Past
+	// either, the run stops as invalid (an *InvalidRunError naming the policy and cause).
+	MaxShortfall, MaxDrift float64
+	// Repeats runs every policy this many times (default 1), rotating the order each
+	// round so that slow drift of the machine does not favour one policy.
+	Repeats int
 }
 
 func (c *Config) defaults() error {
 	if c.Interval == 0 {
 		c.Interval = 15 * time.Second
 	}
-	if c.Min == 0 {
+	if c.Min == 0 && !c.ScaleToZero {
 		c.Min = 1
 	}
 	if c.Max == 0 {
@@ -102,6 +132,24 @@ func (c *Config) defaults() error {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.ReserveCores == 0 {
+		c.ReserveCores = 0.5
+	}
+	if c.Calibrations == 0 {
+		c.Calibrations = 3
+	}
+	if c.MaxCalibrationSpread == 0 {
+		c.MaxCalibrationSpread = 0.2
+	}
+	if c.MaxShortfall == 0 {
+		c.MaxShortfall = 0.01
+	}
+	if c.MaxDrift == 0 {
+		c.MaxDrift = 0.25
+	}
+	if c.Repeats == 0 {
+		c.Repeats = 1
 	}
 	if c.TraceName == "" {
 		c.TraceName = "custom"
@@ -140,8 +188,14 @@ func (c *Config) defaults() error {
 	if len(c.Policies) == 0 {
 		bad("no policy given")
 	}
-	if c.Min < 1 || c.Max < c.Min || c.Max > MaxReplicasCap {
-		bad("replica bounds must satisfy 1 <= min <= max <= %d (got min %d, max %d)", MaxReplicasCap, c.Min, c.Max)
+	switch {
+	case c.ScaleToZero && c.Min != 0:
+		bad("scale to zero needs min 0 (got min %d)", c.Min)
+	case c.Max < 1 || c.Max < c.Min || c.Max > MaxReplicasCap || (c.Min < 1 && !c.ScaleToZero):
+		bad("replica bounds must satisfy 1 <= min <= max <= %d, or min 0 to scale to zero (got min %d, max %d)", MaxReplicasCap, c.Min, c.Max)
+	}
+	if c.HoldTimeout < 0 {
+		bad("activator hold timeout %s must not be negative", c.HoldTimeout)
 	}
 	if c.StartupDelay < 0 || c.StartupDelay > 10*time.Minute {
 		bad("start-up delay %s out of range [0, 10m]", c.StartupDelay)
@@ -160,6 +214,27 @@ func (c *Config) defaults() error {
 	}
 	if c.ProfileStep < 500*time.Millisecond || c.ProfileStep > time.Minute {
 		bad("profile step %s out of range [500ms, 1m]", c.ProfileStep)
+	}
+	if !(c.ReserveCores >= 0) || c.ReserveCores > 8 {
+		bad("reserve %g cores out of range [0, 8]", c.ReserveCores)
+	}
+	if c.Calibrations < 1 || c.Calibrations > 20 {
+		bad("calibrations %d out of range [1, 20]", c.Calibrations)
+	}
+	for _, b := range []struct {
+		name string
+		v    float64
+	}{{"calibration spread bound", c.MaxCalibrationSpread}, {"shortfall bound", c.MaxShortfall}, {"drift bound", c.MaxDrift}} {
+		if !(b.v > 0) || b.v > 1 {
+			bad("%s %g out of range (0, 1]", b.name, b.v)
+		}
+	}
+	if c.Repeats < 1 || c.Repeats > 10 {
+		bad("repeats %d out of range [1, 10]", c.Repeats)
+	}
+	if d := time.Duration(len(c.Shape)*c.Repeats*len(c.Policies)) * c.Interval; d > MaxDurationTotal {
+		bad("the whole run (%d policies x %d repeats x %s) would last %s, above the cap of %s", len(c.Policies), c.Repeats,
+			time.Duration(len(c.Shape))*c.Interval, d, MaxDurationTotal)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("testbed config: %s", strings.Join(errs, "; "))

@@ -15,6 +15,7 @@ import (
 	"github.com/bascaler/bascaler/internal/metrics"
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/testbed/lb"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
@@ -34,6 +35,19 @@ type Summary struct {
 	Policy string `json:"policy"`
 	measure.Summary
 	RequestsNotSent float64 `json:"requests_not_sent"`
+	// Repeat numbers the policy's runs from 0 (Config.Repeats).
+	Repeat int `json:"repeat"`
+	// Shortfall is RequestsNotSent over the requests scheduled.
+	Shortfall float64 `json:"shortfall"`
+	// CPUPerRequestAfterMS is the CPU per request probed again on one replica right after
+	// the run (the calibration's probe): how far the machine drifted during it.
+	CPUPerRequestAfterMS float64 `json:"cpu_per_request_after_ms"`
+	// ThrottledPeriodFraction and ThrottledSeconds are the replicas' CFS throttling during
+	// the run (cgroup cpu.stat summed over replicas; zero without a cgroup quota): the share
+	// of enforcement periods in which a replica used up its quota and was stopped, and the
+	// replica-seconds spent stopped.
+	ThrottledPeriodFraction float64 `json:"throttled_period_fraction"`
+	ThrottledSeconds        float64 `json:"throttled_seconds"`
 }
 
 // Decision is one pass of the autoscaler loop.
@@ -62,6 +76,10 @@ type IntervalRecord struct {
 	PromMeanMS        float64
 	PromCPU           float64
 	AllocatedAtTheEnd int
+	// Scale from zero, from the load balancer's activator: requests that arrived in the
+	// interval and found no ready replica, those it held, those of them that failed, and the
+	// p99 of the added latency of those served.
+	ColdStarts, HeldRequests, HeldFailed, HeldP99MS float64
 }
 
 // PolicyRun is one policy's full run.
@@ -78,7 +96,7 @@ type PolicyRun struct {
 	capAtSLO float64
 }
 
-func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) {
+func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point, cold []coldInterval) {
 	stats := run.Summarize(pr.SLO.TargetMS)
 	measured := make([]measure.Record, len(stats))
 	var notSent float64
@@ -95,6 +113,20 @@ func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point) 
 			rec.PromRate, rec.PromMeanMS, rec.PromCPU = seen[k].Rate, seen[k].LatencyMeanMS, seen[k].CPU
 		}
 		m := rec.measured(pr.Interval)
+		if k < len(cold) {
+			c := cold[k]
+			m.ColdStarts, m.HeldRequests, m.HeldFailed, m.HeldWaits = c.coldStarts, c.held, c.heldFailed, c.waits
+			held := measure.HeldLatency(c.waits)
+			m.HeldLatencyMeanMS, m.HeldLatencyP99MS = held.MeanMS, held.P99MS
+			rec.ColdStarts, rec.HeldRequests, rec.HeldFailed, rec.HeldP99MS = c.coldStarts, c.held, c.heldFailed, held.P99MS
+		}
+		if pr.rates[k] == 0 {
+			// Idle pod-time as the simulator counts it: allocated pods while the
+			// scheduled arrival rate is zero.
+			s.mu.Lock()
+			m.IdlePodSeconds = s.alloc[k]
+			s.mu.Unlock()
+		}
 		m.Judge(pr.SLO, pr.capAtSLO)
 		rec.LatencyMS, rec.Violated, rec.Need = m.Latency(pr.SLO.Metric), m.Violated, m.Need
 		measured[k] = m
@@ -133,17 +165,22 @@ func (pr *PolicyRun) WriteCSVs(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output folder: %w", err)
 	}
-	base := filepath.Join(dir, strings.NewReplacer(":", "_", "/", "_").Replace(pr.Policy))
+	name := strings.NewReplacer(":", "_", "/", "_").Replace(pr.Policy)
+	if pr.Summary.Repeat > 0 {
+		// The first run keeps the plain name (the simulator's and earlier runs' layout).
+		name += "-repeat" + strconv.Itoa(pr.Summary.Repeat)
+	}
+	base := filepath.Join(dir, name)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	rows := [][]string{{"interval", "start_s", "rate_scheduled", "scheduled", "sent", "not_sent", "ok", "failed",
 		"latency_mean_ms", "latency_p95_ms", "latency_p99_ms", "over_slo", "violated", "replicas", "ready", "need",
-		"allocated_at_end", "prom_rate", "prom_latency_mean_ms", "prom_cpu"}}
+		"allocated_at_end", "prom_rate", "prom_latency_mean_ms", "prom_cpu", "cold_starts", "held_requests", "held_failed", "held_latency_p99_ms"}}
 	for _, r := range pr.Records {
 		rows = append(rows, []string{strconv.Itoa(r.Index), f((time.Duration(r.Index) * pr.Interval).Seconds()), f(r.Rate),
 			u(r.Scheduled), u(r.Sent), u(r.NotSent), u(r.OK), u(r.Failed), f(r.MeanMS), f(r.P95MS), f(r.P99MS), u(r.IntervalStats.OverSLO),
 			strconv.FormatBool(r.Violated), f(r.Replicas), f(r.Ready), strconv.Itoa(r.Need), strconv.Itoa(r.AllocatedAtTheEnd),
-			f(r.PromRate), f(r.PromMeanMS), f(r.PromCPU)})
+			f(r.PromRate), f(r.PromMeanMS), f(r.PromCPU), f(r.ColdStarts), f(r.HeldRequests), f(r.HeldFailed), f(r.HeldP99MS)})
 	}
 	if err := writeCSV(base+"-intervals.csv", rows); err != nil {
 		return err
@@ -247,4 +284,38 @@ func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo polic
 	}
 	cmd += "\n"
 	return os.WriteFile(filepath.Join(dir, "simulate.txt"), []byte(cmd), 0o644)
+}
+
+// coldInterval is one interval's cold starts, from the load balancer's activator.
+type coldInterval struct {
+	coldStarts, held, heldFailed float64
+	waits                        []measure.HeldWait
+}
+
+// coldStarts bins the activator's held requests by the interval they arrived in, as the
+// simulator counts them: every arrival that found no ready replica is a cold start; the
+// refused ones (queue full) are not held; timed-out, refused and abandoned ones failed; a
+// served one adds its wait to the interval's held latencies.
+func coldStarts(held []lb.Held, start time.Time, interval time.Duration, n int) []coldInterval {
+	out := make([]coldInterval, n)
+	for _, h := range held {
+		k := int(h.Arrived.Sub(start) / interval)
+		if h.Arrived.Before(start) || k >= n { // (a division truncates toward zero)
+			continue
+		}
+		c := &out[k]
+		c.coldStarts++
+		switch h.Outcome {
+		case lb.Served:
+			c.held++
+			ms := float64(h.Wait) / float64(time.Millisecond)
+			c.waits = append(c.waits, measure.HeldWait{LoMS: ms, HiMS: ms, Count: 1})
+		case lb.Refused:
+			c.heldFailed++
+		default:
+			c.held++
+			c.heldFailed++
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
+	"github.com/bascaler/bascaler/internal/testbed/lb"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
@@ -36,7 +37,7 @@ func TestFinishComputesSimulatorMetricsFromMeasuredLatencies(t *testing.T) {
 	pr := &PolicyRun{Policy: "p", Interval: iv, SLO: policy.SLO{Metric: perf.Mean, TargetMS: 10},
 		rates: []float64{10, 4}, capAtSLO: 8,
 		Decisions: []Decision{{Before: 1, After: 1, Decided: true}, {Before: 1, After: 3, Decided: true}, {Before: 3, After: 3}}}
-	pr.finish(run, s, nil)
+	pr.finish(run, s, nil, nil)
 	got := pr.Summary
 	h := iv.Hours()
 	for _, c := range []struct {
@@ -98,10 +99,31 @@ func TestFinishReadsTheSLOsStatistic(t *testing.T) {
 		s := newSampler(1, iv)
 		s.alloc, s.ready, s.seconds = []float64{10}, []float64{10}, []float64{10}
 		pr := &PolicyRun{Policy: "p", Interval: iv, SLO: policy.SLO{Metric: c.metric, TargetMS: 20}, rates: []float64{0.3}, capAtSLO: 8}
-		pr.finish(run, s, nil)
+		pr.finish(run, s, nil, nil)
 		r := pr.Records[0]
 		if math.Abs(r.LatencyMS-c.latency) > 1e-9 || r.Violated != c.violated || pr.Summary.SLOViolationRate != map[bool]float64{false: 0, true: 1}[c.violated] {
 			t.Errorf("%s SLO: latency %g violated %v (rate %g), want %g %v", c.metric, r.LatencyMS, r.Violated, pr.Summary.SLOViolationRate, c.latency, c.violated)
 		}
+	}
+}
+
+func TestServerlessColdStartsBinnedByArrival(t *testing.T) {
+	start := time.Unix(1000, 0)
+	iv := 10 * time.Second
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	held := []lb.Held{
+		{Arrived: at(1), Wait: 2 * time.Second, Outcome: lb.Served},
+		{Arrived: at(2), Wait: time.Second, Outcome: lb.Served},
+		{Arrived: at(3), Outcome: lb.Refused},
+		{Arrived: at(12), Wait: 300 * time.Second, Outcome: lb.TimedOut},
+		{Arrived: at(-1), Outcome: lb.Served}, // before the run: not counted
+		{Arrived: at(25), Outcome: lb.Served}, // after it
+	}
+	got := coldStarts(held, start, iv, 2)
+	if c := got[0]; c.coldStarts != 3 || c.held != 2 || c.heldFailed != 1 || len(c.waits) != 2 || c.waits[0].LoMS != 2000 {
+		t.Errorf("interval 0: %+v, want 3 cold starts, 2 held and served (2000 and 1000 ms), 1 refused", c)
+	}
+	if c := got[1]; c.coldStarts != 1 || c.held != 1 || c.heldFailed != 1 || len(c.waits) != 0 {
+		t.Errorf("interval 1: %+v, want 1 cold start held and timed out", c)
 	}
 }

@@ -79,7 +79,7 @@ func startRig(ctx context.Context, cfg *Config) (r *rig, err error) {
 		return nil, err
 	}
 	r.scaler = replica.NewScaler(r.mgr)
-	r.bal = lb.New()
+	r.bal = lb.NewWith(lb.Options{HoldTimeout: cfg.HoldTimeout, HoldQueue: cfg.HoldQueue})
 	if r.lbSrv, err = lb.Listen(r.bal, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -200,6 +200,24 @@ func (r *rig) waitReplicas(ctx context.Context, n int, timeout time.Duration) er
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// holdTimeout is the activator's hold timeout in effect.
+func (r *rig) holdTimeout() time.Duration {
+	if r.cfg.HoldTimeout > 0 {
+		return r.cfg.HoldTimeout
+	}
+	return lb.DefaultHoldTimeout
+}
+
+// readyReplica is the address of a ready replica (the first one).
+func (r *rig) readyReplica() (string, error) {
+	for _, x := range r.mgr.Replicas() {
+		if x.State() == replica.Ready {
+			return x.Addr, nil
+		}
+	}
+	return "", fmt.Errorf("testbed: no ready replica to probe")
 }
 
 // target is the URL the load goes to.

@@ -27,6 +27,8 @@ type Report struct {
 	SLOMetric   string      `json:"slo_metric"`
 	SLOMS       float64     `json:"slo_ms"`
 	Calibration Calibration `json:"calibration"`
+	// Machine is the idle CPU measured before the run and the replicas it allowed.
+	Machine MachineFit `json:"machine"`
 	// Runs holds each policy's per-interval records (not in the JSON; see WriteCSVs).
 	Runs []*PolicyRun `json:"-"`
 }
@@ -46,6 +48,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			return nil, fmt.Errorf("policy %s is clairvoyant: it runs only in the simulator", name)
 		}
 	}
+	// The machine is measured before anything of the run's own starts.
+	idle, err := idleCores(ctx, fitWindow)
+	if err != nil {
+		return nil, err
+	}
 	r, err := startRig(ctx, &cfg)
 	if err != nil {
 		return nil, err
@@ -55,6 +62,17 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			err = fmt.Errorf("testbed cleanup: %w", cerr)
 		}
 	}()
+	fit, err := fitMachine(&cfg, r.share, idle)
+	if err != nil {
+		return nil, err
+	}
+	if fit.Max != cfg.Max {
+		fmt.Fprintf(cfg.Log, "testbed: %.2f idle cores: maximum replicas lowered from %d to %d (--fit scale-down)\n", idle, cfg.Max, fit.Max)
+		cfg.Max = fit.Max
+	}
+	if !fit.Fits {
+		fmt.Fprintf(cfg.Log, "testbed: warning: %d replicas need %.2f cores and the machine has %.2f idle (--fit ignore): the numbers measure the other load too\n", cfg.Max, fit.NeededCores, idle)
+	}
 	fmt.Fprintf(cfg.Log, "testbed: prometheus %s, load balancer %s, cpu limit %s\n", r.prom.URL, r.lbSrv.Addr, r.limiter)
 
 	cal, prof, slo, err := calibrate(ctx, r)
@@ -62,7 +80,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return nil, err
 	}
 	rep = &Report{Trace: cfg.TraceName, Intervals: len(cfg.Shape), IntervalS: cfg.Interval.Seconds(),
-		SLOMetric: slo.Metric.String(), SLOMS: slo.TargetMS, Calibration: cal}
+		SLOMetric: slo.Metric.String(), SLOMS: slo.TargetMS, Calibration: cal, Machine: fit}
 	fmt.Fprintf(cfg.Log, "testbed: cpu/request %.2f ms, unloaded mean %.2f ms, SLO %s %.1f ms, replica capacity %.1f req/s (%.1f at the SLO), peak %.1f req/s\n",
 		cal.CPUPerRequestMS, cal.UnloadedMeanMS, slo.Metric, slo.TargetMS, cal.ReplicaCapacity, cal.ReplicaCapacityAtSLO, cal.PeakRate)
 
@@ -79,19 +97,22 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	for i, v := range cfg.History {
 		history[i] = v / peak * cal.PeakRate
 	}
-	capAtSLO := cal.ReplicaCapacityAtSLO
-	for _, name := range cfg.Policies {
-		pr, err := runPolicy(ctx, r, name, rates, history, slo, prof, capAtSLO)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "policy "+name) {
-				err = fmt.Errorf("policy %s: %w", name, err)
+	for rep0 := range cfg.Repeats {
+		for i := range cfg.Policies {
+			// Round k starts k policies further on: slow drift of the machine spreads over
+			// every policy instead of always favouring the first.
+			name := cfg.Policies[(i+rep0)%len(cfg.Policies)]
+			pr, err := runChecked(ctx, r, name, rep0, rates, history, slo, prof, cal)
+			if pr != nil {
+				rep.Runs = append(rep.Runs, pr)
+				rep.Results = append(rep.Results, pr.Summary)
+				if cfg.OutDir != "" {
+					if werr := pr.WriteCSVs(cfg.OutDir); werr != nil && err == nil {
+						err = werr
+					}
+				}
 			}
-			return rep, err
-		}
-		rep.Runs = append(rep.Runs, pr)
-		rep.Results = append(rep.Results, pr.Summary)
-		if cfg.OutDir != "" {
-			if err := pr.WriteCSVs(cfg.OutDir); err != nil {
+			if err != nil {
 				return rep, err
 			}
 		}
@@ -126,15 +147,29 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 		return fail(err)
 	}
 	addr := r.mgr.Replicas()[0].Addr
-	mean, cpu, err := probeSingle(ctx, r.target(), addr, cfg.CalibrationRequests, r.share)
-	if err != nil {
-		return fail(err)
+	var cpus, means []float64
+	for range cfg.Calibrations {
+		mean, cpu, err := probeSingle(ctx, r.target(), addr, cfg.CalibrationRequests, r.share)
+		if err != nil {
+			return fail(err)
+		}
+		cpus, means = append(cpus, cpu), append(means, mean)
+		cal.CPUPerRequestRunsMS = append(cal.CPUPerRequestRunsMS, round2(cpu*1000))
 	}
+	cpu, mean := median(cpus), median(means)
 	cal.CPUPerRequestMS = cpu * 1000
 	cal.UnloadedMeanMS = mean
+	cal.CPUPerRequestSpread = spread(cpus)
+	// Each probe's CPU per request is known to ±cpuTick/n (two readings of a counter in
+	// clock ticks): the bound is on the spread beyond that resolution.
+	if res := 2 * cpuTick.Seconds() / float64(cfg.CalibrationRequests); spread(cpus)*cpu > cfg.MaxCalibrationSpread*cpu+res {
+		return fail(fmt.Errorf("CPU per request varied by %.0f%% of its median over %d probes (%v ms), above the bound of %.0f%%: the machine is too busy for the testbed to measure policies; wait until it is idler",
+			100*cal.CPUPerRequestSpread, cfg.Calibrations, cal.CPUPerRequestRunsMS, 100*cfg.MaxCalibrationSpread))
+	}
 	cal.ReplicaCapacity = r.share / cpu
 	cal.MachineCapacity = float64(machineCPUs()) / cpu
 	fmt.Fprintf(cfg.Log, "testbed: profiling one replica at %v of %.1f req/s, %s each\n", profileLoads, cal.ReplicaCapacity, cfg.ProfileStep)
+	var err error
 	cal.Profile, err = profileReplica(ctx, r.target(), addr, cal.ReplicaCapacity, r.share, cfg.ProfileStep)
 	if err != nil {
 		return fail(err)
@@ -158,6 +193,72 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	usable := math.Min(float64(cfg.Max)*cal.ReplicaCapacityAtSLO, 0.75*cal.MachineCapacity)
 	cal.PeakRate = cfg.PeakFraction * usable
 	return cal, prof, slo, nil
+}
+
+// InvalidRunError stops a run whose numbers cannot be trusted: the load generator fell
+// behind the schedule, or the machine's speed drifted from the calibration, past the
+// configured bounds. The report returned beside it holds every run up to and including the
+// invalid one.
+type InvalidRunError struct {
+	Policy string
+	Repeat int
+	Reason string
+}
+
+func (e *InvalidRunError) Error() string {
+	return fmt.Sprintf("testbed: run invalid: policy %s (repeat %d): %s", e.Policy, e.Repeat, e.Reason)
+}
+
+// runChecked runs one policy and judges the run: the load generator's shortfall and the
+// CPU per request probed again afterwards must stay within the configured bounds. Its
+// throttling is the limiter's account over the run.
+func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, history []float64, slo policy.SLO, prof *perf.Profile, cal Calibration) (*PolicyRun, error) {
+	cfg := r.cfg
+	th0, hasTh, err := r.mgr.Throttling()
+	if err != nil {
+		return nil, err
+	}
+	pr, err := runPolicy(ctx, r, name, rates, history, slo, prof, cal.ReplicaCapacityAtSLO)
+	if err != nil {
+		if !strings.HasPrefix(err.Error(), "policy "+name) {
+			err = fmt.Errorf("policy %s: %w", name, err)
+		}
+		return nil, err
+	}
+	s := &pr.Summary
+	s.Repeat = repeat
+	if hasTh {
+		th1, _, err := r.mgr.Throttling()
+		if err != nil {
+			return pr, err
+		}
+		d := th1.Sub(th0)
+		s.ThrottledPeriodFraction, s.ThrottledSeconds = d.ThrottledFraction(), d.ThrottledTime.Seconds()
+	}
+	if scheduled := s.Requests + s.RequestsNotSent; scheduled > 0 {
+		s.Shortfall = s.RequestsNotSent / scheduled
+	}
+	addr, err := r.readyReplica()
+	if err != nil {
+		return pr, err
+	}
+	_, cpu, err := probeSingle(ctx, r.target(), addr, max(10, cfg.CalibrationRequests/2), r.share)
+	if err != nil {
+		return pr, fmt.Errorf("policy %s: probe after the run: %w", name, err)
+	}
+	s.CPUPerRequestAfterMS = round2(cpu * 1000)
+	if s.Shortfall > cfg.MaxShortfall {
+		return pr, &InvalidRunError{Policy: name, Repeat: repeat, Reason: fmt.Sprintf(
+			"the load generator could not send %.1f%% of the scheduled requests on time (bound %.1f%%): the machine could not generate the load; lower --peak-fraction or run on an idler machine",
+			100*s.Shortfall, 100*cfg.MaxShortfall)}
+	}
+	res := 2 * cpuTick.Seconds() * 1000 / float64(max(10, cfg.CalibrationRequests/2))
+	if drift := math.Abs(cpu*1000/cal.CPUPerRequestMS - 1); math.Abs(cpu*1000-cal.CPUPerRequestMS) > cfg.MaxDrift*cal.CPUPerRequestMS+res {
+		return pr, &InvalidRunError{Policy: name, Repeat: repeat, Reason: fmt.Sprintf(
+			"CPU per request moved from %.2f ms at calibration to %.2f ms after the run (%.0f%%, bound %.0f%%): the machine's speed changed under the run",
+			cal.CPUPerRequestMS, cpu*1000, 100*drift, 100*cfg.MaxDrift)}
+	}
+	return pr, nil
 }
 
 // runPolicy replays rates once under the named policy.
@@ -194,6 +295,9 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 		Queries: metrics.Queries{
 			Preset: metrics.PresetHTTP, Namespace: promNamespace, Target: promTarget,
 			CPUSource: metrics.CPUCadvisor, RequestMillicores: int(math.Round(r.share * 1000)),
+			// The load balancer's activator counts the requests that found no ready
+			// replica: the wake-up signal after a scale to zero (Point.Held).
+			WakeUp: metrics.WakeUpTestbed,
 		},
 	})
 	if err != nil {
@@ -211,13 +315,17 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	samp := newSampler(len(rates), cfg.Interval)
 	log := driver.NewReplicaLog(0)
 
+	r.bal.TakeHeld() // forget what calibration or the previous run left behind
 	start := time.Now()
 	genDone := make(chan struct{})
 	var genRun *loadgen.Run
 	var genErr error
+	// A held request may wait the activator's whole hold timeout: the client waits longer,
+	// so that the activator, not the client, decides when a cold start failed.
+	timeout := max(10*time.Second, r.holdTimeout()+5*time.Second)
 	go func() {
 		defer close(genDone)
-		genRun, genErr = loadgen.Generate(runCtx, loadgen.Options{Target: r.target(), Schedule: sched})
+		genRun, genErr = loadgen.Generate(runCtx, loadgen.Options{Target: r.target(), Schedule: sched, Timeout: timeout})
 	}()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -248,7 +356,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	if promErr != nil {
 		pr.PromError = promErr.Error()
 	}
-	pr.finish(genRun, samp, seen)
+	pr.finish(genRun, samp, seen, coldStarts(r.bal.TakeHeld(), start, cfg.Interval, len(rates)))
 	return pr, nil
 }
 

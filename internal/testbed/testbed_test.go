@@ -42,6 +42,10 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 		Min:      1, Max: 4, StartupDelay: time.Second, CPUShare: 0.1,
 		CalibrationRequests: 15, ProfileStep: 1500 * time.Millisecond,
 		ReplicaBinary: bin, ReplicaArgs: args, OutDir: out, Log: testLog{t},
+		// A functional test on a machine shared with other test packages: measure and
+		// report the machine, the calibration's spread and the drift, but judge nothing by
+		// them (TestRunRefusesReplicasThatDoNotFit checks the refusal).
+		Fit: FitIgnore, MaxCalibrationSpread: 1, MaxDrift: 1, MaxShortfall: 1,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -71,7 +75,8 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	}
 	res := results[0].(map[string]any)
 	for _, key := range []string{"policy", "slo_violation_rate", "requests_over_slo", "failed_requests", "cost_pod_hours",
-		"mean_replicas", "scaling_actions", "over_provision_pod_hours", "under_provision_pod_hours", "requests_not_sent"} {
+		"mean_replicas", "scaling_actions", "over_provision_pod_hours", "under_provision_pod_hours", "requests_not_sent",
+		"repeat", "shortfall", "cpu_per_request_after_ms", "throttled_period_fraction", "throttled_seconds"} {
 		if _, ok := res[key]; !ok {
 			t.Errorf("result lacks %q", key)
 		}
@@ -82,6 +87,15 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	}
 	if rep.SLOMS <= 0 || rep.Calibration.ReplicaCapacity <= 0 || len(rep.Calibration.Profile) != len(profileLoads) {
 		t.Errorf("calibration incomplete: SLO %g, %+v", rep.SLOMS, rep.Calibration)
+	}
+	if c := rep.Calibration; len(c.CPUPerRequestRunsMS) != 3 {
+		t.Errorf("calibration probes %v, want the default 3", c.CPUPerRequestRunsMS)
+	}
+	if m := rep.Machine; m.Mode != "ignore" || m.Cores != machineCPUs() || m.IdleCores < 0 || m.RequestedMax != 4 || m.NeededCores != 0.9 {
+		t.Errorf("machine fit %+v: want mode ignore, %d cores, 4 x 0.1 + 0.5 = 0.9 cores needed", m, machineCPUs())
+	}
+	if s.CPUPerRequestAfterMS <= 0 || s.Shortfall < 0 || s.Shortfall > 1 {
+		t.Errorf("run checks not filled: cpu after %g ms, shortfall %g", s.CPUPerRequestAfterMS, s.Shortfall)
 	}
 
 	// Replicas rise under the burst and fall after it (decisions, as the scaler executed them).
@@ -131,6 +145,30 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 		if f == "hpa-intervals.csv" && strings.Count(string(b), "\n") != 9 {
 			t.Errorf("%s has %d lines, want header + 8", f, strings.Count(string(b), "\n"))
 		}
+	}
+}
+
+// TestRunRefusesReplicasThatDoNotFit stands for a busy machine (0.6 idle cores measured)
+// and checks that the run stops before it starts a replica, saying what to change.
+func TestRunRefusesReplicasThatDoNotFit(t *testing.T) {
+	testenv.Prometheus(t)
+	bin, args := proctest.Binary(t)
+	old := idleCores
+	idleCores = func(context.Context, time.Duration) (float64, error) { return 0.6, nil }
+	defer func() { idleCores = old }()
+	var log strings.Builder
+	cfg := Config{Shape: Synthetic(8), Interval: 6 * time.Second, Policies: []string{"hpa"}, Min: 1, Max: 4,
+		CPUShare: 0.25, ReplicaBinary: bin, ReplicaArgs: args, Log: &log}
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "replicas do not fit") || !strings.Contains(err.Error(), "0.60 idle cores") ||
+		!strings.Contains(err.Error(), "--cpu-share") {
+		t.Fatalf("error %v, want a refusal naming the idle cores and what to change", err)
+	}
+	if strings.Contains(log.String(), "cpu/request") {
+		t.Errorf("the run calibrated before refusing:\n%s", log.String())
+	}
+	if kids := proctest.Children(os.Getpid()); len(kids) > 0 {
+		t.Errorf("processes left after the refusal: %v", kids)
 	}
 }
 

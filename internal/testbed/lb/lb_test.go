@@ -31,11 +31,11 @@ func get(t *testing.T, h http.Handler) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-func TestNoBackendAnswers503(t *testing.T) {
-	b := New()
+func TestNoBackendAnswers503AfterTheHoldTimeout(t *testing.T) {
+	b := NewWith(Options{HoldTimeout: 50 * time.Millisecond})
 	code, body := get(t, b)
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no ready replica") {
-		t.Fatalf("got %d %q, want 503 no ready replica", code, body)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "hold timeout") {
+		t.Fatalf("got %d %q, want 503 naming the hold timeout", code, body)
 	}
 	b.SetBackends([]Backend{{Name: "a", Addr: strings.TrimPrefix(namedServer(t, "a", nil).URL, "http://")}})
 	b.SetBackends(nil)
@@ -67,17 +67,17 @@ func TestLeastOutstandingAvoidsBusyBackend(t *testing.T) {
 		{Name: "slow", Addr: strings.TrimPrefix(slow.URL, "http://")},
 		{Name: "fast", Addr: strings.TrimPrefix(fast.URL, "http://")},
 	})
-	// With no load the tie goes to the first backend: the slow one takes this request and
-	// holds it.
+	// With no load ties go round-robin: the first pick's scan starts at the second
+	// backend... so send requests until one is held by the slow backend.
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); get(t, b) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for b.backends[0].outstanding.Load() == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("first request never reached the slow backend")
+			t.Fatal("no request ever reached the slow backend")
 		}
-		time.Sleep(5 * time.Millisecond)
+		wg.Add(1)
+		go func() { defer wg.Done(); get(t, b) }()
+		time.Sleep(20 * time.Millisecond)
 	}
 	for i := range 5 {
 		if _, body := get(t, b); body != "fast" {
@@ -86,6 +86,33 @@ func TestLeastOutstandingAvoidsBusyBackend(t *testing.T) {
 	}
 	close(block)
 	wg.Wait()
+}
+
+// TestTiesGoRoundRobin: requests one at a time (none outstanding at each pick, the usual
+// case below saturation) spread evenly over the backends instead of all going to the
+// first, which under a CPU quota throttled that one replica while the rest idled.
+func TestTiesGoRoundRobin(t *testing.T) {
+	var bs []Backend
+	for _, name := range []string{"a", "b", "c"} {
+		srv := namedServer(t, name, nil)
+		bs = append(bs, Backend{Name: name, Addr: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	b := New()
+	b.SetBackends(bs)
+	counts := map[string]int{}
+	for range 30 {
+		code, body := get(t, b)
+		if code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+		counts[body]++
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if counts[name] != 10 {
+			t.Errorf("sequential requests per backend %v, want 10 each", counts)
+			break
+		}
+	}
 }
 
 func TestDeadBackendGives502(t *testing.T) {

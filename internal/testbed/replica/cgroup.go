@@ -31,12 +31,14 @@ type CPULimiter interface {
 type cgroupV1 struct {
 	parent          string
 	quotaUS, period int64
+	book            throttleBook
 }
 
 // cgroupV2 uses cpu.max in a unified hierarchy mounted at root.
 type cgroupV2 struct {
 	parent          string
 	quotaUS, period int64
+	book            throttleBook
 }
 
 type noLimit struct{}
@@ -90,7 +92,7 @@ func NewCPULimiter(share float64, period time.Duration) (CPULimiter, error) {
 			_ = os.Remove(parent)
 			errs = append(errs, fmt.Errorf("cgroup v2: enable cpu controller: %w", err))
 		} else {
-			return &cgroupV2{parent: parent, quotaUS: quotaUS, period: periodUS}, nil
+			return &cgroupV2{parent: parent, quotaUS: quotaUS, period: periodUS, book: throttleBook{v2: true}}, nil
 		}
 	}
 	if len(errs) == 0 {
@@ -163,7 +165,13 @@ func (c *cgroupV1) Attach(name string, pid int) error {
 	return nil
 }
 
-func (c *cgroupV1) Release(name string) error { return rmdirRetry(filepath.Join(c.parent, name)) }
+func (c *cgroupV1) Release(name string) error {
+	dir := filepath.Join(c.parent, name)
+	c.book.release(dir)
+	return rmdirRetry(dir)
+}
+
+func (c *cgroupV1) Throttling() (Throttling, error) { return c.book.total(c.parent) }
 
 func (c *cgroupV1) Close() error { return closeParent(c.parent) }
 
@@ -185,7 +193,13 @@ func (c *cgroupV2) Attach(name string, pid int) error {
 	return nil
 }
 
-func (c *cgroupV2) Release(name string) error { return rmdirRetry(filepath.Join(c.parent, name)) }
+func (c *cgroupV2) Release(name string) error {
+	dir := filepath.Join(c.parent, name)
+	c.book.release(dir)
+	return rmdirRetry(dir)
+}
+
+func (c *cgroupV2) Throttling() (Throttling, error) { return c.book.total(c.parent) }
 
 func (c *cgroupV2) Close() error { return closeParent(c.parent) }
 
