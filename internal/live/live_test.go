@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ func TestTargetReadsPrometheusAndAnswersFromItsTick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reads := &countingSource{Source: tg.src}
+	tg.src = reads
 	ctx := context.Background()
 	if pts, err := tg.src.Range(ctx, driver.Window{End: start.Add(100 * time.Minute), Step: time.Minute, Count: 60}); err != nil || len(pts) == 0 {
 		t.Fatalf("source read: %d points, %v", len(pts), err)
@@ -52,7 +55,11 @@ func TestTargetReadsPrometheusAndAnswersFromItsTick(t *testing.T) {
 		}
 	}
 	// The kpa policy ticks every 2 s: half a second later is the same tick, answered from it.
+	n := reads.n.Load()
 	again := tg.Current(ctx, now.Add(500*time.Millisecond))
+	if m := reads.n.Load(); m != n {
+		t.Fatalf("an answer within the tick read Prometheus again (%d -> %d reads)", n, m)
+	}
 	if !again.Step.At.Equal(st.Step.At) || again.Step.Index != st.Step.Index || !again.Built.Equal(st.Built) {
 		t.Fatalf("second answer in the same tick re-stepped: %v -> %v", st.Step.At, again.Step.At)
 	}
@@ -64,4 +71,15 @@ func TestTargetReadsPrometheusAndAnswersFromItsTick(t *testing.T) {
 	if st.Desired() < 1 || st.Desired() > 20 {
 		t.Fatalf("desired %d outside 1..20 (%s)", st.Desired(), st.Step.Why)
 	}
+}
+
+// countingSource counts the reads of a real source.
+type countingSource struct {
+	driver.Source
+	n atomic.Int64
+}
+
+func (c *countingSource) Range(ctx context.Context, w driver.Window) ([]driver.Point, error) {
+	c.n.Add(1)
+	return c.Source.Range(ctx, w)
 }
