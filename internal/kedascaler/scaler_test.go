@@ -246,3 +246,36 @@ func TestBadInput(t *testing.T) {
 	}
 	check("StreamIsActive unknown", err, codes.NotFound, `"nope"`)
 }
+
+// BenchmarkGetMetrics is one GetMetrics round trip over loopback gRPC, answered from the
+// target's step at the current tick.
+func BenchmarkGetMetrics(b *testing.B) {
+	src := &rateSource{rate: func(time.Time) float64 { return 10 }}
+	clk := &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	set, err := live.NewSet([]live.TargetConfig{target("web", "static:3", 1, 5)}, func(live.TargetConfig) live.Options { return live.Options{Source: src} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	go func() {
+		_ = Run(ctx, &Scaler{Targets: set, Now: clk.now}, "127.0.0.1:0", time.Second, func(a net.Addr) { addrc <- a })
+	}()
+	conn, err := grpc.NewClient((<-addrc).String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := pb.NewExternalScalerClient(conn)
+	req := &pb.GetMetricsRequest{ScaledObjectRef: ref("web"), MetricName: "bascaler-web"}
+	if _, err := c.GetMetrics(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.GetMetrics(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -83,3 +83,43 @@ func (c *countingSource) Range(ctx context.Context, w driver.Window) ([]driver.P
 	c.n.Add(1)
 	return c.Source.Range(ctx, w)
 }
+
+// BenchmarkCurrentCached is an answer within a tick already stepped (what a recommend or
+// GetMetrics request costs once the tick is decided): no Prometheus read, no refit.
+func BenchmarkCurrentCached(b *testing.B) {
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	rates := testenv.KnownRates(120)
+	lat := make([]float64, len(rates))
+	for i := range lat {
+		lat[i] = 8
+	}
+	srv := testenv.BackfilledPrometheus(b, testenv.KnownWorkload{Start: start, Rates: rates, LatencyMS: lat})
+	min := 1
+	c := TargetConfig{Name: "web", Namespace: "shop", Workload: "web", Interval: "60s", Min: &min, Max: 20,
+		HistoryIntervals: 60, PerPodRPS: 20, Preset: "http"}
+	c.SLO.Metric, c.SLO.Target = "p95", "50ms"
+	c.Policy.Name = "kpa"
+	c.Prometheus.Address = srv.URL
+	c.CPU.Source = "none"
+	tg, err := New(c, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := start.Add(100*time.Minute + 5*time.Second)
+	ctx := context.Background()
+	b.Run("first-step", func(b *testing.B) {
+		// The first step of a fresh target: warm history read and policy build.
+		for i := 0; i < b.N; i++ {
+			t, _ := New(c, Options{})
+			if st := t.Current(ctx, now); st.Err != nil {
+				b.Fatal(st.Err)
+			}
+		}
+	})
+	tg.Current(ctx, now)
+	b.Run("cached", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			tg.Current(ctx, now)
+		}
+	})
+}
