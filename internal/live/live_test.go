@@ -123,3 +123,14 @@ func BenchmarkCurrentCached(b *testing.B) {
 		}
 	})
 }
+
+// TestSampleTargetsFileParses: deploy/samples/serve-targets.yaml is a valid targets file.
+func TestSampleTargetsFileParses(t *testing.T) {
+	ts, err := ReadFile("../../deploy/samples/serve-targets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 1 || ts[0].Name != "web" {
+		t.Fatalf("targets %+v", ts)
+	}
+}
