@@ -30,7 +30,7 @@ var Layers = []Layer{
 	{"infrastructure", []string{"internal/driver", "internal/measure", "internal/metrics", "internal/scale", "internal/promserver",
 		"api/...", "internal/testbed/..."}},
 	{"backends", []string{"internal/sim", "internal/report", "internal/rltrain", "internal/controller", "internal/testbed",
-		"internal/load", "internal/testbed/loadgen", "internal/serve", "internal/extmetrics"}},
+		"internal/load", "internal/testbed/loadgen", "internal/serve", "internal/extmetrics", "internal/live", "internal/kedascaler"}},
 	{"cmd", []string{"cmd/...", "internal/archtest", "internal/conformance", "internal/testenv", "internal/cluster"}},
 }
 
@@ -53,8 +53,11 @@ var Forbidden = []Forbid{
 		"the Kubernetes controller links no testbed code (the simulator only to replay champion and challenger: sim.Evaluate)"},
 	{[]string{"internal/sim"}, []string{"internal/controller", "internal/testbed", "internal/testbed/...", "internal/rltrain", "internal/report"},
 		"the simulator is the bottom backend: the others build on it, not it on them"},
-	{[]string{"internal/serve"}, []string{"k8s.io/...", "sigs.k8s.io/...", "internal/controller", "internal/testbed", "internal/testbed/...", "internal/sim"},
-		"the model server decides through the driver and policies alone: no cluster client, controller, testbed or simulator"},
+	// The live targets read Prometheus through internal/metrics, which also holds the
+	// metrics-API source (controller-runtime client types): the server links those types
+	// but never a controller, and never talks to a cluster.
+	{[]string{"internal/serve", "internal/live", "internal/kedascaler"}, []string{"internal/controller", "internal/testbed", "internal/testbed/...", "internal/sim"},
+		"the model server decides through the driver and policies alone: no controller, testbed or simulator"},
 	{[]string{"internal/extmetrics"}, []string{"internal/controller", "internal/driver", "internal/policy", "internal/testbed", "internal/testbed/...", "internal/sim"},
 		"the external metrics server reads the controller's decisions from status; it never decides itself"},
 }

@@ -26,6 +26,10 @@ const (
 
 // ForecastRequest is the body of POST /v1/forecast.
 type ForecastRequest struct {
+	// Target, when set, names a live target (serve --targets): its history is the
+	// completed intervals the target's loop holds, and Step, Start and History must be
+	// empty.
+	Target string `json:"target,omitempty"`
 	// Model selects the model: a name, an alias or a version id prefix ("" = default).
 	Model string `json:"model,omitempty"`
 	// Step is the spacing of History (a Go duration, "60s"); it must be the model's step.
@@ -40,6 +44,8 @@ type ForecastRequest struct {
 
 // ForecastResponse is the answer of POST /v1/forecast.
 type ForecastResponse struct {
+	// Target is the live target forecast (requests with a target).
+	Target  string    `json:"target,omitempty"`
 	Model   string    `json:"model"`
 	Version string    `json:"version"`
 	Kind    string    `json:"kind"`
@@ -83,6 +89,9 @@ type PolicySpec struct {
 
 // RecommendRequest is the body of POST /v1/recommend: one observation of one workload.
 type RecommendRequest struct {
+	// Target, when set, names a live target (serve --targets): the answer is its loop's
+	// decision at the last tick, and every other field must be empty.
+	Target string `json:"target,omitempty"`
 	// Now is the decision instant; History's last interval ends at Now, and so does
 	// Recent's last tick.
 	Now time.Time `json:"now"`
@@ -136,6 +145,11 @@ type RecommendResponse struct {
 	CapacityRPS float64 `json:"capacity_rps"`
 	Tick        string  `json:"tick"`
 	Index       int     `json:"index"`
+	// Target, At and Failure are set for a live target: its name, the tick the decision
+	// was made at, and the kind of failed read when the step held instead of deciding.
+	Target  string     `json:"target,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+	Failure string     `json:"failure,omitempty"`
 }
 
 // FieldError is a bad request naming the field.

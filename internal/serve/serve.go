@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bascaler/bascaler/internal/driver"
+	"github.com/bascaler/bascaler/internal/live"
+	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/series"
 )
@@ -23,15 +25,19 @@ import (
 // model endpoints answer 503.
 type Server struct {
 	models atomic.Pointer[modelSet]
-	reg    *prometheus.Registry
-	reqs   *prometheus.CounterVec
-	dur    *prometheus.HistogramVec
-	info   *prometheus.GaugeVec
+	// targets are the live targets (SetTargets); nil: requests must carry observations.
+	targets atomic.Pointer[live.Set]
+	// now is the clock live targets are stepped at (time.Now).
+	now  func() time.Time
+	reg  *prometheus.Registry
+	reqs *prometheus.CounterVec
+	dur  *prometheus.HistogramVec
+	info *prometheus.GaugeVec
 }
 
 // New returns a server without models.
 func New() *Server {
-	s := &Server{reg: prometheus.NewRegistry()}
+	s := &Server{reg: prometheus.NewRegistry(), now: time.Now}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bascaler_serve_requests_total",
 		Help: "Requests answered, by endpoint and HTTP status code."}, []string{"endpoint", "code"})
 	s.dur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bascaler_serve_request_duration_seconds",
@@ -189,6 +195,9 @@ func (s *Server) forecast(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &FieldError{Field: "model", Reason: err.Error()}
 	}
+	if req.Target != "" {
+		return s.forecastTarget(w, r, m, &req)
+	}
 	resp, err := Forecast(m, &req)
 	if err != nil {
 		return err
@@ -219,6 +228,9 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) error {
 	var req RecommendRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
+	}
+	if req.Target != "" {
+		return s.recommendTarget(w, r, &req)
 	}
 	resp, err := Recommend(&req)
 	if err != nil {
@@ -306,11 +318,20 @@ func Recommend(req *RecommendRequest) (*RecommendResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	return render(st, loop.Tick(), req.Policy.Name, o.profile, o.slo), nil
+}
+
+// render is the answer for a step of the driver: the request's observation decided, or a
+// live target's last tick.
+func render(st driver.Step, tick time.Duration, policyName string, prof *perf.Profile, slo policy.SLO) *RecommendResponse {
 	d := st.Decision
 	ex := d.Explanation
 	resp := &RecommendResponse{Replicas: st.Desired, Recommendation: d.Replicas, Limit: st.Limit.String(),
-		Policy: req.Policy.Name, Mode: st.Mode().String(), Burst: ex.Mode.InBurst() || ex.Mode == policy.ModePanic,
-		Reason: ex.Reason, Explanation: st.Explanation(), Tick: loop.Tick().String(), Index: st.Index}
+		Policy: policyName, Mode: st.Mode().String(), Burst: ex.Mode.InBurst() || ex.Mode == policy.ModePanic,
+		Reason: ex.Reason, Explanation: st.Explanation(), Tick: tick.String(), Index: st.Index}
+	if !st.Decided {
+		resp.Recommendation = st.Desired
+	}
 	if ex.Forecast.Set {
 		resp.Forecast = &ForecastOut{P50: ex.Forecast.P50, Upper: ex.Forecast.Upper, UpperQuantile: ex.Forecast.UpperQuantile}
 	}
@@ -322,10 +343,10 @@ func Recommend(req *RecommendRequest) (*RecommendResponse, error) {
 			}
 		}
 	}
-	if c, err := o.profile.CapacityAt(o.slo.Metric, o.slo.TargetMS); err == nil {
+	if c, err := prof.CapacityAt(slo.Metric, slo.TargetMS); err == nil {
 		resp.CapacityRPS = c
 	}
-	return resp, nil
+	return resp
 }
 
 // ModelInfo is one entry of GET /v1/models.

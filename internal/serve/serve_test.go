@@ -249,6 +249,9 @@ func TestServeBadInput(t *testing.T) {
 		{"negative capacity", "/v1/recommend", rec(func(r *RecommendRequest) { r.PerPodRPS = -5 }), 400, "per_pod_rps"},
 		{"bad startup", "/v1/recommend", rec(func(r *RecommendRequest) { r.Startup = "later" }), 400, "startup"},
 		{"bad time", "/v1/recommend", `{"now":"yesterday"}`, 400, "body"},
+		{"unknown target (recommend)", "/v1/recommend", `{"target":"nope"}`, 400, "target"},
+		{"unknown target (forecast)", "/v1/forecast", `{"target":"nope","horizon":3}`, 400, "target"},
+		{"target with an observation", "/v1/recommend", `{"target":"nope","replicas":3}`, 400, "target"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, body := do(t, ts, "POST", c.path, c.body)
