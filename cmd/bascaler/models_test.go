@@ -211,7 +211,7 @@ func TestModelsCommandsRejectBadInputWithOneClearError(t *testing.T) {
 		{[]string{"models", "list", reg, "--format", "yaml"}, "--format"},
 		{[]string{"models", "gc", reg, "--min-age", "-1s"}, "negative"},
 		{[]string{"forecast", "train", "--trace", "synthetic:steady", "--model", "naive", "--out", "", "--registry", "", "--promote=false"}, "--out or --registry"},
-		{[]string{"forecast", "train", "--trace", "synthetic:steady", "--model", "naive", "--out", filepath.Join(plain, "m"), "--registry", "", "--promote"}, "--promote and --alias need --registry"},
+		{[]string{"forecast", "train", "--trace", "synthetic:steady", "--model", "naive", "--out", filepath.Join(plain, "m"), "--registry", "", "--promote"}, "--promote needs --registry"},
 		{[]string{"forecast", "predict", "--model", reg + "@nope", "--trace", "synthetic", "--horizon", "3"}, `no alias "nope"`},
 	}
 	for _, c := range cases {
