@@ -22,10 +22,13 @@ check:
 # The testbed's end-to-end run is left out of the race pass: its replicas re-execute the
 # race-instrumented test binary and compute about 20x slower, which turns a functional test
 # of scaling into a test of the machine's speed; its concurrent parts (lb, loadgen, replica,
-# fftsvc) do run under the race detector.
+# fftsvc) do run under the race detector. The main pass runs one package at a time (-p 1):
+# the controller, conformance, cluster and testbed packages each start API servers,
+# Prometheus and replica processes and judge timing on a 2-core machine, and run side by
+# side they starved each other into missed ticks.
 test: check
 	env=$$(hack/test-env.sh) && eval "$$env" && \
-	$(GO) test -count=1 -timeout 45m ./... && \
+	$(GO) test -p 1 -count=1 -timeout 45m ./... && \
 	$(GO) test -count=1 -race -timeout 30m ./internal/driver/... ./internal/sim/... ./internal/metrics/... ./internal/promserver/... \
 		./internal/controller/... ./internal/testbed/lb/... ./internal/testbed/loadgen/... \
 		./internal/testbed/replica/... ./internal/testbed/fftsvc/... ./internal/nn/... ./internal/rl/...

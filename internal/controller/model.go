@@ -83,6 +83,11 @@ var heavyKinds = map[string]bool{"mlp": true, "gru": true, "lstm": true, "inform
 func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, fp forecasting, env policy.Env, prof *perf.Profile, t time.Time) *lifecycle {
 	cfg := l.cfg
 	life := &lifecycle{lastRound: -1, start: t, env: env, profile: prof}
+	// Every result's counter exists from the start at 0, so rates and increases over it
+	// (the dashboard's "Retrains / h") answer before the first retrain instead of "no data".
+	for _, result := range []string{"promoted", "rejected", "failed", "rolled-back"} {
+		r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, result)
+	}
 	if baa.Status.Model != nil {
 		life.handled = baa.Status.Model.RollbackHandled
 	}
