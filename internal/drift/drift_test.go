@@ -15,7 +15,7 @@ func TestPSIClosedForm(t *testing.T) {
 	for i := range ref {
 		ref[i] = float64(i)
 	}
-	r := NewReference(ref, 10)
+	r := NewReference(ref, 10, DefaultResolution)
 	if got := r.PSI(ref); math.Abs(got) > 1e-12 {
 		t.Fatalf("PSI of the reference against itself = %v, want 0", got)
 	}
@@ -43,13 +43,51 @@ func TestPSIClosedForm(t *testing.T) {
 	}
 	// A constant reference: the same value scores 0, values outside its range count
 	// (half below, half above: two outer bins at 0.5 against the floor, the middle one empty).
-	c := NewReference([]float64{3, 3, 3}, 10)
+	c := NewReference([]float64{3, 3, 3}, 10, DefaultResolution)
 	if got := c.PSI([]float64{3, 3}); got != 0 {
 		t.Fatalf("PSI of the constant against itself = %v, want 0", got)
 	}
 	want = 2*(0.5-PSIFloor)*math.Log(0.5/PSIFloor) + (PSIFloor-1)*math.Log(PSIFloor/1)
 	if got := c.PSI([]float64{1, 9}); math.Abs(got-want) > 1e-9 {
 		t.Fatalf("PSI against a constant reference = %v, want %v", got, want)
+	}
+}
+
+// A near-constant reference (a steady workload's scraped rate) does not drift on jitter
+// under the resolution, and still does on a shift past it; without a resolution the same
+// jitter is a "significant" shift.
+func TestPSIResolution(t *testing.T) {
+	ref := []float64{60, 60, 60, 60, 60.1, 60, 60, 59.9, 60, 60}
+	jitter := []float64{59.7, 60.4, 60, 59.5, 60.6, 60, 60.2, 59.8}
+	r := NewReference(ref, 10, DefaultResolution)
+	if got := r.PSI(jitter); got > 0.1 {
+		t.Fatalf("PSI of ±1%% jitter at 2%% resolution = %v, want < 0.1", got)
+	}
+	if got := NewReference(ref, 10, 0).PSI(jitter); !(got > DefaultPSIAbove) {
+		t.Fatalf("PSI of the same jitter without resolution = %v, want > %v (the test shows nothing otherwise)", got, DefaultPSIAbove)
+	}
+	for _, shift := range []float64{58, 62, 200} {
+		recent := make([]float64, 8)
+		for i := range recent {
+			recent[i] = shift
+		}
+		if got := r.PSI(recent); !(got > DefaultPSIAbove) {
+			t.Fatalf("PSI of a shift to %v at 2%% resolution = %v, want > %v", shift, got, DefaultPSIAbove)
+		}
+	}
+	// Options: zero is the default, negative none.
+	if o := (Options{}).withDefaults(); o.Resolution != DefaultResolution {
+		t.Fatalf("default resolution %v", o.Resolution)
+	}
+	m := New(Options{Resolution: -1, PSIWindow: len(jitter)}, ref)
+	h := series.Series{Start: time.Unix(0, 0), Step: time.Minute}
+	var sc Scores
+	for _, v := range jitter {
+		h.Values = append(h.Values, v)
+		sc = m.Observe(nil, h)
+	}
+	if !sc.Drifting || sc.Reasons[0] != ReasonPSI {
+		t.Fatalf("with Resolution -1 the jitter drifts on PSI: %+v", sc)
 	}
 }
 

@@ -34,6 +34,9 @@ const (
 	DefaultRelErrorAbove = 2.0
 	// DefaultPSIAbove: drifting when the PSI exceeds it (a "significant" shift).
 	DefaultPSIAbove = 0.25
+	// DefaultResolution is the PSI's relative resolution: inputs within 2% of the
+	// reference's median level of its range, or of a bin edge, are not a shift (NewReference).
+	DefaultResolution = 0.02
 )
 
 // Options configure a Monitor; zero values mean the defaults above.
@@ -43,6 +46,9 @@ type Options struct {
 	CoverageBelow           float64
 	RelErrorAbove           float64
 	PSIAbove                float64
+	// Resolution is the PSI's relative resolution (NewReference); a negative value means
+	// none (every distinct edge kept).
+	Resolution float64
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +72,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PSIAbove <= 0 {
 		o.PSIAbove = DefaultPSIAbove
+	}
+	if o.Resolution == 0 {
+		o.Resolution = DefaultResolution
 	}
 	return o
 }
@@ -161,7 +170,7 @@ type Monitor struct {
 // New returns a monitor whose training inputs are reference (the model's training data).
 func New(opts Options, reference []float64) *Monitor {
 	o := opts.withDefaults()
-	return &Monitor{opts: o, ref: NewReference(reference, o.Bins), win: make([]scored, o.Window), inputs: make([]float64, o.PSIWindow)}
+	return &Monitor{opts: o, ref: NewReference(reference, o.Bins, o.Resolution), win: make([]scored, o.Window), inputs: make([]float64, o.PSIWindow)}
 }
 
 // Options returns the monitor's options with defaults applied.
@@ -170,7 +179,7 @@ func (m *Monitor) Options() Options { return m.opts }
 // Reset starts the forecast scores afresh against a new model trained on reference (a
 // swap): its errors are not the old model's. The recent inputs are data and are kept.
 func (m *Monitor) Reset(reference []float64) {
-	m.ref = NewReference(reference, m.opts.Bins)
+	m.ref = NewReference(reference, m.opts.Bins, m.opts.Resolution)
 	m.pending = nil
 	m.winN = 0
 }

@@ -16,16 +16,24 @@ const PSIFloor = 1e-4
 // lies below the sample's minimum or above its maximum (the reference's share there is 0,
 // floored), so a shift past the range the model was trained on counts even when the
 // reference is constant.
+//
+// Differences smaller than the resolution (a share of the sample's median absolute value)
+// are measurement noise, not a shift: the outer bins begin a resolution beyond the
+// sample's range, and inner edges closer than a resolution to the previous one are merged.
+// Without it a steady workload whose training inputs are near-constant drifts on the
+// scrape jitter of its rate (a 60 req/s reference against 59.8 req/s).
 type Reference struct {
 	edges  []float64 // inner bin edges, ascending; len(bins) = len(edges)+1
 	shares []float64 // the reference's share of each bin
 	n      int
 }
 
-// NewReference bins sample into at most bins quantile bins (deciles for 10). Ties collapse
-// edges, so a constant sample has one bin. NaNs are ignored. An empty sample gives a
-// Reference with N() == 0, against which PSI is NaN.
-func NewReference(sample []float64, bins int) Reference {
+// NewReference bins sample into at most bins quantile bins (deciles for 10) at the given
+// relative resolution (0.02: differences under 2% of the median absolute value do not
+// count; 0 keeps every distinct edge). Ties collapse edges, so a constant sample has one
+// bin. NaNs are ignored. An empty sample gives a Reference with N() == 0, against which PSI
+// is NaN.
+func NewReference(sample []float64, bins int, resolution float64) Reference {
 	v := make([]float64, 0, len(sample))
 	for _, x := range sample {
 		if !math.IsNaN(x) {
@@ -36,14 +44,23 @@ func NewReference(sample []float64, bins int) Reference {
 		return Reference{}
 	}
 	sort.Float64s(v)
-	edges := []float64{v[0]} // bin 0: below the minimum
+	res := 0.0
+	if resolution > 0 {
+		res = resolution * math.Abs(v[len(v)/2])
+	}
+	edges := []float64{v[0] - res} // bin 0: below the minimum
+	prev := v[0]                   // the last inner edge, or the minimum
 	for k := 1; k < bins; k++ {
-		e := v[(k*len(v))/bins]
-		if e > edges[len(edges)-1] {
+		if e := v[(k*len(v))/bins]; e > prev+res {
 			edges = append(edges, e)
+			prev = e
 		}
 	}
-	if top := math.Nextafter(v[len(v)-1], math.Inf(1)); top > edges[len(edges)-1] {
+	top := v[len(v)-1] + res
+	if res == 0 {
+		top = math.Nextafter(v[len(v)-1], math.Inf(1))
+	}
+	if top > edges[len(edges)-1] {
 		edges = append(edges, top) // the last bin: above the maximum
 	}
 	r := Reference{edges: edges, n: len(v)}
