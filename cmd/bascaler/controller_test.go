@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/testenv"
@@ -50,20 +43,14 @@ func get(url string) (int, string) {
 // server (envtest) with a kubeconfig and checks the wiring: leader election, probes, and
 // bascaler_* series on /metrics once an autoscaler is reconciled.
 func TestControllerCommandServesProbesAndMetrics(t *testing.T) {
-	assets := testenv.KubebuilderAssets(t)
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Stop()
-	kubeconfig := writeKubeconfig(t, env)
+	env, cfg := testenv.APIServer(t, false)
+	kubeconfig := testenv.MastersKubeconfig(t, env, "bascaler-test")
 
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer runControllerCmd(t, ctx, cancel, "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", "default")()
-	c := testClient(t, cfg)
+	c := testenv.Client(t, cfg)
 	labels := map[string]string{"app": "shop"}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "shop"},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -117,24 +104,6 @@ func TestControllerCommandRejectsABadShard(t *testing.T) {
 	}
 }
 
-// writeKubeconfig writes a kubeconfig of a system:masters user of env for the command.
-func writeKubeconfig(t *testing.T, env *envtest.Environment) string {
-	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "bascaler-test", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig
-}
-
 // runControllerCmd starts `bascaler controller args...` until ctx ends; the function it
 // returns cancels and waits (30 s at most) for the command to stop, reporting its error.
 func runControllerCmd(t *testing.T, ctx context.Context, cancel context.CancelFunc, args ...string) func() {
@@ -154,17 +123,4 @@ func runControllerCmd(t *testing.T, ctx context.Context, cancel context.CancelFu
 			t.Error("controller did not stop within 30s of cancel")
 		}
 	}
-}
-
-// testClient is a client of the API server at cfg with the core and bascaler types.
-func testClient(t *testing.T, cfg *rest.Config) client.Client {
-	t.Helper()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

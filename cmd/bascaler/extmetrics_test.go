@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	externalclient "k8s.io/metrics/pkg/client/external_metrics"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/cluster"
@@ -28,23 +26,14 @@ import (
 // controller made: Prometheus is unreachable, so after 3 failed reads the fallback (fixed,
 // 4 replicas) decides; in Observe mode the Deployment stays at 2, and the metric says 4.
 func TestControllerServesExternalMetric(t *testing.T) {
-	assets := testenv.KubebuilderAssets(t)
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	if err := cluster.EnableAggregation(env, t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Stop()
-	kubeconfig := writeKubeconfig(t, env)
+	env, cfg := testenv.APIServer(t, true)
+	kubeconfig := testenv.MastersKubeconfig(t, env, "bascaler-test")
 
 	extAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer runControllerCmd(t, ctx, cancel, "--kubeconfig", kubeconfig, "--metrics-bind-address", "0",
 		"--health-probe-bind-address", freeAddr(t), "--external-metrics-addr", extAddr)()
-	c := testClient(t, cfg)
+	c := testenv.Client(t, cfg)
 	_, p, _ := net.SplitHostPort(extAddr)
 	port, _ := strconv.Atoi(p)
 	if err := cluster.RegisterAPIService(ctx, c, "external.metrics.k8s.io", "v1beta1", port, 60*time.Second); err != nil {

@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,12 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/controller"
@@ -131,7 +128,7 @@ func names() []string {
 
 func env(wl workload, name string) policy.Env {
 	return policy.Env{Interval: interval, SLO: slo, Min: 1, Max: 50, Startup: 30 * time.Second, Profile: perf.FFT(),
-		History: wl.history, Seed: controller.PolicySeed(namespace, objName(name))}
+		History: wl.history, Seed: policy.SeedOf(namespace, objName(name))}
 }
 
 func objName(policyName string) string { return strings.NewReplacer(":", "-").Replace(policyName) }
@@ -311,20 +308,8 @@ func (noEvents) Eventf(runtime.Object, runtime.Object, string, string, string, s
 
 func startEnvtest(t *testing.T) client.Client {
 	t.Helper()
-	assets := testenv.KubebuilderAssets(t)
-	te := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	cfg, err := te.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = te.Stop() })
-	sch := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(sch)
-	_ = v1alpha1.AddToScheme(sch)
-	c, err := client.New(cfg, client.Options{Scheme: sch})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := testenv.APIServer(t, false)
+	c := testenv.Client(t, cfg)
 	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		t.Fatal(err)
 	}

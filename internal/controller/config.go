@@ -3,7 +3,6 @@ package controller
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -345,16 +344,6 @@ func profile(baa *v1alpha1.BurstAwareAutoscaler, slo policy.SLO, model string, c
 		}
 		return pr, nil
 	}
-}
-
-// PolicySeed is the seed of the policy of the autoscaler ns/name: derived from the object's
-// identity, so a restart draws the same numbers (and a replay elsewhere can use it too).
-func PolicySeed(ns, name string) int64 { return seed(ns, name) }
-
-func seed(ns, name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(ns + "/" + name))
-	return int64(h.Sum64() >> 1)
 }
 
 // profileCache shares built profiles by key. It holds at most maxProfiles (then starts

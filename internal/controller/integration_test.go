@@ -338,21 +338,29 @@ func TestOnlyTheLeaderActs(t *testing.T) {
 	_ = c.Delete(context.Background(), baa)
 }
 
-func TestShippedSampleIsAccepted(t *testing.T) {
-	t.Parallel()
-	c := cluster(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", "istio-shop.yaml"))
+// createSample creates the autoscaler of deploy/samples/file (strictly parsed) in its
+// namespace, failing the test when the API server rejects it.
+func createSample(t *testing.T, c client.Client, file string) *v1alpha1.BurstAwareAutoscaler {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &v1alpha1.BurstAwareAutoscaler{}
 	if err := yaml.UnmarshalStrict(data, b); err != nil {
-		t.Fatalf("deploy/samples/istio-shop.yaml: %v", err)
+		t.Fatalf("deploy/samples/%s: %v", file, err)
 	}
 	namespace(t, c, b.Namespace)
 	if err := c.Create(context.Background(), b); err != nil {
-		t.Fatalf("the API server rejects the shipped sample: %v", err)
+		t.Fatalf("the API server rejects the shipped sample %s: %v", file, err)
 	}
+	return b
+}
+
+func TestShippedSampleIsAccepted(t *testing.T) {
+	t.Parallel()
+	c := cluster(t)
+	b := createSample(t, c, "istio-shop.yaml")
 	// Defaults from the CRD schema are filled in.
 	got := getBAA(t, c, b.Namespace, b.Name)
 	if got.Spec.Policy.HistoryIntervals != 512 || got.Spec.Metrics.Prometheus.Timeout == nil {

@@ -626,7 +626,7 @@ func (r *Reconciler) buildPolicy(ctx context.Context, baa *v1alpha1.BurstAwareAu
 		return err
 	}
 	env := policy.Env{Interval: cfg.interval, SLO: cfg.slo, Min: cfg.min, Max: cfg.max, Startup: cfg.startup,
-		Profile: prof, History: l.historySeries(baa), Seed: seed(baa.Namespace, baa.Name), Params: cfg.params}
+		Profile: prof, History: l.historySeries(baa), Seed: policy.SeedOf(baa.Namespace, baa.Name), Params: cfg.params}
 	p, err := newPolicy(cfg.policyName, env)
 	if err != nil {
 		return err

@@ -3,15 +3,12 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 )
@@ -163,17 +160,5 @@ func TestServerlessResolveRefusesMinZeroWithoutWakeUp(t *testing.T) {
 func TestServerlessShippedSampleIsAccepted(t *testing.T) {
 	t.Parallel()
 	c := cluster(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "samples", "istio-serverless.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &v1alpha1.BurstAwareAutoscaler{}
-	if err := yaml.UnmarshalStrict(data, b); err != nil {
-		t.Fatalf("deploy/samples/istio-serverless.yaml: %v", err)
-	}
-	namespace(t, c, b.Namespace)
-	if err := c.Create(context.Background(), b); err != nil {
-		t.Fatalf("the API server rejects the shipped serverless sample: %v", err)
-	}
-	_ = c.Delete(context.Background(), b)
+	_ = c.Delete(context.Background(), createSample(t, c, "istio-serverless.yaml"))
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,12 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	externalclient "k8s.io/metrics/pkg/client/external_metrics"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
 	"github.com/bascaler/bascaler/internal/cluster"
@@ -37,35 +32,9 @@ import (
 // the test reads the metric the way the HPA controller does, with k8s.io/metrics' external
 // metrics client, and over the raw path.
 func TestThroughTheAPIServer(t *testing.T) {
-	assets := testenv.KubebuilderAssets(t)
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "deploy", "crd")}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	if err := cluster.EnableAggregation(env, t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	user, err := env.AddUser(envtest.User{Name: "bascaler-adapter", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg := testenv.APIServer(t, true)
+	kubeconfig := testenv.MastersKubeconfig(t, env, "bascaler-adapter")
+	c := testenv.Client(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := extmetrics.New(extmetrics.Options{Addr: "127.0.0.1:0", Kubeconfig: kubeconfig, Reader: c})
 	if err != nil {

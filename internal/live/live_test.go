@@ -15,20 +15,7 @@ import (
 // holding a known workload reads exactly its rates (not the unrelated pod's), and a second
 // answer within the same tick comes from the step taken, without building or stepping again.
 func TestTargetReadsPrometheusAndAnswersFromItsTick(t *testing.T) {
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	rates := testenv.KnownRates(120)
-	lat := make([]float64, len(rates))
-	for i := range lat {
-		lat[i] = 8
-	}
-	srv := testenv.BackfilledPrometheus(t, testenv.KnownWorkload{Start: start, Rates: rates, LatencyMS: lat})
-	min := 1
-	c := TargetConfig{Name: "web", Namespace: "shop", Workload: "web", Interval: "60s", Min: &min, Max: 20,
-		HistoryIntervals: 60, PerPodRPS: 20, Preset: "http"}
-	c.SLO.Metric, c.SLO.Target = "p95", "50ms"
-	c.Policy.Name = "kpa"
-	c.Prometheus.Address = srv.URL
-	c.CPU.Source = "none"
+	start, rates, c := knownTarget(t)
 	tg, err := New(c, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +60,26 @@ func TestTargetReadsPrometheusAndAnswersFromItsTick(t *testing.T) {
 	}
 }
 
+// knownTarget starts a real Prometheus holding testenv's known workload (120 one-minute
+// periods from its start, 8 ms latency) and returns a kpa target "web" over it.
+func knownTarget(tb testing.TB) (start time.Time, rates []float64, c TargetConfig) {
+	start = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	rates = testenv.KnownRates(120)
+	lat := make([]float64, len(rates))
+	for i := range lat {
+		lat[i] = 8
+	}
+	srv := testenv.BackfilledPrometheus(tb, testenv.KnownWorkload{Start: start, Rates: rates, LatencyMS: lat})
+	min := 1
+	c = TargetConfig{Name: "web", Namespace: "shop", Workload: "web", Interval: "60s", Min: &min, Max: 20,
+		HistoryIntervals: 60, PerPodRPS: 20, Preset: "http"}
+	c.SLO.Metric, c.SLO.Target = "p95", "50ms"
+	c.Policy.Name = "kpa"
+	c.Prometheus.Address = srv.URL
+	c.CPU.Source = "none"
+	return start, rates, c
+}
+
 // countingSource counts the reads of a real source.
 type countingSource struct {
 	driver.Source
@@ -87,20 +94,7 @@ func (c *countingSource) Range(ctx context.Context, w driver.Window) ([]driver.P
 // BenchmarkCurrentCached is an answer within a tick already stepped (what a recommend or
 // GetMetrics request costs once the tick is decided): no Prometheus read, no refit.
 func BenchmarkCurrentCached(b *testing.B) {
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	rates := testenv.KnownRates(120)
-	lat := make([]float64, len(rates))
-	for i := range lat {
-		lat[i] = 8
-	}
-	srv := testenv.BackfilledPrometheus(b, testenv.KnownWorkload{Start: start, Rates: rates, LatencyMS: lat})
-	min := 1
-	c := TargetConfig{Name: "web", Namespace: "shop", Workload: "web", Interval: "60s", Min: &min, Max: 20,
-		HistoryIntervals: 60, PerPodRPS: 20, Preset: "http"}
-	c.SLO.Metric, c.SLO.Target = "p95", "50ms"
-	c.Policy.Name = "kpa"
-	c.Prometheus.Address = srv.URL
-	c.CPU.Source = "none"
+	start, _, c := knownTarget(b)
 	tg, err := New(c, Options{})
 	if err != nil {
 		b.Fatal(err)

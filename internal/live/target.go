@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"sync"
 	"time"
@@ -253,21 +252,12 @@ func (t *Target) build() error {
 		hist.Values = append(hist.Values, iv.Rate)
 	}
 	env := policy.Env{Interval: c.interval, SLO: c.slo, Min: c.min, Max: c.max, Startup: c.startup,
-		Profile: c.profile, History: hist, Seed: Seed(c.namespace, c.seedName), Params: c.params}
+		Profile: c.profile, History: hist, Seed: policy.SeedOf(c.namespace, c.seedName), Params: c.params}
 	p, err := newPolicy(c.policyName, env)
 	if err != nil {
 		return err
 	}
 	return t.drv.Bind(p)
-}
-
-// Seed is the policy seed of the autoscaler ns/name: the controller's (FNV-64a of
-// "ns/name", shifted to be non-negative), so a live target and a BurstAwareAutoscaler of
-// the same name draw the same numbers.
-func Seed(ns, name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(ns + "/" + name))
-	return int64(h.Sum64() >> 1)
 }
 
 // newPolicy builds a policy and turns a panicking factory into an error.

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -141,4 +142,14 @@ func Clamp(replicas, min, max int) int {
 		return max
 	}
 	return replicas
+}
+
+// SeedOf is the seed of the policy of the autoscaler ns/name (FNV-64a of "ns/name",
+// shifted to be non-negative): derived from the object's identity, so a restart draws the
+// same numbers, and a live target or a replay of the same name draws what the controller
+// does.
+func SeedOf(ns, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(ns + "/" + name))
+	return int64(h.Sum64() >> 1)
 }
