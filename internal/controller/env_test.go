@@ -334,17 +334,22 @@ func (e *exporter) setRate(ns, name string, rate float64) {
 func (e *exporter) run(c client.Client) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	lastSync := time.Time{}
+	lastSync, last := time.Time{}, time.Now()
 	for {
 		select {
 		case <-e.done:
 			return
-		case now := <-tick.C:
+		case <-tick.C:
+			// The counters advance by the time that passed, not by the tick's nominal 100 ms:
+			// on a busy machine ticks are late or dropped (the replica sync below blocks on
+			// the API server), and a fixed step would lower the rate the test set.
+			now := time.Now()
+			e.advance(now.Sub(last).Seconds())
+			last = now
 			if now.Sub(lastSync) >= 300*time.Millisecond {
 				lastSync = now
 				e.syncReplicas(c)
 			}
-			e.advance(0.1)
 		}
 	}
 }
