@@ -31,7 +31,8 @@ type Calibration struct {
 	CPUPerRequestMS     float64   `json:"cpu_per_request_ms"`
 	CPUPerRequestRunsMS []float64 `json:"cpu_per_request_runs_ms"`
 	CPUPerRequestSpread float64   `json:"cpu_per_request_spread"`
-	// UnloadedMeanMS is the mean client-side latency of those spaced single requests.
+	// UnloadedMeanMS is the mean client-side latency of those spaced single requests (sent
+	// to the replica directly, without the load balancer's hop).
 	UnloadedMeanMS float64 `json:"unloaded_mean_ms"`
 	// ReplicaCapacity is CPUShare / CPU per request: the most requests per second one
 	// replica can serve at all (its saturation throughput).
@@ -69,11 +70,13 @@ func scrapeCPU(ctx context.Context, addr string) (float64, error) {
 	return 0, fmt.Errorf("scrape %s: no process_cpu_seconds_total", addr)
 }
 
-// probeSingle sends n requests one at a time through url, spaced so that the replica's
-// CPU share is never the bottleneck, and returns the mean latency (ms) and the replica's
-// CPU seconds per request.
-func probeSingle(ctx context.Context, url, replicaAddr string, n int, share float64) (meanMS, cpuPerReq float64, err error) {
+// probeSingle sends n requests one at a time straight to the replica at replicaAddr (not
+// through the load balancer, which spreads them over every ready replica while only this
+// one's CPU is read), spaced so that the replica's CPU share is never the bottleneck, and
+// returns the mean latency (ms) and the replica's CPU seconds per request.
+func probeSingle(ctx context.Context, replicaAddr string, n int, share float64) (meanMS, cpuPerReq float64, err error) {
 	client := &http.Client{Timeout: 10 * time.Second}
+	url := "http://" + replicaAddr + "/fft"
 	get := func() (time.Duration, error) {
 		start := time.Now()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

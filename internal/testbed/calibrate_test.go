@@ -1,6 +1,13 @@
 package testbed
 
 import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bascaler/bascaler/internal/perf"
@@ -37,5 +44,48 @@ func TestProfileOfTakesMonotoneEnvelope(t *testing.T) {
 	}
 	if p.MaxLoad != 43 {
 		t.Errorf("saturation %g, want the heaviest measured load 43", p.MaxLoad)
+	}
+}
+
+// fakeReplica serves /fft and counts 5 ms of process CPU per request it answered itself.
+type fakeReplica struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *fakeReplica) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/fft":
+		f.n++
+		fmt.Fprintln(w, "ok")
+	case "/metrics":
+		fmt.Fprintf(w, "process_cpu_seconds_total %g\n", 0.005*float64(f.n))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestProbeSingleReadsTheReplicaItLoads: the probe's requests go to the replica whose CPU
+// it reads, so the CPU per request is that replica's (5 ms) however many replicas a load
+// balancer would spread them over; sending them through a balancer of three replicas (as
+// the after-run probe once did) read a third of it.
+func TestProbeSingleReadsTheReplicaItLoads(t *testing.T) {
+	a := &fakeReplica{}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	_, cpu, err := probeSingle(context.Background(), strings.TrimPrefix(srv.URL, "http://"), 12, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(cpu-0.005) > 1e-12 {
+		t.Fatalf("CPU per request %g s, want the replica's 0.005 s", cpu)
+	}
+	if a.n != 12+5 {
+		t.Fatalf("the replica answered %d requests, want 12 probed + 5 warm-up", a.n)
+	}
+	if _, _, err := probeSingle(context.Background(), "127.0.0.1:1", 3, 1); err == nil {
+		t.Fatal("probing a closed port: no error")
 	}
 }

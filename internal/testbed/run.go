@@ -149,7 +149,7 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	addr := r.mgr.Replicas()[0].Addr
 	var cpus, means []float64
 	for range cfg.Calibrations {
-		mean, cpu, err := probeSingle(ctx, r.target(), addr, cfg.CalibrationRequests, r.share)
+		mean, cpu, err := probeSingle(ctx, addr, cfg.CalibrationRequests, r.share)
 		if err != nil {
 			return fail(err)
 		}
@@ -242,7 +242,7 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 	if err != nil {
 		return pr, err
 	}
-	_, cpu, err := probeSingle(ctx, r.target(), addr, max(10, cfg.CalibrationRequests/2), r.share)
+	_, cpu, err := probeSingle(ctx, addr, max(10, cfg.CalibrationRequests/2), r.share)
 	if err != nil {
 		return pr, fmt.Errorf("policy %s: probe after the run: %w", name, err)
 	}
