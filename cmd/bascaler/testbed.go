@@ -105,7 +105,7 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&cfg.OutDir, "out", "", "folder for per-interval CSVs, decision logs, profiling CSV and replica logs")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	fl.BoolVar(&f.compareSim, "compare-sim", false, "also replay the same window in the simulator with the measured profile and report their agreement per policy (needs --out; JSON: top-level \"agreement\" list)")
-	fl.StringVar(&f.fit, "fit", "refuse", "when --max-replicas x --cpu-share + --reserve-cores exceed the machine's measured idle CPU: refuse, scale-down (lower --max-replicas to fit) or ignore")
+	fl.StringVar(&f.fit, "fit", "refuse", "when --max x --cpu-share + --reserve-cores exceed the machine's measured idle CPU: refuse, scale-down (lower --max to fit) or ignore")
 	fl.Float64Var(&cfg.ReserveCores, "reserve-cores", 0.5, "CPU kept for the load generator, load balancer and Prometheus in the fit check, cores")
 	fl.IntVar(&cfg.Calibrations, "calibrations", 3, "repeats of the single-replica CPU-per-request probe (median used, spread reported)")
 	fl.Float64Var(&cfg.MaxCalibrationSpread, "max-calibration-spread", 0.2, "refuse the run when the probes' (max-min)/median exceeds this")

@@ -149,15 +149,23 @@ func fitMachine(cfg *Config, share, idle float64) (MachineFit, error) {
 	}
 	var fix []string
 	if fitting >= cfg.Min {
-		fix = append(fix, fmt.Sprintf("--max-replicas %d", fitting))
+		fix = append(fix, fmt.Sprintf("--max %d", fitting))
 	}
-	if s := (idle - cfg.ReserveCores) / float64(cfg.Max); s > 0 {
-		fix = append(fix, fmt.Sprintf("--cpu-share %.3g", math.Floor(s*1000)/1000))
+	if s := math.Floor((idle-cfg.ReserveCores)/float64(cfg.Max)*1000) / 1000; s >= minAdvisedShare {
+		fix = append(fix, fmt.Sprintf("--cpu-share %.3g", s))
 	}
-	fix = append(fix, "--fit scale-down", "or wait until the machine is idler")
+	if fitting >= cfg.Min {
+		fix = append(fix, "--fit scale-down")
+	}
+	fix = append(fix, "or wait until the machine is idler")
 	return f, fmt.Errorf("testbed: replicas do not fit: %s; use %s (--fit ignore runs anyway, and its numbers measure the other load too)",
 		advice, strings.Join(fix, ", "))
 }
+
+// minAdvisedShare is the smallest CPU share the refusal suggests: below 50 millicores a
+// replica's CFS quota is under 5 ms per 100 ms period, shorter than one request of the fft
+// service at its defaults, so every request would be throttled.
+const minAdvisedShare = 0.05
 
 // fitWindow is how long the run measures the machine's idle CPU before it starts.
 const fitWindow = 2 * time.Second

@@ -41,7 +41,7 @@ func TestFitMachine(t *testing.T) {
 	if err == nil {
 		t.Fatal("8 replicas of 0.25 core on 1.3 idle cores: want a refusal")
 	}
-	for _, want := range []string{"1.30 idle cores", "need 2.50", "--max-replicas 3", "--cpu-share 0.1", "--fit scale-down"} {
+	for _, want := range []string{"1.30 idle cores", "need 2.50", "--max 3", "--cpu-share 0.1", "--fit scale-down"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal %q does not say %q", err, want)
 		}
@@ -56,6 +56,15 @@ func TestFitMachine(t *testing.T) {
 	cfg.Fit, cfg.Min = FitScaleDown, 4
 	if _, err := fitMachine(&cfg, 0.25, 1.3); err == nil {
 		t.Error("scale-down below the minimum replicas: want a refusal")
+	}
+	// Almost nothing idle: no replica fits and a share under 50 millicores would throttle
+	// every request, so the refusal only says to wait.
+	cfg = base
+	cfg.Fit = FitScaleDown
+	_, err = fitMachine(&cfg, 0.1, 0.54)
+	if err == nil || strings.Contains(err.Error(), "--cpu-share") || strings.Contains(err.Error(), "--fit scale-down") || strings.Contains(err.Error(), "--max ") ||
+		!strings.Contains(err.Error(), "wait until the machine is idler") {
+		t.Errorf("0.54 idle cores: refusal %v, want only the advice to wait", err)
 	}
 	cfg = base
 	cfg.Fit = FitIgnore
