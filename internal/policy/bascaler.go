@@ -48,9 +48,10 @@ import (
 //
 //  6. Limits last: min/max replicas.
 //
-//  7. Between interval starts, every guard-period (default 5 s), a fast guard compares the
-//     arrival rate of the tick that just ended with what the ready pods can serve at the SLO
-//     and scales up at once when the plan fell short (never down): the same information an
+//  7. Between interval starts, every guard-period (default 5 s, or the longest period
+//     under it that divides the interval; off at intervals of 5 s or less), a fast guard
+//     compares the arrival rate of the tick that just ended with what the ready pods can
+//     serve at the SLO and scales up at once when the plan fell short (never down): the same information an
 //     HPA or KPA acts on, so a forecast miss costs one tick, not one interval.
 //
 // Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
@@ -163,7 +164,13 @@ func newBascaler(env Env) (Policy, error) {
 	detName := ps.choice("detector", "cusum", burstDetectorNames()...)
 	confidence := ps.float("confidence", 0.99)
 	rlModel, _ := ps.raw("rl-model")
-	guard := ps.duration("guard-period", 5*time.Second)
+	// The guard's default is 5 s, shortened to divide the interval; under an interval of
+	// 5 s or less there is no sub-interval to guard (0: off).
+	defGuard := periodUnder(5*time.Second, env.Interval)
+	if env.Interval <= 5*time.Second {
+		defGuard = 0
+	}
+	guard := ps.duration("guard-period", defGuard)
 	onlineName := ps.choice("online-calibration", "none", "none", "aci", "pid")
 	idleHorizon := ps.integer("idle-horizon", 30)
 	// The idle-gap quantile is set apart from the planning quantile: a cold start costs a

@@ -42,7 +42,8 @@
 //     our backends never set 0.
 //
 // Parameters (key=value; durations as "15s" or plain seconds): target (0.7 or 70%, a whole
-// percentage), tolerance (0.1), period (15s), window (scale-down stabilisation, 300s),
+// percentage), tolerance (0.1), period (15s, or the longest period
+// under it that divides the interval), window (scale-down stabilisation, 300s),
 // up-window (0s), policy-period (15s), up-pods (4), up-percent (100), down-pods (0 = none),
 // down-percent (100), select (max | min | disabled, for both directions), memory-target
 // (bytes of working set per ready pod, e.g. 2.5e8; 0 = CPU only), behavior (default | none).
@@ -104,7 +105,7 @@ type hpaPolicy struct {
 
 func newHPA(env Env) (Policy, error) {
 	p := newParamSet("hpa", env.Params)
-	period := p.duration("period", 15*time.Second)
+	period := p.duration("period", periodUnder(15*time.Second, env.Interval))
 	tolerance := p.float("tolerance", 0.1)
 	upWindow := p.duration("up-window", 0)
 	downWindow := p.duration("window", 300*time.Second)

@@ -81,7 +81,7 @@ func newHybrid(env Env) (Policy, error) {
 	rng := ps.duration("range", 4*time.Hour)
 	h := &hybrid{
 		interval: env.Interval,
-		period:   ps.duration("period", 2*time.Second),
+		period:   ps.duration("period", periodUnder(2*time.Second, env.Interval)),
 		head:     ps.float("head", 5) / 100,
 		tail:     ps.float("tail", 99) / 100,
 		margin:   ps.float("margin", 0.1),

@@ -21,8 +21,9 @@
 // A request in the poll ending 12:20:30 wakes it at 12:20:30: up to one polling interval
 // (30 s) of held time before the start-up delay even begins.
 //
-// Parameters: polling-interval (30s), cooldown-period (300s), activation-threshold (0),
-// threshold (req/s per pod), tolerance (0.1).
+// Parameters: polling-interval (30s, or the longest under it that divides the interval),
+// cooldown-period (300s), activation-threshold (0), threshold (req/s per pod), tolerance
+// (0.1).
 
 package policy
 
@@ -51,7 +52,7 @@ type keda struct {
 func newKEDA(env Env) (Policy, error) {
 	ps := newParamSet("keda", env.Params)
 	k := &keda{
-		polling:    ps.duration("polling-interval", 30*time.Second),
+		polling:    ps.duration("polling-interval", periodUnder(30*time.Second, env.Interval)),
 		cooldown:   ps.duration("cooldown-period", 300*time.Second),
 		activation: ps.float("activation-threshold", 0),
 		threshold:  ps.float("threshold", 0),

@@ -44,7 +44,7 @@ func newKeepAlive(env Env) (Policy, error) {
 	}
 	ps := newParamSet("keepalive", env.Params)
 	ps.known["arg"] = true
-	period := ps.duration("period", 2*time.Second)
+	period := ps.duration("period", periodUnder(2*time.Second, env.Interval))
 	ps.check(period > 0, "period", period, "must be positive")
 	if err := ps.done(); err != nil {
 		return nil, err

@@ -34,7 +34,8 @@
 // 0.7 * capacity req/s with mean latency W (the profile's mean at that load) holds
 // 0.7 * capacity * W requests in flight on average; that is the concurrency target.
 //
-// Parameters (Knative's names where it has one): period (2s), stable-window (60s),
+// Parameters (Knative's names where it has one): period (2s, or the longest period under
+// it that divides the interval: periodUnder), stable-window (60s),
 // panic-window-percentage (10), panic-threshold-percentage (200), max-scale-up-rate (1000),
 // max-scale-down-rate (2), target-utilization-percentage (70), metric (rps | concurrency),
 // target-rps or target-concurrency (per pod; override the SLO-derived target).
@@ -96,7 +97,7 @@ type kpa struct {
 func newKPA(env Env) (Policy, error) {
 	p := newParamSet("kpa", env.Params)
 	k := &kpa{
-		period:         p.duration("period", 2*time.Second),
+		period:         p.duration("period", periodUnder(2*time.Second, env.Interval)),
 		stableWindow:   p.duration("stable-window", 60*time.Second),
 		panicThreshold: p.float("panic-threshold-percentage", 200) / 100,
 		maxUpRate:      p.float("max-scale-up-rate", 1000),

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ParseParams reads policy parameters written "key=value" (for every policy) or
@@ -37,4 +38,22 @@ func ParamsFor(name string, all map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// periodUnder is the default decision period want under a control interval: want when it
+// divides the interval, else the longest period under want that does (interval/n for the
+// smallest such n: 1.875 s for a 2 s period under 15 s, 10 s for a 15 s period under
+// 20 s), so the ticks never straddle an interval boundary (driver.Tick refuses a period
+// that does not divide). An interval no longer than want, or none, keeps want (the driver
+// then ticks once per interval).
+func periodUnder(want, interval time.Duration) time.Duration {
+	if want <= 0 || interval <= want {
+		return want
+	}
+	for n := (interval + want - 1) / want; n <= 1000; n++ {
+		if interval%n == 0 {
+			return interval / n
+		}
+	}
+	return want
 }

@@ -187,3 +187,37 @@ func TestCausalityWithScaleToZero(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPolicyRunsAtAnyInterval: with default parameters every registered policy builds
+// and runs at control intervals its default period does not divide (kpa's 2 s under 15 s
+// and 7 s, the hpa's 15 s under 20 s and 45 s): the default period shortens to one that
+// divides the interval, which the driver requires.
+func TestEveryPolicyRunsAtAnyInterval(t *testing.T) {
+	for _, iv := range []time.Duration{7 * time.Second, 15 * time.Second, 20 * time.Second, 45 * time.Second, 90 * time.Second} {
+		for _, name := range policy.Names() {
+			name = exampleName(name)
+			t.Run(fmt.Sprintf("%s/%s", name, iv), func(t *testing.T) {
+				rates, _ := perturbedWorkloads(30, 30)
+				var future []float64
+				if policy.NeedsFuture(name) {
+					future = rates
+				}
+				env := causalityEnv(t, future)
+				env.Interval = iv
+				env.History.Step = iv
+				p, err := policy.New(name, env)
+				if err != nil {
+					t.Fatalf("build %s at a %s interval: %v", name, iv, err)
+				}
+				if per := p.Period(); per > 0 && per < iv && iv%per != 0 {
+					t.Fatalf("%s's default period %s does not divide the interval %s", name, per, iv)
+				}
+				cfg := DefaultConfig()
+				cfg.Interval = iv
+				if _, err := Run(cfg, rates, t0, p); err != nil {
+					t.Fatalf("run %s at a %s interval: %v", name, iv, err)
+				}
+			})
+		}
+	}
+}
