@@ -264,7 +264,7 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 	if !ok {
 		return
 	}
-	ev, chall, err := sim.Evaluate(r.replayConfig(l), rp, *life.sched, s, r.builder(l), l.life.env.Seed+int64(i))
+	ev, chall, err := sim.Evaluate(r.replayConfig(l), rp, *life.sched, s, r.builder(l), l.life.env.Seed+int64(i), life.drifting)
 	ev.Interval, ev.At, ev.Trigger = i, t, trigger
 	r.judged(ctx, baa, l, rp, ev, chall, err, s)
 }
@@ -363,6 +363,9 @@ func (r *Reconciler) judged(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	numbers := fmt.Sprintf("replayed on %s..%s: challenger %d violating intervals, %.3f pod-hours; champion %s %d violating intervals, %.3f pod-hours",
 		ev.TrainTo.UTC().Format(time.RFC3339), ev.EvalTo.UTC().Format(time.RFC3339), ev.Challenger.Violations, ev.Challenger.PodHours,
 		shortVersion(life.serving.version), ev.Champion.Violations, ev.Champion.PodHours)
+	if ev.Reason != "" {
+		numbers += " (" + ev.Reason + ")"
+	}
 	if !ev.Promoted {
 		eval.Message = "rejected: " + numbers
 		r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, "rejected").Inc()

@@ -103,7 +103,10 @@ func TestDriftTriggersRetrain(t *testing.T) {
 		if j > 0 && e.Interval-eb[j-1].Interval < 30 {
 			t.Fatalf("retrains at %d and %d: closer than the cooldown (the 30-interval evaluation window)", eb[j-1].Interval, e.Interval)
 		}
-		if e.Promoted != retrain.Promote(e.Champion, e.Challenger) {
+		if !e.ChampionDrifting {
+			t.Fatalf("drift-triggered retrain %d: %+v: the champion is not marked drifting", j, e)
+		}
+		if e.Promoted != retrain.Promote(e.Champion, e.Challenger, e.ChampionDrifting) {
 			t.Fatalf("event %+v: verdict does not follow the rule", e)
 		}
 	}

@@ -44,7 +44,7 @@ func BenchmarkRetrainRound(b *testing.B) {
 			rt := Retrainer{Schedule: retrain.Schedule{Every: 24 * time.Hour, TrainWindow: 14 * 24 * time.Hour, EvalWindow: 24 * time.Hour}, Build: build, Seed: 1}
 			b.Run("round", func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					ev, _, err := Evaluate(DefaultConfig(), p.(policy.Retrainable), rt.Schedule, s, rt.Build, rt.Seed+int64(n))
+					ev, _, err := Evaluate(DefaultConfig(), p.(policy.Retrainable), rt.Schedule, s, rt.Build, rt.Seed+int64(n), false)
 					if err != nil || ev.Skipped != "" {
 						b.Fatalf("round: %v %s", err, ev.Skipped)
 					}

@@ -137,7 +137,7 @@ func TestRetrainPromotesByTheRule(t *testing.T) {
 	_, evs := retrainRun(t, b, 0)
 	promoted := 0
 	for _, e := range evs {
-		if e.Promoted != retrain.Promote(e.Champion, e.Challenger) {
+		if e.Promoted != retrain.Promote(e.Champion, e.Challenger, e.ChampionDrifting) {
 			t.Fatalf("event %+v: verdict does not follow the rule", e)
 		}
 		if e.Promoted {
