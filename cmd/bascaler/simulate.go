@@ -217,6 +217,7 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 			return e, fmt.Errorf("--drift-window %d and --drift-psi-window %d must be at least 1", f.driftOpts.Window, f.driftOpts.PSIWindow)
 		}
 		o := f.driftOpts
+		o.Season = drift.DailySeason(f.interval)
 		e.Drift = &o
 	}
 	return e, nil

@@ -205,6 +205,7 @@ func (r *Reconciler) driftStatus(baa *v1alpha1.BurstAwareAutoscaler, l *loop, st
 	set(r.Stats.Pinball.WithLabelValues(ns, name), sc.PinballMean)
 	set(r.Stats.RelError.WithLabelValues(ns, name), sc.RelError)
 	set(r.Stats.PSI.WithLabelValues(ns, name), sc.PSI)
+	set(r.Stats.Seasonal.WithLabelValues(ns, name), sc.Seasonal)
 	gen := baa.Generation
 	opts := life.mon.Options()
 	if sc.Drifting {
