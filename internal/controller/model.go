@@ -387,7 +387,7 @@ func (r *Reconciler) judged(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	life.last = drift.Scores{Coverage: math.NaN(), PinballMean: math.NaN(), RelError: math.NaN(), PSI: math.NaN()}
 	eval.Message = "promoted: " + numbers
 	r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, "promoted").Inc()
-	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelPromoted, "Evaluate", "challenger %s promoted (no worse): %s", shortVersion(version), numbers)
+	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelPromoted, "Evaluate", "challenger %s promoted: %s", shortVersion(version), numbers)
 }
 
 func replayScore(s retrain.Score) *v1alpha1.ReplayScore {
