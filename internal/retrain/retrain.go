@@ -150,6 +150,8 @@ func Judge(champion, challenger Score, championDrifting bool) (promote bool, why
 		return true, fmt.Sprintf("as many SLO-violating intervals, pod-hours more than %.0f%% lower", 100*CostMargin)
 	case championDrifting && challenger.PodHours <= champion.PodHours*(1+CostMargin):
 		return true, fmt.Sprintf("a tie (pod-hours within %.0f%%) and the champion is drifting", 100*CostMargin)
+	case championDrifting:
+		return false, fmt.Sprintf("as many SLO-violating intervals, pod-hours more than %.0f%% higher", 100*CostMargin)
 	default:
 		return false, fmt.Sprintf("a tie (pod-hours not %.0f%% lower) and the champion is not drifting", 100*CostMargin)
 	}

@@ -1,6 +1,7 @@
 package retrain
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,6 +26,13 @@ func TestPromoteViolationsFirstThenPodHours(t *testing.T) {
 		{"fewer violations, far dearer", Score{1, 5}, Score{0, 50}, false, true},
 	}
 	for _, c := range cases {
+		got, why := Judge(c.champ, c.chall, c.drifting)
+		if drifts := strings.Contains(why, "champion is drifting"); drifts != (got && c.drifting && c.chall.Violations == c.champ.Violations && c.chall.PodHours >= 0.99*c.champ.PodHours) {
+			t.Errorf("%s: reason %q", c.name, why)
+		}
+		if c.drifting && strings.Contains(why, "not drifting") {
+			t.Errorf("%s: reason %q for a drifting champion", c.name, why)
+		}
 		if got := Promote(c.champ, c.chall, c.drifting); got != c.want {
 			t.Errorf("%s: Promote(%+v, %+v, drifting %v) = %v, want %v", c.name, c.champ, c.chall, c.drifting, got, c.want)
 		}
