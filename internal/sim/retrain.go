@@ -50,6 +50,14 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 	// step): the history continues into the run's intervals.
 	hist := history.Values
 	origin := start.Add(-time.Duration(len(hist)) * cfg.Interval)
+	// A challenger is fitted as the champion was: on a trace recorded at another step than
+	// the interval (the hourly Wikipedia traces, one point per interval here), the champion
+	// counted its seasons in the trace's points, so the challenger's training points carry
+	// the trace's step too (a day is 24 points, not 1,440).
+	judged := policy.Retrainable(rp)
+	if history.Step > 0 && history.Step != cfg.Interval {
+		judged = fitAt{rp, history.Step}
+	}
 	var events []retrain.Event
 	var failure error
 	last := -1 // interval of the previous retrain
@@ -73,7 +81,7 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 			vals = append(vals, rates[k])
 		}
 		s := series.Series{Name: "completed", Start: origin, Step: cfg.Interval, Values: vals}
-		ev, chall, err := Evaluate(cfg, rp, rt.Schedule, s, rt.Build, rt.Seed+int64(i), drifting)
+		ev, chall, err := Evaluate(cfg, judged, rt.Schedule, s, rt.Build, rt.Seed+int64(i), drifting)
 		ev.Interval, ev.At, ev.Trigger = i, start.Add(time.Duration(i)*cfg.Interval), why
 		if err == nil && ev.Promoted {
 			// The detector recalibrates on the newest completed stretch with the new model.
@@ -152,6 +160,17 @@ func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series
 	ev.ChampionDrifting = drifting
 	ev.Promoted, ev.Reason = retrain.Judge(ev.Champion, ev.Challenger, drifting)
 	return ev, chall, nil
+}
+
+// fitAt is a Retrainable whose Refit sees its training points at another step.
+type fitAt struct {
+	policy.Retrainable
+	step time.Duration
+}
+
+func (f fitAt) Refit(h series.Series, seed int64) (forecast.Forecaster, error) {
+	h.Step = f.step
+	return f.Retrainable.Refit(h, seed)
 }
 
 // probe fingerprints a fitted forecaster by its forecast from the end of h.

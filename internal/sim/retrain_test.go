@@ -149,3 +149,52 @@ func TestRetrainPromotesByTheRule(t *testing.T) {
 	}
 	t.Logf("%d of %d challengers promoted", promoted, len(evs))
 }
+
+// stepSpy records the step of the series its Refit is handed.
+type stepSpy struct {
+	policy.Retrainable
+	steps *[]time.Duration
+}
+
+func (s stepSpy) Refit(h series.Series, seed int64) (forecast.Forecaster, error) {
+	*s.steps = append(*s.steps, h.Step)
+	return s.Retrainable.Refit(h, seed)
+}
+
+// A history recorded at another step than the interval (an hourly trace replayed one point
+// per interval) is refitted at that step, as the champion was fitted: the challenger counts
+// its seasons in the trace's points. At the interval's own step nothing is relabelled.
+func TestRetrainFitsAtTheHistorysStep(t *testing.T) {
+	for _, step := range []time.Duration{time.Hour, time.Minute} {
+		env := causalityEnv(t, nil)
+		hist := make([]float64, 2000)
+		for i := range hist {
+			hist[i] = wave(i - len(hist))
+		}
+		env.History.Values, env.History.Step = hist, step
+		env.Params = map[string]string{"forecaster": "seasonal-naive"}
+		build := func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
+			e := env
+			e.History, e.Forecaster = h, f
+			return policy.New("bascaler", e)
+		}
+		p, err := build(env.History, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps []time.Duration
+		rates, _, _ := retrainWorkloads()
+		rt := Retrainer{Schedule: retrain.Schedule{Every: time.Hour, TrainWindow: 6 * time.Hour, EvalWindow: time.Hour}, Build: build, Seed: 1}
+		if _, _, err := RunRetrained(DefaultConfig(), env.History, rates, t0, stepSpy{p.(policy.Retrainable), &steps}, rt); err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) == 0 {
+			t.Fatalf("history step %v: no refit", step)
+		}
+		for _, got := range steps {
+			if got != step {
+				t.Fatalf("history step %v, interval %v: the challenger was fitted on points at step %v", step, DefaultConfig().Interval, got)
+			}
+		}
+	}
+}
