@@ -12,9 +12,10 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 )
 
-// retrainRun runs bascaler (holt-winters, seasonal period 60) with retraining every hour on
-// 6 h training and 1 h evaluation windows.
-func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Event) {
+// waveBascaler is the retrain tests' policy: bascaler with seasonal-naive on 2,000 points
+// of the period-60 wave before t0 (at step, or the interval's for 0), its builder, and the
+// policy built on that history.
+func waveBascaler(t *testing.T, step time.Duration) (policy.Env, func(series.Series, forecast.Forecaster) (policy.Policy, error), policy.Policy) {
 	t.Helper()
 	env := causalityEnv(t, nil)
 	hist := make([]float64, 2000)
@@ -22,6 +23,9 @@ func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Even
 		hist[i] = wave(i - len(hist))
 	}
 	env.History.Values = hist
+	if step > 0 {
+		env.History.Step = step
+	}
 	env.Params = map[string]string{"forecaster": "seasonal-naive"}
 	build := func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
 		e := env
@@ -32,6 +36,14 @@ func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Even
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, build, p
+}
+
+// retrainRun runs bascaler (holt-winters, seasonal period 60) with retraining every hour on
+// 6 h training and 1 h evaluation windows.
+func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Event) {
+	t.Helper()
+	env, build, p := waveBascaler(t, 0)
 	cfg := DefaultConfig()
 	cfg.Initial = 5
 	rt := Retrainer{Schedule: retrain.Schedule{Every: time.Hour, TrainWindow: 6 * time.Hour, EvalWindow: time.Hour},
@@ -166,22 +178,7 @@ func (s stepSpy) Refit(h series.Series, seed int64) (forecast.Forecaster, error)
 // its seasons in the trace's points. At the interval's own step nothing is relabelled.
 func TestRetrainFitsAtTheHistorysStep(t *testing.T) {
 	for _, step := range []time.Duration{time.Hour, time.Minute} {
-		env := causalityEnv(t, nil)
-		hist := make([]float64, 2000)
-		for i := range hist {
-			hist[i] = wave(i - len(hist))
-		}
-		env.History.Values, env.History.Step = hist, step
-		env.Params = map[string]string{"forecaster": "seasonal-naive"}
-		build := func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
-			e := env
-			e.History, e.Forecaster = h, f
-			return policy.New("bascaler", e)
-		}
-		p, err := build(env.History, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		env, build, p := waveBascaler(t, step)
 		var steps []time.Duration
 		rates, _, _ := retrainWorkloads()
 		rt := Retrainer{Schedule: retrain.Schedule{Every: time.Hour, TrainWindow: 6 * time.Hour, EvalWindow: time.Hour}, Build: build, Seed: 1}
