@@ -108,7 +108,10 @@ func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f
 		}
 	}
 	life.seen = champion(life.registry)
-	life.mon = drift.New(cfg.drift, h.Values)
+	// The monitor's reference is the warm history but its newest interval, which the
+	// Observe below hands it as the interval just completed (the seasonal score's recent
+	// inputs continue the reference: the newest one must not be counted twice).
+	life.mon = drift.New(cfg.drift, h.Values[:max(h.Len()-1, 0)])
 	// Issue the first forecast from the warm history, so the first interval the loop
 	// completes is scored.
 	if h.Len() > 0 {
