@@ -92,7 +92,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.StringVar(&f.rlModel, "rl-model", "", "trained RL agent for bascaler and bascaler-paper: a directory (bascaler train rl --out) or a registry reference DIR@champion, DIR@<digest prefix> (a ppo version)")
 	fl.DurationVar(&f.retrain.Every, "retrain-every", 0, "retrain retrainable policies (bascaler) every this much simulated time; 0 keeps the models frozen")
 	fl.DurationVar(&f.retrain.TrainWindow, "retrain-window", retrain.DefaultTrainWindow, "with --retrain-every: completed history a challenger is fitted on (before the evaluation window)")
-	fl.DurationVar(&f.retrain.EvalWindow, "eval-window", retrain.DefaultEvalWindow, "with --retrain-every: most recent completed stretch champion and challenger are replayed on; the challenger serves if no worse (violating intervals, then pod-hours)")
+	fl.DurationVar(&f.retrain.EvalWindow, "eval-window", retrain.DefaultEvalWindow, "with --retrain-every: most recent completed stretch champion and challenger are replayed on; the challenger serves if better (fewer violating intervals; on a tie more than 1% fewer pod-hours, or the champion drifting: retrain.Judge)")
 	fl.BoolVar(&f.retrain.OnDrift, "retrain-on-drift", false, "also retrain when the drift monitor finds the model drifting (at most once per --eval-window); implies --drift")
 	fl.BoolVar(&f.drift, "drift", false, "score forecasting policies' forecasts per interval (band coverage, pinball loss, error against the naive forecast, input PSI): drift_* columns of the per-interval CSVs and the JSON's drift[]")
 	fl.IntVar(&f.driftOpts.Window, "drift-window", drift.DefaultWindow, "rolling window of the forecast scores, intervals")
@@ -217,6 +217,7 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 			return e, fmt.Errorf("--drift-window %d and --drift-psi-window %d must be at least 1", f.driftOpts.Window, f.driftOpts.PSIWindow)
 		}
 		o := f.driftOpts
+		o.Season = drift.DailySeason(f.interval)
 		e.Drift = &o
 	}
 	return e, nil

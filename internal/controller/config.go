@@ -202,6 +202,7 @@ func (s *settings) resolveModelLife(p v1alpha1.PolicySpec) error {
 			return fmt.Errorf("spec.policy.training: %w", err)
 		}
 	}
+	s.drift.Season = drift.DailySeason(s.interval)
 	if d := p.Drift; d != nil {
 		s.drift.Window, s.drift.PSIWindow = int(d.Window), int(d.PSIWindow)
 		for _, f := range []struct {

@@ -108,7 +108,10 @@ func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f
 		}
 	}
 	life.seen = champion(life.registry)
-	life.mon = drift.New(cfg.drift, h.Values)
+	// The monitor's reference is the warm history but its newest interval, which the
+	// Observe below hands it as the interval just completed (the seasonal score's recent
+	// inputs continue the reference: the newest one must not be counted twice).
+	life.mon = drift.New(cfg.drift, h.Values[:max(h.Len()-1, 0)])
 	// Issue the first forecast from the warm history, so the first interval the loop
 	// completes is scored.
 	if h.Len() > 0 {
@@ -205,6 +208,7 @@ func (r *Reconciler) driftStatus(baa *v1alpha1.BurstAwareAutoscaler, l *loop, st
 	set(r.Stats.Pinball.WithLabelValues(ns, name), sc.PinballMean)
 	set(r.Stats.RelError.WithLabelValues(ns, name), sc.RelError)
 	set(r.Stats.PSI.WithLabelValues(ns, name), sc.PSI)
+	set(r.Stats.Seasonal.WithLabelValues(ns, name), sc.Seasonal)
 	gen := baa.Generation
 	opts := life.mon.Options()
 	if sc.Drifting {
@@ -264,7 +268,7 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 	if !ok {
 		return
 	}
-	ev, chall, err := sim.Evaluate(r.replayConfig(l), rp, *life.sched, s, r.builder(l), l.life.env.Seed+int64(i))
+	ev, chall, err := sim.Evaluate(r.replayConfig(l), rp, *life.sched, s, r.builder(l), l.life.env.Seed+int64(i), life.drifting)
 	ev.Interval, ev.At, ev.Trigger = i, t, trigger
 	r.judged(ctx, baa, l, rp, ev, chall, err, s)
 }
@@ -363,6 +367,9 @@ func (r *Reconciler) judged(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	numbers := fmt.Sprintf("replayed on %s..%s: challenger %d violating intervals, %.3f pod-hours; champion %s %d violating intervals, %.3f pod-hours",
 		ev.TrainTo.UTC().Format(time.RFC3339), ev.EvalTo.UTC().Format(time.RFC3339), ev.Challenger.Violations, ev.Challenger.PodHours,
 		shortVersion(life.serving.version), ev.Champion.Violations, ev.Champion.PodHours)
+	if ev.Reason != "" {
+		numbers += " (" + ev.Reason + ")"
+	}
 	if !ev.Promoted {
 		eval.Message = "rejected: " + numbers
 		r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, "rejected").Inc()
@@ -383,7 +390,7 @@ func (r *Reconciler) judged(ctx context.Context, baa *v1alpha1.BurstAwareAutosca
 	life.last = drift.Scores{Coverage: math.NaN(), PinballMean: math.NaN(), RelError: math.NaN(), PSI: math.NaN()}
 	eval.Message = "promoted: " + numbers
 	r.Stats.Retrains.WithLabelValues(baa.Namespace, baa.Name, "promoted").Inc()
-	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelPromoted, "Evaluate", "challenger %s promoted (no worse): %s", shortVersion(version), numbers)
+	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelPromoted, "Evaluate", "challenger %s promoted: %s", shortVersion(version), numbers)
 }
 
 func replayScore(s retrain.Score) *v1alpha1.ReplayScore {

@@ -24,6 +24,7 @@ type Stats struct {
 	Pinball  *prometheus.GaugeVec
 	RelError *prometheus.GaugeVec
 	PSI      *prometheus.GaugeVec
+	Seasonal *prometheus.GaugeVec
 	Drifting *prometheus.GaugeVec
 	ModelAge *prometheus.GaugeVec
 	Round    *prometheus.GaugeVec
@@ -59,6 +60,8 @@ func NewStats(reg prometheus.Registerer) *Stats {
 			Help: "The forecast median's absolute error over the naive (last value) forecast's, last drift window; above 1 the naive forecast is better."}, obj),
 		PSI: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_drift_psi",
 			Help: "Population stability index of the recent arrival rates against the serving model's training data (decile bins)."}, obj),
+		Seasonal: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_drift_seasonal_error",
+			Help: "Median error of the value one day earlier over the recent drift window, as a multiple of the same median over the serving model's training data (about 1 while the workload repeats its day)."}, obj),
 		Drifting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_model_drifting",
 			Help: "1 while the ModelDrifting condition is true."}, obj),
 		ModelAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bascaler_model_age_seconds",
@@ -81,6 +84,7 @@ func NewStats(reg prometheus.Registerer) *Stats {
 	s.Pinball = register(reg, s.Pinball)
 	s.RelError = register(reg, s.RelError)
 	s.PSI = register(reg, s.PSI)
+	s.Seasonal = register(reg, s.Seasonal)
 	s.Drifting = register(reg, s.Drifting)
 	s.ModelAge = register(reg, s.ModelAge)
 	s.Round = register(reg, s.Round)
@@ -108,7 +112,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 func (s *Stats) forget(ns, name string) {
 	l := prometheus.Labels{"namespace": ns, "name": name}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.Desired, s.Current, s.Forecast, s.Burst, s.Fallback, s.Decision, s.ReadErrors, s.ScaleChanges,
-		s.Coverage, s.Pinball, s.RelError, s.PSI, s.Drifting, s.ModelAge, s.Round, s.Retrains} {
+		s.Coverage, s.Pinball, s.RelError, s.PSI, s.Seasonal, s.Drifting, s.ModelAge, s.Round, s.Retrains} {
 		v.DeletePartialMatch(l)
 	}
 	s.Workload.forget(ns, name)

@@ -180,7 +180,7 @@ func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutosc
 		return
 	}
 	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelTrained, "Train", "training Job %s wrote %s challenger %s", name, f.Kind(), registry.Short(id))
-	ev, chall, err := sim.Evaluate(r.replayConfig(l), given{rp, jobModel{f, id}}, *life.sched, s, r.builder(l), life.env.Seed+int64(i))
+	ev, chall, err := sim.Evaluate(r.replayConfig(l), given{rp, jobModel{f, id}}, *life.sched, s, r.builder(l), life.env.Seed+int64(i), life.drifting)
 	ev.Interval, ev.At, ev.Trigger = i, t, trig
 	if chall != nil {
 		chall = jobModel{f, id}

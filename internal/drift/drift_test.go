@@ -3,6 +3,7 @@ package drift
 import (
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,7 +207,7 @@ func TestScoresAreCausal(t *testing.T) {
 		other.Values[i] *= 1.7
 	}
 	scores := func(w series.Series) []Scores {
-		m := New(Options{Window: 30, PSIWindow: 120}, train.Values)
+		m := New(Options{Window: 30, PSIWindow: 120, Season: 60, SeasonalWindow: 30}, train.Values)
 		out := make([]Scores, 0, w.Len())
 		for n := 900; n <= w.Len(); n++ {
 			out = append(out, m.Observe(model, w.Slice(0, n)))
@@ -226,6 +227,10 @@ func TestScoresAreCausal(t *testing.T) {
 	if a[at].Pinball == b[at].Pinball {
 		t.Fatal("interval k's own score did not change with its value: the check is blind")
 	}
+	// The seasonal score is a median over 30 intervals: 20 intervals on, it has moved.
+	if math.IsNaN(a[at+20].Seasonal) || a[at+20].Seasonal == b[at+20].Seasonal {
+		t.Fatalf("the seasonal score 20 intervals after k, %v / %v, did not change: the check is blind", a[at+20].Seasonal, b[at+20].Seasonal)
+	}
 }
 
 // nanEqual compares two Scores treating NaN as equal to NaN.
@@ -234,7 +239,7 @@ func nanEqual(a, b Scores) bool {
 	return a.Start.Equal(b.Start) && a.Scored == b.Scored && a.Covered == b.Covered && f(a.Pinball, b.Pinball) &&
 		f(a.Lower, b.Lower) && f(a.P50, b.P50) && f(a.Upper, b.Upper) && f(a.Coverage, b.Coverage) &&
 		f(a.PinballMean, b.PinballMean) && f(a.RelError, b.RelError) && f(a.PSI, b.PSI) &&
-		a.Drifting == b.Drifting && reflect.DeepEqual(a.Reasons, b.Reasons)
+		f(a.Seasonal, b.Seasonal) && a.Drifting == b.Drifting && reflect.DeepEqual(a.Reasons, b.Reasons)
 }
 
 func TestRepeatedIntervalChangesNothing(t *testing.T) {
@@ -246,5 +251,54 @@ func TestRepeatedIntervalChangesNothing(t *testing.T) {
 	again := m.Observe(model, h)
 	if !first.Scored || again.Scored || m.winN != 1 {
 		t.Fatalf("a repeated interval was scored again: %+v / %+v", first, again)
+	}
+}
+
+// TestSeasonalScoreClosedForm: a reference with season 4 whose seasonal errors are all 1,
+// continued by the same day (score 1), then by the day shifted half a season (the same
+// values at other times: errors 20, score 20, drifting on "seasonal" alone: the PSI sees
+// the same values). One burst in the window leaves the median where it was.
+func TestSeasonalScoreClosedForm(t *testing.T) {
+	day := []float64{0, 10, 20, 30}
+	var ref []float64
+	for k := 0; k < 4; k++ {
+		for _, v := range day {
+			ref = append(ref, v+float64(k%2)) // seasons alternate +0, +1: every error 1
+		}
+	}
+	o := Options{Window: 4, PSIWindow: 100, Season: 4, SeasonalWindow: 4} // the PSI's window never fills
+	m := New(o, ref)
+	h := series.Series{Start: time.Unix(0, 0), Step: time.Minute, Values: append([]float64(nil), ref...)}
+	observe := func(vals ...float64) Scores {
+		var sc Scores
+		for _, v := range vals {
+			h.Values = append(h.Values, v)
+			sc = m.Observe(nil, h)
+		}
+		return sc
+	}
+	if sc := observe(0, 10, 20, 30); sc.Seasonal != 1 || sc.Drifting {
+		t.Fatalf("the same day: seasonal %v drifting %v, want 1, false", sc.Seasonal, sc.Drifting)
+	}
+	sc := observe(20, 30, 0, 10)
+	if sc.Seasonal != 20 || !reflect.DeepEqual(sc.Reasons, []Reason{ReasonSeasonal}) {
+		t.Fatalf("the day shifted by half a season: seasonal %v reasons %v (PSI %v), want 20, [seasonal]", sc.Seasonal, sc.Reasons, sc.PSI)
+	}
+	if w := sc.Why(m.Options()); !strings.Contains(w, "seasonal error 20.00x") {
+		t.Fatalf("why: %q", w)
+	}
+	// The shifted day repeated, with one burst: errors 0, 0, 500, 0 -> median 0.
+	if sc := observe(20, 30, 500, 10); sc.Seasonal != 0 || sc.Drifting {
+		t.Fatalf("the new day again with one burst: seasonal %v drifting %v, want 0, false", sc.Seasonal, sc.Drifting)
+	}
+	// Too short a reference (less than a season and a window) gives no score.
+	if sc := New(o, ref[:7]).Observe(nil, h); !math.IsNaN(sc.Seasonal) {
+		t.Fatalf("short reference: seasonal %v, want NaN", sc.Seasonal)
+	}
+	// A negative season turns the score off.
+	off := o
+	off.Season = -1
+	if sc := New(off, ref).Observe(nil, h); !math.IsNaN(sc.Seasonal) {
+		t.Fatalf("season off: seasonal %v, want NaN", sc.Seasonal)
 	}
 }

@@ -122,7 +122,8 @@ type Retrainable interface {
 	// (its last quarter validates, as at build time).
 	Refit(h series.Series, seed int64) (forecast.Forecaster, error)
 	// Swap makes f serve from the next decision; the burst detector is recalibrated with f
-	// on h (the recent completed workload).
+	// on h (the recent completed workload), and the policy's memory of the workload is
+	// filled from h when f needs a longer window than it kept, so f serves as it was judged.
 	Swap(f forecast.Forecaster, h series.Series) error
 }
 
@@ -142,6 +143,7 @@ func (b *bascaler) Swap(f forecast.Forecaster, h series.Series) error {
 		return err
 	}
 	b.model, b.detector, b.mem.window = f, det, window(f)
+	b.mem.backfill(h)
 	return nil
 }
 

@@ -111,6 +111,29 @@ func (m *workloadMemory) sync(obs *Observation) int {
 	return len(h) - from
 }
 
+// backfill puts the points of h just before the memory's oldest one in front of it, up to
+// keepPoints of the memory's window, so that a model swapped in with a longer window than
+// the memory kept (a retrained challenger, Retrainable.Swap) predicts at its next decision
+// from the same history it was judged on, instead of warming up again. h must be at the
+// memory's step, aligned with it, and reach the memory's start without a gap; otherwise
+// the memory is left as it is.
+func (m *workloadMemory) backfill(h series.Series) {
+	need := keepPoints(m.window) - len(m.values)
+	if need <= 0 || m.start.IsZero() || h.Step != m.step || h.Len() == 0 {
+		return
+	}
+	gap := m.start.Sub(h.Start)
+	end := h.Start.Add(time.Duration(h.Len()) * h.Step)
+	if gap <= 0 || gap%m.step != 0 || end.Before(m.start) {
+		return
+	}
+	k := int(gap / m.step) // h's points before the memory's start
+	from := max(k-need, 0)
+	vals := make([]float64, 0, k-from+len(m.values)+1024)
+	vals = append(append(vals, h.Values[from:k]...), m.values...)
+	m.values, m.start, m.dropped = vals, m.start.Add(-time.Duration(k-from)*m.step), m.dropped-(k-from)
+}
+
 // recent returns the last n points as a series (all of them if fewer).
 func (m *workloadMemory) recent(n int) series.Series {
 	from := max(len(m.values)-n, 0)

@@ -68,12 +68,12 @@ func csvField(s string) string {
 // A run with drift scores (simulate --drift) has drift_* columns before the decision: the
 // issued forecast's band and median, whether the interval was scored and covered, its
 // pinball loss, the rolling coverage, pinball and error relative to the naive forecast, the
-// input PSI and whether the model was found drifting (and why).
+// input PSI, the seasonal error and whether the model was found drifting (and why).
 func Intervals(w io.Writer, res measure.Result) error {
 	withDrift := len(res.Records) > 0 && res.Records[0].Drift != nil
 	head := "start,rate,served,failed,replicas,ready,need,desired,cpu,latency_mean_ms,latency_p95_ms,latency_p99_ms,over_slo,violated,cold_starts,held_requests,held_failed,held_latency_p99_ms,idle_pod_seconds,"
 	if withDrift {
-		head += "drift_lower,drift_p50,drift_upper,drift_scored,drift_covered,drift_pinball,drift_coverage,drift_pinball_mean,drift_relative_error,drift_psi,drift_drifting,drift_reasons,"
+		head += "drift_lower,drift_p50,drift_upper,drift_scored,drift_covered,drift_pinball,drift_coverage,drift_pinball_mean,drift_relative_error,drift_psi,drift_seasonal,drift_drifting,drift_reasons,"
 	}
 	if _, err := fmt.Fprintln(w, head+"decision,explanation"); err != nil {
 		return err
@@ -85,8 +85,8 @@ func Intervals(w io.Writer, res measure.Result) error {
 			for k, x := range d.Reasons {
 				reasons[k] = string(x)
 			}
-			dcols = fmt.Sprintf("%.4f,%.4f,%.4f,%t,%t,%.4f,%.4f,%.4f,%.4f,%.4f,%t,%s,", d.Lower, d.P50, d.Upper, d.Scored, d.Covered, d.Pinball,
-				d.Coverage, d.PinballMean, d.RelError, d.PSI, d.Drifting, strings.Join(reasons, ";"))
+			dcols = fmt.Sprintf("%.4f,%.4f,%.4f,%t,%t,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%t,%s,", d.Lower, d.P50, d.Upper, d.Scored, d.Covered, d.Pinball,
+				d.Coverage, d.PinballMean, d.RelError, d.PSI, d.Seasonal, d.Drifting, strings.Join(reasons, ";"))
 		}
 		if _, err := fmt.Fprintf(w, "%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,%.4f,%.4f,%.4f,%.4f,%.6f,%t,%.4f,%.4f,%.4f,%.1f,%.1f,%s%d,%s\n",
 			r.Start.UTC().Format("2006-01-02T15:04:05Z"), r.Rate, r.Served, r.FailedCount, r.Replicas, r.Ready, r.Need, r.Desired,

@@ -1,6 +1,7 @@
 package retrain
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,17 +10,31 @@ func TestPromoteViolationsFirstThenPodHours(t *testing.T) {
 	cases := []struct {
 		name         string
 		champ, chall Score
+		drifting     bool
 		want         bool
 	}{
-		{"fewer violations, dearer", Score{3, 10}, Score{2, 20}, true},
-		{"more violations, cheaper", Score{2, 20}, Score{3, 10}, false},
-		{"tie, cheaper", Score{2, 20}, Score{2, 19.5}, true},
-		{"tie, dearer", Score{2, 20}, Score{2, 20.5}, false},
-		{"exact tie keeps the newer", Score{0, 5}, Score{0, 5}, true},
+		{"fewer violations, dearer", Score{3, 10}, Score{2, 20}, false, true},
+		{"more violations, cheaper", Score{2, 20}, Score{3, 10}, false, false},
+		{"more violations, champion drifting", Score{2, 20}, Score{3, 10}, true, false},
+		{"tie, cheaper beyond the margin", Score{2, 20}, Score{2, 19.7}, false, true},
+		{"tie, cheaper within the margin", Score{2, 20}, Score{2, 19.9}, false, false},
+		{"tie, dearer", Score{2, 20}, Score{2, 20.1}, false, false},
+		{"exact tie keeps the champion", Score{0, 5}, Score{0, 5}, false, false},
+		{"exact tie, champion drifting", Score{0, 5}, Score{0, 5}, true, true},
+		{"tie, dearer within the margin, champion drifting", Score{2, 20}, Score{2, 20.1}, true, true},
+		{"tie, dearer beyond the margin, champion drifting", Score{2, 20}, Score{2, 20.5}, true, false},
+		{"fewer violations, far dearer", Score{1, 5}, Score{0, 50}, false, true},
 	}
 	for _, c := range cases {
-		if got := Promote(c.champ, c.chall); got != c.want {
-			t.Errorf("%s: Promote(%+v, %+v) = %v, want %v", c.name, c.champ, c.chall, got, c.want)
+		got, why := Judge(c.champ, c.chall, c.drifting)
+		if drifts := strings.Contains(why, "champion is drifting"); drifts != (got && c.drifting && c.chall.Violations == c.champ.Violations && c.chall.PodHours >= 0.99*c.champ.PodHours) {
+			t.Errorf("%s: reason %q", c.name, why)
+		}
+		if c.drifting && strings.Contains(why, "not drifting") {
+			t.Errorf("%s: reason %q for a drifting champion", c.name, why)
+		}
+		if got := Promote(c.champ, c.chall, c.drifting); got != c.want {
+			t.Errorf("%s: Promote(%+v, %+v, drifting %v) = %v, want %v", c.name, c.champ, c.chall, c.drifting, got, c.want)
 		}
 	}
 }

@@ -6,32 +6,15 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/drift"
-	"github.com/bascaler/bascaler/internal/forecast"
-	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/retrain"
-	"github.com/bascaler/bascaler/internal/series"
 )
 
 // driftRun runs bascaler (seasonal-naive on the period-60 wave) with drift scores and, when
 // sched is set, retraining on it.
 func driftRun(t *testing.T, rates []float64, sched *retrain.Schedule) (Result, []retrain.Event) {
 	t.Helper()
-	env := causalityEnv(t, nil)
-	hist := make([]float64, 2000)
-	for i := range hist {
-		hist[i] = wave(i - len(hist))
-	}
-	env.History.Values = hist
-	env.Params = map[string]string{"forecaster": "seasonal-naive"}
-	build := func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
-		e := env
-		e.History, e.Forecaster = h, f
-		return policy.New("bascaler", e)
-	}
-	p, err := build(env.History, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, build, p := waveBascaler(t, 0)
+	hist := env.History.Values
 	cfg := DefaultConfig()
 	cfg.Initial = 5
 	cfg.Drift = &DriftConfig{Options: drift.Options{Window: 30, PSIWindow: 120}, History: hist}
@@ -103,7 +86,10 @@ func TestDriftTriggersRetrain(t *testing.T) {
 		if j > 0 && e.Interval-eb[j-1].Interval < 30 {
 			t.Fatalf("retrains at %d and %d: closer than the cooldown (the 30-interval evaluation window)", eb[j-1].Interval, e.Interval)
 		}
-		if e.Promoted != retrain.Promote(e.Champion, e.Challenger) {
+		if !e.ChampionDrifting {
+			t.Fatalf("drift-triggered retrain %d: %+v: the champion is not marked drifting", j, e)
+		}
+		if e.Promoted != retrain.Promote(e.Champion, e.Challenger, e.ChampionDrifting) {
 			t.Fatalf("event %+v: verdict does not follow the rule", e)
 		}
 	}

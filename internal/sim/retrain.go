@@ -33,7 +33,7 @@ type Retrainer struct {
 // RunRetrained is Run with retraining: at the start of every interval the schedule marks
 // due, before any decision for it, the challenger is fitted on completed intervals only
 // (history, then the run's intervals before the current one), judged on the newest
-// evaluation window, and swapped in when retrain.Promote says so. p must be
+// evaluation window, and swapped in when retrain.Judge says so. p must be
 // policy.Retrainable. The events are returned in order.
 func RunRetrained(cfg Config, history series.Series, rates []float64, start time.Time, p policy.Policy, rt Retrainer) (Result, []retrain.Event, error) {
 	rp, ok := p.(policy.Retrainable)
@@ -50,6 +50,14 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 	// step): the history continues into the run's intervals.
 	hist := history.Values
 	origin := start.Add(-time.Duration(len(hist)) * cfg.Interval)
+	// A challenger is fitted as the champion was: on a trace recorded at another step than
+	// the interval (the hourly Wikipedia traces, one point per interval here), the champion
+	// counted its seasons in the trace's points, so the challenger's training points carry
+	// the trace's step too (a day is 24 points, not 1,440).
+	judged := policy.Retrainable(rp)
+	if history.Step > 0 && history.Step != cfg.Interval {
+		judged = fitAt{rp, history.Step}
+	}
 	var events []retrain.Event
 	var failure error
 	last := -1 // interval of the previous retrain
@@ -73,7 +81,7 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 			vals = append(vals, rates[k])
 		}
 		s := series.Series{Name: "completed", Start: origin, Step: cfg.Interval, Values: vals}
-		ev, chall, err := Evaluate(cfg, rp, rt.Schedule, s, rt.Build, rt.Seed+int64(i))
+		ev, chall, err := Evaluate(cfg, judged, rt.Schedule, s, rt.Build, rt.Seed+int64(i), drifting)
 		ev.Interval, ev.At, ev.Trigger = i, start.Add(time.Duration(i)*cfg.Interval), why
 		if err == nil && ev.Promoted {
 			// The detector recalibrates on the newest completed stretch with the new model.
@@ -103,11 +111,11 @@ func RunRetrained(cfg Config, history series.Series, rates []float64, start time
 // window, and the champion (p's serving forecaster) and the challenger are each replayed
 // over the evaluation window by Run (cfg's cluster, profile, SLO and the driver), in a
 // fresh policy built by build on the training window with that forecaster; the verdict is
-// retrain.Promote's. It swaps nothing: the caller puts the returned challenger in service
+// retrain.Judge's, told whether the champion was drifting when the round began. It swaps nothing: the caller puts the returned challenger in service
 // when ev.Promoted. Every backend judges a challenger through this function (the simulator
 // in RunRetrained, the controller on its feature record). A round that cannot judge (too
 // little history, a failed fit) is an event with Skipped set and a nil challenger.
-func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series.Series, build func(h series.Series, f forecast.Forecaster) (policy.Policy, error), seed int64) (retrain.Event, forecast.Forecaster, error) {
+func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series.Series, build func(h series.Series, f forecast.Forecaster) (policy.Policy, error), seed int64, drifting bool) (retrain.Event, forecast.Forecaster, error) {
 	var ev retrain.Event
 	champ := p.Forecaster()
 	from, to, ok := sched.Windows(s.Len(), cfg.Interval, champ.MinHistory()+8)
@@ -149,8 +157,20 @@ func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series
 	if ev.Challenger, err = score(chall); err != nil {
 		return ev, nil, fmt.Errorf("replay challenger: %w", err)
 	}
-	ev.Promoted = retrain.Promote(ev.Champion, ev.Challenger)
+	ev.ChampionDrifting = drifting
+	ev.Promoted, ev.Reason = retrain.Judge(ev.Champion, ev.Challenger, drifting)
 	return ev, chall, nil
+}
+
+// fitAt is a Retrainable whose Refit sees its training points at another step.
+type fitAt struct {
+	policy.Retrainable
+	step time.Duration
+}
+
+func (f fitAt) Refit(h series.Series, seed int64) (forecast.Forecaster, error) {
+	h.Step = f.step
+	return f.Retrainable.Refit(h, seed)
 }
 
 // probe fingerprints a fitted forecaster by its forecast from the end of h.

@@ -12,9 +12,10 @@ import (
 	"github.com/bascaler/bascaler/internal/series"
 )
 
-// retrainRun runs bascaler (holt-winters, seasonal period 60) with retraining every hour on
-// 6 h training and 1 h evaluation windows.
-func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Event) {
+// waveBascaler is the retrain tests' policy: bascaler with seasonal-naive on 2,000 points
+// of the period-60 wave before t0 (at step, or the interval's for 0), its builder, and the
+// policy built on that history.
+func waveBascaler(t *testing.T, step time.Duration) (policy.Env, func(series.Series, forecast.Forecaster) (policy.Policy, error), policy.Policy) {
 	t.Helper()
 	env := causalityEnv(t, nil)
 	hist := make([]float64, 2000)
@@ -22,6 +23,9 @@ func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Even
 		hist[i] = wave(i - len(hist))
 	}
 	env.History.Values = hist
+	if step > 0 {
+		env.History.Step = step
+	}
 	env.Params = map[string]string{"forecaster": "seasonal-naive"}
 	build := func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
 		e := env
@@ -32,6 +36,14 @@ func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Even
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, build, p
+}
+
+// retrainRun runs bascaler (holt-winters, seasonal period 60) with retraining every hour on
+// 6 h training and 1 h evaluation windows.
+func retrainRun(t *testing.T, rates []float64, leak int) (Result, []retrain.Event) {
+	t.Helper()
+	env, build, p := waveBascaler(t, 0)
 	cfg := DefaultConfig()
 	cfg.Initial = 5
 	rt := Retrainer{Schedule: retrain.Schedule{Every: time.Hour, TrainWindow: 6 * time.Hour, EvalWindow: time.Hour},
@@ -137,7 +149,7 @@ func TestRetrainPromotesByTheRule(t *testing.T) {
 	_, evs := retrainRun(t, b, 0)
 	promoted := 0
 	for _, e := range evs {
-		if e.Promoted != retrain.Promote(e.Champion, e.Challenger) {
+		if e.Promoted != retrain.Promote(e.Champion, e.Challenger, e.ChampionDrifting) {
 			t.Fatalf("event %+v: verdict does not follow the rule", e)
 		}
 		if e.Promoted {
@@ -148,4 +160,38 @@ func TestRetrainPromotesByTheRule(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d challengers promoted", promoted, len(evs))
+}
+
+// stepSpy records the step of the series its Refit is handed.
+type stepSpy struct {
+	policy.Retrainable
+	steps *[]time.Duration
+}
+
+func (s stepSpy) Refit(h series.Series, seed int64) (forecast.Forecaster, error) {
+	*s.steps = append(*s.steps, h.Step)
+	return s.Retrainable.Refit(h, seed)
+}
+
+// A history recorded at another step than the interval (an hourly trace replayed one point
+// per interval) is refitted at that step, as the champion was fitted: the challenger counts
+// its seasons in the trace's points. At the interval's own step nothing is relabelled.
+func TestRetrainFitsAtTheHistorysStep(t *testing.T) {
+	for _, step := range []time.Duration{time.Hour, time.Minute} {
+		env, build, p := waveBascaler(t, step)
+		var steps []time.Duration
+		rates, _, _ := retrainWorkloads()
+		rt := Retrainer{Schedule: retrain.Schedule{Every: time.Hour, TrainWindow: 6 * time.Hour, EvalWindow: time.Hour}, Build: build, Seed: 1}
+		if _, _, err := RunRetrained(DefaultConfig(), env.History, rates, t0, stepSpy{p.(policy.Retrainable), &steps}, rt); err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) == 0 {
+			t.Fatalf("history step %v: no refit", step)
+		}
+		for _, got := range steps {
+			if got != step {
+				t.Fatalf("history step %v, interval %v: the challenger was fitted on points at step %v", step, DefaultConfig().Interval, got)
+			}
+		}
+	}
 }
