@@ -31,10 +31,11 @@ import (
 //     bootstrap of the next lead+1 steps (99% by default), floored by the forecast's 0.99
 //     quantile. Burst mode is held for hold intervals after the detector lets go, because a
 //     flash crowd's decay is noisy and re-entering costs a start-up delay each time. The
-//     burst plan is capped at burst-cap (default 1.5) times the highest rate of the last
-//     lead+1 completed intervals (0: no cap): the bootstrap of a noisy window and the
-//     forecast's upper tail otherwise held several times the observed load for the whole
-//     burst (Azure LLM: up to 24 pods when 5 were needed; bench/frontiers.md).
+//     burst plan is capped at burst-cap (default 1.5) times the last completed interval's
+//     rate (0: no cap): the bootstrap of a noisy window and the forecast's upper tail
+//     otherwise held several times the observed load for the whole burst (Azure LLM: up to
+//     24 pods when 5 were needed), and once a spike has passed its plan falls with the load.
+//     The steady plan (the forecast's quantile) and the reactive floor are not capped.
 //
 //  3. Capacity. Replicas = ceil(plan / (capacity * headroom)), capacity being the largest
 //     per-pod load whose profile latency meets the SLO; headroom (default 0.95,
@@ -95,7 +96,7 @@ type bascaler struct {
 	hold      int
 	holdLeft  int
 	trend     float64 // guard: start-up delays the recent rise is projected over when it fires; 0: none
-	burstCap  float64 // burst plan <= burstCap x the highest rate of the last lead+1 intervals; 0: no cap
+	burstCap  float64 // burst plan <= burstCap x the last completed interval's rate; 0: no cap
 	inBurst   bool
 	guard     time.Duration // sub-interval guard period; 0 = decide once per interval only
 	started   bool
@@ -437,15 +438,12 @@ func (b *bascaler) projectRise(recent []Sample, tick time.Duration) float64 {
 	return last + slope*b.trend*b.startup.Seconds()/tick.Seconds()
 }
 
-// capBurst bounds a burst plan by burstCap times the highest rate of the last lead+1
-// completed intervals: what was observed, not what the AR(2) bootstrap or the forecast's
-// upper tail extrapolate from a noisy window.
+// capBurst bounds a burst plan by burstCap times the last completed interval's rate: what
+// was observed, not what the AR(2) bootstrap or the forecast's upper tail extrapolate from a
+// noisy window (a cap over the last lead+1 intervals' peak kept a passed spike's plan one
+// interval longer: bench/frontiers.md).
 func (b *bascaler) capBurst(over float64) float64 {
-	peak := 0.0
-	for _, v := range b.mem.recent(b.lead + 1).Values {
-		peak = math.Max(peak, v)
-	}
-	return math.Min(over, b.burstCap*peak)
+	return math.Min(over, b.burstCap*b.mem.last())
 }
 
 // Reasons of the scale-to-zero rule.

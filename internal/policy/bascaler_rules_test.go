@@ -70,14 +70,14 @@ func TestGuardScalesForTheProjectedRise(t *testing.T) {
 	}
 }
 
-// The burst cap, worked: with a 1-interval lead the last two completed intervals (80, 100
-// req/s) peak at 100, so burst-cap=1.5 bounds a burst plan at 150 req/s: an overestimate of
-// 240 becomes 150, one of 120 is kept. The interval before them (300) is not looked at.
-func TestBurstPlanIsCappedByTheObservedPeak(t *testing.T) {
-	b := &bascaler{burstCap: 1.5, lead: 1, mem: &workloadMemory{values: []float64{300, 80, 100}, step: time.Minute}}
+// The burst cap, worked: the last completed interval ran at 100 req/s, so burst-cap=1.5
+// bounds a burst plan at 150 req/s: an overestimate of 240 becomes 150, one of 120 is kept.
+// The spike before it (300 req/s) is not looked at: once it has passed, the plan falls.
+func TestBurstPlanIsCappedByTheLastObservedRate(t *testing.T) {
+	b := &bascaler{burstCap: 1.5, lead: 1, mem: &workloadMemory{values: []float64{300, 100}, step: time.Minute}}
 	for _, c := range []struct{ over, want float64 }{{240, 150}, {120, 120}, {150, 150}} {
 		if got := b.capBurst(c.over); math.Abs(got-c.want) > 1e-9 {
-			t.Errorf("overestimate %g after 80, 100 req/s: capped to %g, want %g", c.over, got, c.want)
+			t.Errorf("overestimate %g after 300, 100 req/s: capped to %g, want %g", c.over, got, c.want)
 		}
 	}
 }
