@@ -30,7 +30,12 @@ import (
 //     overestimate of an AR(2) model refitted on the recent workload with a residual block
 //     bootstrap of the next lead+1 steps (99% by default), floored by the forecast's 0.99
 //     quantile. Burst mode is held for hold intervals after the detector lets go, because a
-//     flash crowd's decay is noisy and re-entering costs a start-up delay each time.
+//     flash crowd's decay is noisy and re-entering costs a start-up delay each time. The
+//     burst plan is capped at burst-cap (default 1.5) times the last completed interval's
+//     rate (0: no cap): the bootstrap of a noisy window and the forecast's upper tail
+//     otherwise held several times the observed load for the whole burst (Azure LLM: up to
+//     24 pods when 5 were needed), and once a spike has passed its plan falls with the load.
+//     The steady plan (the forecast's quantile) and the reactive floor are not capped.
 //
 //  3. Capacity. Replicas = ceil(plan / (capacity * headroom)), capacity being the largest
 //     per-pod load whose profile latency meets the SLO; headroom (default 0.95,
@@ -51,8 +56,11 @@ import (
 //  7. Between interval starts, every guard-period (default 5 s, or the longest period
 //     under it that divides the interval; off at intervals of 5 s or less), a fast guard
 //     compares the arrival rate of the tick that just ended with what the ready pods can
-//     serve at the SLO and scales up at once when the plan fell short (never down): the same information an
-//     HPA or KPA acts on, so a forecast miss costs one tick, not one interval.
+//     serve at the SLO and scales up at once when the plan fell short (never down): the
+//     same information an HPA or KPA acts on, so a forecast miss costs one tick, not one
+//     interval. The pods it asks for serve one start-up delay later, so on a rise it sizes
+//     for the last tick's rate carried guard-trend (default 1) start-up delays ahead along
+//     the mean slope of the last 3 ticks (0: the last tick's rate; see projectRise).
 //
 // Before enough history exists for the forecaster, the policy runs only steps 3-6 on the last
 // observed rate ("warming-up").
@@ -88,6 +96,8 @@ type bascaler struct {
 	detector  burstDetector
 	hold      int
 	holdLeft  int
+	trend     float64 // guard: start-up delays the recent rise is projected over when it fires; 0: none
+	burstCap  float64 // burst plan <= burstCap x the last completed interval's rate; 0: no cap
 	inBurst   bool
 	guard     time.Duration // sub-interval guard period; 0 = decide once per interval only
 	started   bool
@@ -165,6 +175,9 @@ func newBascaler(env Env) (Policy, error) {
 	hold := ps.integer("hold", 3)
 	detName := ps.choice("detector", "cusum", burstDetectorNames()...)
 	confidence := ps.float("confidence", 0.99)
+	burstCap := ps.float("burst-cap", 1.5)
+	trend := ps.float("guard-trend", 1)
+	ps.check(trend >= 0, "guard-trend", trend, "must not be negative")
 	rlModel, _ := ps.raw("rl-model")
 	// The guard's default is 5 s, shortened to divide the interval; under an interval of
 	// 5 s or less there is no sub-interval to guard (0: off).
@@ -188,6 +201,7 @@ func newBascaler(env Env) (Policy, error) {
 	ps.check(headroom > 0 && headroom <= 1, "headroom", headroom, "must be in (0, 1]")
 	ps.check(downWin >= 1, "down-window", downWin, "must be at least 1 interval")
 	ps.check(hold >= 0, "hold", hold, "must not be negative")
+	ps.check(burstCap == 0 || burstCap >= 1, "burst-cap", burstCap, "must be 0 (no cap) or at least 1")
 	ps.check(confidence > 0.5 && confidence < 1, "confidence", confidence, "must be in (0.5, 1)")
 	if err := ps.done(); err != nil {
 		return nil, err
@@ -228,7 +242,7 @@ func newBascaler(env Env) (Policy, error) {
 	return &bascaler{
 		name: "bascaler", mem: newPointMemory(env.History, env.Interval, window(model)),
 		model: model, levels: levels, quantile: q, lead: lead, capacity: capacity, headroom: headroom,
-		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold,
+		slo: env.SLO, min: env.Min, max: env.Max, downWin: downWin, detector: det, hold: hold, burstCap: burstCap, trend: trend,
 		corrector: corr, guard: guard, online: online,
 		zero: env.Min == 0, idleHorizon: idleHorizon, idleQ: idleQ, interval: env.Interval, startup: env.Startup,
 		minGaps: float64(minGaps),
@@ -337,6 +351,9 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 		if fcOK {
 			over = math.Max(over, fc.Quantile(0, 0.99))
 		}
+		if b.burstCap > 0 {
+			over = b.capBurst(over)
+		}
 		kv = append(kv, KV{"overestimate", over})
 		if over > plan {
 			plan = over
@@ -406,6 +423,36 @@ func (b *bascaler) Decide(obs *Observation) Decision {
 	}
 	return Decision{Replicas: out, Explanation: Explanation{Mode: mode, Reason: reason, Metric: plan,
 		Target: capacity, Raw: raw, Limit: limit, Values: kv, Forecast: fcInfo}}
+}
+
+// trendTicks is how many completed ticks back the guard measures a rise over.
+const trendTicks = 3
+
+// projectRise is the last tick's rate carried trend start-up delays ahead along the mean
+// slope of the last trendTicks ticks (the last rate itself when the rate is not rising).
+func (b *bascaler) projectRise(recent []Sample, tick time.Duration) float64 {
+	n := len(recent)
+	if n == 0 {
+		return 0
+	}
+	last := recent[n-1].Rate
+	k := min(n-1, trendTicks)
+	if k == 0 || tick <= 0 {
+		return last
+	}
+	slope := (last - recent[n-1-k].Rate) / float64(k)
+	if slope <= 0 {
+		return last
+	}
+	return last + slope*b.trend*b.startup.Seconds()/tick.Seconds()
+}
+
+// capBurst bounds a burst plan by burstCap times the last completed interval's rate: what
+// was observed, not what the AR(2) bootstrap or the forecast's upper tail extrapolate from a
+// noisy window (a cap over the last lead+1 intervals' peak kept a passed spike's plan one
+// interval longer: bench/frontiers.md).
+func (b *bascaler) capBurst(over float64) float64 {
+	return math.Min(over, b.burstCap*b.mem.last())
 }
 
 // Reasons of the scale-to-zero rule.
@@ -519,6 +566,13 @@ func (b *bascaler) guardDecision(obs *Observation) Decision {
 		rate := obs.Recent[n-1].Rate
 		need := perf.PodsFor(rate, b.capacity*b.headroom)
 		e.Metric, e.Target = rate, b.capacity*b.headroom
+		if need > obs.Replicas && b.trend > 0 {
+			// Pods asked for now serve one start-up delay from now: on a rise, size for the
+			// rate projected along the last ticks' slope over that delay.
+			if p := b.projectRise(obs.Recent, obs.Tick); p > rate {
+				need, e.Metric = perf.PodsFor(p, b.capacity*b.headroom), p
+			}
+		}
 		if need > obs.Replicas {
 			e.Reason, e.Raw = "sub-interval guard: arrivals above the allocated capacity", need
 			lo, hi := bounds(obs, b.min, b.max)

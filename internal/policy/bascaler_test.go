@@ -146,6 +146,8 @@ func TestBurstAwarePoliciesRejectBadParams(t *testing.T) {
 		{"bascaler", "detector=nope", "detector"},
 		{"bascaler", "forecaster=nope", "forecaster"},
 		{"bascaler", "guard-period=7s", "guard-period"},
+		{"bascaler", "burst-cap=0.5", "burst-cap"},
+		{"bascaler", "guard-trend=-1", "guard-trend"},
 		{"bascaler", "tagret=1", "unknown parameter"},
 		{"bascaler", "online-calibration=cqr", "online-calibration"},
 		{"bascaler", "rl-model=/nonexistent", "rl-model"},
