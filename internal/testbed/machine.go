@@ -157,9 +157,12 @@ func fitMachine(cfg *Config, share, idle float64) (MachineFit, error) {
 	if fitting >= cfg.Min {
 		fix = append(fix, "--fit scale-down")
 	}
-	fix = append(fix, "or wait until the machine is idler")
-	return f, fmt.Errorf("testbed: replicas do not fit: %s; use %s (--fit ignore runs anyway, and its numbers measure the other load too)",
-		advice, strings.Join(fix, ", "))
+	what := "wait until the machine is idler"
+	if len(fix) > 0 {
+		what = "use " + strings.Join(fix, ", ") + ", or " + what
+	}
+	return f, fmt.Errorf("testbed: replicas do not fit: %s; %s (--fit ignore runs anyway, and its numbers measure the other load too)",
+		advice, what)
 }
 
 // minAdvisedShare is the smallest CPU share the refusal suggests: below 50 millicores a

@@ -63,7 +63,7 @@ func TestFitMachine(t *testing.T) {
 	cfg.Fit = FitScaleDown
 	_, err = fitMachine(&cfg, 0.1, 0.54)
 	if err == nil || strings.Contains(err.Error(), "--cpu-share") || strings.Contains(err.Error(), "--fit scale-down") || strings.Contains(err.Error(), "--max ") ||
-		!strings.Contains(err.Error(), "wait until the machine is idler") {
+		!strings.Contains(err.Error(), "; wait until the machine is idler") {
 		t.Errorf("0.54 idle cores: refusal %v, want only the advice to wait", err)
 	}
 	cfg = base

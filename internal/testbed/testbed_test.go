@@ -154,14 +154,14 @@ func TestRunRefusesReplicasThatDoNotFit(t *testing.T) {
 	testenv.Prometheus(t)
 	bin, args := proctest.Binary(t)
 	old := idleCores
-	idleCores = func(context.Context, time.Duration) (float64, error) { return 0.6, nil }
+	idleCores = func(context.Context, time.Duration) (float64, error) { return 1.0, nil }
 	defer func() { idleCores = old }()
 	var log strings.Builder
 	cfg := Config{Shape: Synthetic(8), Interval: 6 * time.Second, Policies: []string{"hpa"}, Min: 1, Max: 4,
 		CPUShare: 0.25, ReplicaBinary: bin, ReplicaArgs: args, Log: &log}
 	_, err := Run(context.Background(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "replicas do not fit") || !strings.Contains(err.Error(), "0.60 idle cores") ||
-		!strings.Contains(err.Error(), "--cpu-share") {
+	if err == nil || !strings.Contains(err.Error(), "replicas do not fit") || !strings.Contains(err.Error(), "1.00 idle cores") ||
+		!strings.Contains(err.Error(), "--cpu-share 0.125") || !strings.Contains(err.Error(), "--max 2") {
 		t.Fatalf("error %v, want a refusal naming the idle cores and what to change", err)
 	}
 	if strings.Contains(log.String(), "cpu/request") {
