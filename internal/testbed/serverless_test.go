@@ -35,6 +35,11 @@ func TestServerlessScaleToZeroAndBack(t *testing.T) {
 		ScrapeInterval:      500 * time.Millisecond,
 		CalibrationRequests: 10, ProfileStep: time.Second, PeakFraction: 0.2,
 		ReplicaBinary: bin, ReplicaArgs: args, Log: testLog{t},
+		// A functional test of scale to zero on a shared machine (as
+		// TestCompressedBurstRunScalesUpThenDown): at 16 rounds a request costs about 3 ms
+		// of CPU, a third of the 10 ms CPU-time tick over 10 probes, so the calibration's
+		// spread and drift are reported but not judged (seen: [3 2 5] ms, refused at 20%).
+		Fit: FitIgnore, MaxCalibrationSpread: 1, MaxDrift: 1, MaxShortfall: 1,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
