@@ -2,7 +2,8 @@ package drift
 
 import (
 	"math"
-	"slices"
+
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // seasonal keeps what Scores.Seasonal needs: the last season+window inputs (a ring, NaN
@@ -41,7 +42,7 @@ func (s *seasonal) rescale(reference []float64) {
 	if len(e) < s.window {
 		return
 	}
-	if m := median(e); m > 0 {
+	if m := series.Median(e); m > 0 {
 		s.scale = m
 	}
 }
@@ -71,7 +72,7 @@ func (s *seasonal) score() float64 {
 	if 2*len(e) < s.window {
 		return math.NaN()
 	}
-	return median(e) / s.scale
+	return series.Median(e) / s.scale
 }
 
 // seasonalErrors returns |v_t − v_{t−period}| for every t with both values present.
@@ -83,17 +84,4 @@ func seasonalErrors(v []float64, period int) []float64 {
 		}
 	}
 	return out
-}
-
-// median sorts v in place and returns its median (NaN when empty).
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }

@@ -3,6 +3,7 @@ package series
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -88,4 +89,19 @@ func (s Series) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Median returns the median of v (the mean of the two middle values for an even count;
+// NaN when v is empty). v is not modified.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

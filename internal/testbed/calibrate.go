@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
+	"github.com/bascaler/bascaler/internal/series"
 	"github.com/bascaler/bascaler/internal/testbed/loadgen"
 )
 
@@ -216,24 +217,13 @@ const cpuTick = 10 * time.Millisecond
 // machineCPUs is the number of cores the machine offers (a variable for tests).
 var machineCPUs = runtime.NumCPU
 
-// median of xs (not empty); xs is not modified.
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // spread is (max − min) / median of xs: 0 for one value.
 func spread(xs []float64) float64 {
 	lo, hi := xs[0], xs[0]
 	for _, x := range xs {
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	}
-	m := median(xs)
+	m := series.Median(xs)
 	if m == 0 {
 		return 0
 	}

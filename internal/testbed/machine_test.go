@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 func TestParseCPULine(t *testing.T) {
@@ -78,10 +80,10 @@ func TestFitMachine(t *testing.T) {
 }
 
 func TestSpreadAndMedian(t *testing.T) {
-	if m := median([]float64{3, 1, 2}); m != 2 {
+	if m := series.Median([]float64{3, 1, 2}); m != 2 {
 		t.Errorf("median %v", m)
 	}
-	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+	if m := series.Median([]float64{4, 1, 2, 3}); m != 2.5 {
 		t.Errorf("median %v", m)
 	}
 	if s := spread([]float64{6, 6.5, 7.5}); s != 1.5/6.5 {

@@ -156,7 +156,7 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 		cpus, means = append(cpus, cpu), append(means, mean)
 		cal.CPUPerRequestRunsMS = append(cal.CPUPerRequestRunsMS, round2(cpu*1000))
 	}
-	cpu, mean := median(cpus), median(means)
+	cpu, mean := series.Median(cpus), series.Median(means)
 	cal.CPUPerRequestMS = cpu * 1000
 	cal.UnloadedMeanMS = mean
 	cal.CPUPerRequestSpread = spread(cpus)

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bascaler/bascaler/internal/series"
 )
 
 // Burst is a candidate testbed window around a real burst of a trace.
@@ -38,10 +40,10 @@ func Bursts(values []float64, n, history, k int) []Burst {
 	if len(values) == 0 {
 		return nil
 	}
-	floor := minBaseline * median(values)
+	floor := minBaseline * series.Median(values)
 	var cands []Burst
 	for t := max(history+lead, burstBaseline); t-lead+n <= len(values) && t+burstSpan <= len(values); t++ {
-		base := median(values[t-burstBaseline : t])
+		base := series.Median(values[t-burstBaseline : t])
 		if !(base > 0) || base < floor {
 			continue
 		}
