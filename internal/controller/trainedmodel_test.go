@@ -11,7 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/features"
 	"github.com/bascaler/bascaler/internal/metrics"
 )
 
@@ -45,41 +46,56 @@ func (r *recordingSource) Range(ctx context.Context, w metrics.Window) ([]metric
 	return pts, err
 }
 
-// remembered returns the interval rates a model-driven policy holds at a decision at t: every
-// interval read since the first (warm-history) read and completed by t, each as first read,
-// leading unmeasured intervals dropped and inner gaps filled from the previous interval.
-func (r *recordingSource) remembered(t time.Time, step time.Duration) []metrics.Point {
+// readValues returns every rate any read returned for each interval start (a read the Feed
+// refused, such as one whose newest interval had no rate yet, is re-read later and may
+// differ: the Feed keeps the later one).
+// Keyed by Unix nanoseconds: the record's times and the source's differ in location.
+func (r *recordingSource) readValues(step time.Duration) map[int64][]float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.reads) == 0 {
-		return nil
-	}
-	from := r.reads[0].w.Start()
-	byStart := map[time.Time]metrics.Point{}
+	out := map[int64][]float64{}
 	for _, rd := range r.reads {
 		if rd.w.Step != step {
 			continue
 		}
 		for _, p := range rd.pts {
-			if _, seen := byStart[p.Start]; !seen && !p.Start.Before(from) && !p.Start.Add(step).After(t) {
-				byStart[p.Start] = p
-			}
+			out[p.Start.UnixNano()] = append(out[p.Start.UnixNano()], p.Rate)
 		}
 	}
-	var pts []metrics.Point
-	for _, p := range byStart {
-		pts = append(pts, p)
+	return out
+}
+
+// remembered returns the intervals the controller's Feed kept by t (its feature record:
+// leading unmeasured intervals dropped, inner gaps filled, each interval once), after
+// checking that each is a rate the source returned or a gap filled from the previous one.
+func remembered(t *testing.T, dir, namespace, name string, until time.Time, step time.Duration, rec *recordingSource) []features.Interval {
+	t.Helper()
+	st, err := features.Open(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Slice(pts, func(i, j int) bool { return pts[i].Start.Before(pts[j].Start) })
-	for len(pts) > 0 && math.IsNaN(pts[0].Rate) {
-		pts = pts[1:]
+	r, err := st.Record(features.TargetKey(namespace, name))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := 1; i < len(pts); i++ {
-		if math.IsNaN(pts[i].Rate) {
-			pts[i].Rate = pts[i-1].Rate
+	var kept []features.Interval
+	for _, iv := range r.Range(time.Time{}, until) {
+		if iv.Step == step && !iv.Start.Add(step).After(until) {
+			kept = append(kept, iv)
 		}
 	}
-	return pts
+	read := rec.readValues(step)
+	for i, iv := range kept {
+		ok := slices.Contains(read[iv.Start.UnixNano()], iv.Rate) || (i > 0 && iv.Rate == kept[i-1].Rate)
+		if !ok || math.IsNaN(iv.Rate) {
+			t.Fatalf("the feature record holds %v req/s for the interval at %s; the source returned %v",
+				iv.Rate, iv.Start.Format(time.RFC3339), read[iv.Start.UnixNano()])
+		}
+		if i > 0 && !kept[i-1].Start.Add(step).Equal(iv.Start) {
+			t.Fatalf("the feature record skips from %s to %s", kept[i-1].Start, iv.Start)
+		}
+	}
+	return kept
 }
 
 // buildBascaler builds the command-line tool once for this test.
@@ -191,6 +207,9 @@ func TestTrainedModelForecastsTheSameReqPerSecondInControllerAndSimulator(t *tes
 
 	mgr, r := newManager(t, "")
 	r.ModelDir = models
+	// The feature record holds exactly the intervals the controller's Feed kept (what its
+	// policy's History holds), so the simulator can be given the same.
+	r.FeatureDir = filepath.Join(work, "features")
 	rec := &recordingSource{}
 	r.NewSource = func(o metrics.PrometheusOptions) (metrics.Source, error) {
 		src, err := metrics.NewPrometheus(o)
@@ -250,7 +269,7 @@ func TestTrainedModelForecastsTheSameReqPerSecondInControllerAndSimulator(t *tes
 		t.Fatalf("last decision without a forecast: %+v, status.forecast %+v", d, b.Status.Forecast)
 	}
 	ctrlP50 := m[1]
-	seen := rec.remembered(d.Time.Time, interval)
+	seen := remembered(t, r.FeatureDir, ns, "shop", d.Time.Time, interval, rec)
 	if len(seen) < 10 {
 		t.Fatalf("the controller remembers %d intervals, want at least 10", len(seen))
 	}
