@@ -129,6 +129,23 @@ type DriftSpec struct {
 	// +kubebuilder:default="0.25"
 	// +optional
 	PSIAbove string `json:"psiAbove,omitempty"`
+	// Season is the period the seasonal score compares the workload with (|y_t - y_{t-season}|
+	// against the training data's): a day by default, a week for weekly workloads; 0s turns
+	// the seasonal score off. Rounded to whole control intervals (at least 2).
+	// +optional
+	Season *metav1.Duration `json:"season,omitempty"`
+	// SeasonalWindow is the window, in intervals, of the seasonal score's median.
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=100000
+	// +kubebuilder:default=120
+	// +optional
+	SeasonalWindow int32 `json:"seasonalWindow,omitempty"`
+	// SeasonalAbove: drifting when the recent seasonal error exceeds this multiple of the
+	// training data's.
+	// +kubebuilder:validation:Pattern=`^[0-9]+([.][0-9]+)?$`
+	// +kubebuilder:default="3"
+	// +optional
+	SeasonalAbove string `json:"seasonalAbove,omitempty"`
 }
 
 // ModelStatus is the serving forecaster and its lifecycle.

@@ -172,7 +172,9 @@ func resolve(baa *v1alpha1.BurstAwareAutoscaler, modelDir string) (settings, err
 // resolveModelLife reads spec.policy.training and spec.policy.drift with their defaults:
 // retrain every 24 h on 14 days, judged on the last day, and on drift at most once per
 // evaluation window; drift windows of 60 intervals (forecast scores) and 1440 (inputs),
-// thresholds coverage < 0.5, error > 2x naive, PSI > 0.25 (package drift's defaults).
+// thresholds coverage < 0.5, error > 2x naive, PSI > 0.25; the seasonal score over a day
+// (spec.policy.drift.season; 0s: off), its median over 120 intervals, drifting above 3x the
+// training data's (package drift's defaults).
 func (s *settings) resolveModelLife(p v1alpha1.PolicySpec) error {
 	s.training = retrain.Schedule{Every: 24 * time.Hour, TrainWindow: retrain.DefaultTrainWindow, EvalWindow: retrain.DefaultEvalWindow, OnDrift: true}
 	if tr := p.Training; tr != nil {
@@ -204,11 +206,22 @@ func (s *settings) resolveModelLife(p v1alpha1.PolicySpec) error {
 	}
 	s.drift.Season = drift.DailySeason(s.interval)
 	if d := p.Drift; d != nil {
-		s.drift.Window, s.drift.PSIWindow = int(d.Window), int(d.PSIWindow)
+		s.drift.Window, s.drift.PSIWindow, s.drift.SeasonalWindow = int(d.Window), int(d.PSIWindow), int(d.SeasonalWindow)
+		if d.Season != nil {
+			switch n := int(d.Season.Duration.Round(s.interval) / s.interval); {
+			case d.Season.Duration == 0:
+				s.drift.Season = -1 // off
+			case d.Season.Duration < 0 || n < 2:
+				return fmt.Errorf("spec.policy.drift.season %v must be 0s (off) or at least two control intervals (%v)", d.Season.Duration, 2*s.interval)
+			default:
+				s.drift.Season = n
+			}
+		}
 		for _, f := range []struct {
 			name, v string
 			dst     *float64
-		}{{"coverageBelow", d.CoverageBelow, &s.drift.CoverageBelow}, {"relativeErrorAbove", d.RelativeErrorAbove, &s.drift.RelErrorAbove}, {"psiAbove", d.PSIAbove, &s.drift.PSIAbove}} {
+		}{{"coverageBelow", d.CoverageBelow, &s.drift.CoverageBelow}, {"relativeErrorAbove", d.RelativeErrorAbove, &s.drift.RelErrorAbove},
+			{"psiAbove", d.PSIAbove, &s.drift.PSIAbove}, {"seasonalAbove", d.SeasonalAbove, &s.drift.SeasonalAbove}} {
 			if f.v == "" {
 				continue
 			}

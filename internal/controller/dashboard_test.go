@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/bascaler/bascaler/api/v1alpha1"
 )
 
@@ -213,7 +215,10 @@ func TestDashboardQueriesAnswerForARunningController(t *testing.T) {
 	shop.Spec.Policy = v1alpha1.PolicySpec{Name: "bascaler", HistoryIntervals: 30,
 		Forecaster: &v1alpha1.ModelRef{Kind: "arima", Path: regDir + "@champion"},
 		Capacity:   &v1alpha1.CapacitySpec{PerPodRPS: "50"},
-		Params:     map[string]string{"guard-period": "0", "detector": "none"}}
+		Params:     map[string]string{"guard-period": "0", "detector": "none"},
+		// A season of 4 intervals instead of a day (43,200 intervals at 2 s), so that the
+		// seasonal drift score (its panel) answers within the test.
+		Drift: &v1alpha1.DriftSpec{Season: &metav1.Duration{Duration: 8 * time.Second}, SeasonalWindow: 2}}
 	// broken: its Prometheus is gone, so read errors count and the fallback holds.
 	deployment(t, c, ns, "broken", 2)
 	exp.setRate(ns, "broken", 10)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -85,6 +86,9 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
+	// The controller's logs are not part of any test's verdict (events and status are);
+	// without a logger controller-runtime prints a stack trace into the output instead.
+	ctrl.SetLogger(logr.Discard())
 	code := m.Run()
 	if sharedProm != nil {
 		_ = sharedProm.Stop()

@@ -89,6 +89,40 @@ func TestMountedModelForecastsInRequestsPerSecond(t *testing.T) {
 	}
 }
 
+// The policy forecasts from exactly the intervals its History holds, also when its first
+// decision had no data yet and the next read returned warm intervals from before that
+// decision (the forecasting memory was anchored at the no-data decision and dropped them:
+// the controller then forecast from fewer intervals than the simulator given the same).
+func TestForecastAfterANoDataStepUsesTheWholeHistory(t *testing.T) {
+	rg := newRig(t, modelBAA("arima", savedCountsModel(t, "arima", 2*time.Second)), 2)
+	rg.src.noSeries = true
+	b := rg.step(t, 0)
+	if cond := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionScalingActive); cond == nil || cond.Reason != v1alpha1.ReasonNoMetricsYet {
+		t.Fatalf("first step: ScalingActive %+v, want %s", cond, v1alpha1.ReasonNoMetricsYet)
+	}
+	rg.src.noSeries = false
+	rg.src.rateAt = func(s time.Time) float64 { return 100 + 15*math.Sin(float64(s.Unix())/7) }
+	for i := range 3 {
+		b = rg.step(t, 2*time.Second)
+		hist := historyOf(rg.r, rg.key.Namespace, rg.key.Name)
+		h := series.Series{Start: hist[0].Start, Step: 2 * time.Second}
+		for _, iv := range hist {
+			h.Values = append(h.Values, iv.Rate)
+		}
+		rg.r.mu.Lock()
+		l := rg.r.loops[rg.key]
+		rg.r.mu.Unlock()
+		fc, err := l.drv.Policy().(forecasting).Forecaster().Predict(h, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "forecast_p50=" + strconv.FormatFloat(fc.Quantile(0, 0.5), 'g', 5, 64) + ";"
+		if d := b.Status.LastDecision; d == nil || !strings.Contains(d.Explanation+";", want) {
+			t.Fatalf("step %d after the no-data step: decision %+v; the forecaster on the History's %d intervals says %s", i, d, len(hist), want)
+		}
+	}
+}
+
 func TestMountedModelThatDoesNotFitIsRefusedNamingBothValues(t *testing.T) {
 	arima2s := savedCountsModel(t, "arima", 2*time.Second)
 	for _, tc := range []struct {

@@ -79,9 +79,9 @@ type Reconciler struct {
 	Shard Shard
 
 	// onStep and onReconcile, when set (the scale benchmark in this package), are told of
-	// each decided step (the driver step's duration, and how long after its grid instant
-	// the step began) and of each whole reconcile's duration.
-	onStep      func(step, late time.Duration)
+	// each decided step (its grid instant, the driver step's duration, and how long after
+	// that instant the step began) and of each whole reconcile's duration.
+	onStep      func(at time.Time, step, late time.Duration)
 	onReconcile func(time.Duration)
 
 	decisions atomic.Int64
@@ -373,7 +373,7 @@ func (r *Reconciler) step(ctx context.Context, baa *v1alpha1.BurstAwareAutoscale
 	r.Stats.Decision.WithLabelValues(baa.Namespace, baa.Name).Observe(took.Seconds())
 	r.decisions.Add(1)
 	if r.onStep != nil {
-		r.onStep(took, now.Sub(t))
+		r.onStep(t, took, now.Sub(t))
 	}
 	if step.Recovered >= cfg.failuresBeforeFallback {
 		r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonMetricsHealthy, "ReadMetrics", "metrics readable again after %d failed reads; the policy decides again", step.Recovered)

@@ -89,8 +89,9 @@ type fakeSource struct {
 	cpu      float64
 	memory   float64 // summed working set, bytes (NaN: not measured)
 	fail     bool
-	noData   bool // every period unmeasured (NaN rate), as before a workload's first scrape
-	noSeries bool // the queries match no series at all (ErrNoData)
+	noData   bool                          // every period unmeasured (NaN rate), as before a workload's first scrape
+	noSeries bool                          // the queries match no series at all (ErrNoData)
+	rateAt   func(start time.Time) float64 // when set, the rate of the period starting at start
 	cpuOnly  bool
 	// scaler, when set, spreads the CPU demand cpu x demandAt over its current replicas, as
 	// real pods share a fixed load.
@@ -112,6 +113,9 @@ func (f *fakeSource) Range(_ context.Context, w metrics.Window) ([]metrics.Point
 	for i := range pts {
 		pts[i] = metrics.Point{Start: w.Start().Add(time.Duration(i) * w.Step), Rate: f.rate, LatencyMeanMS: f.latency,
 			LatencyP95MS: f.latency, LatencyP99MS: f.latency, CPU: f.cpu, MemoryBytes: f.memory}
+		if f.rateAt != nil {
+			pts[i].Rate = f.rateAt(pts[i].Start)
+		}
 		if f.cpuOnly || f.noData {
 			pts[i].Rate = math.NaN()
 		}

@@ -242,9 +242,12 @@ func TestControllerTrainingJob(t *testing.T) {
 	if len(job.OwnerReferences) != 1 || job.OwnerReferences[0].Name != "shop" {
 		t.Fatalf("Job owner %+v", job.OwnerReferences)
 	}
-	if m := getBAA(t, c, ns, "shop").Status.Model; m == nil || m.TrainingJob != job.Name {
-		t.Fatalf("status.model.trainingJob = %+v, want %s", m, job.Name)
-	}
+	// The Job is created before the step's status is written (and a conflicting status write
+	// is retried at the next step): status names it soon after, not at once.
+	eventually(t, 30*time.Second, "status.model.trainingJob names the Job", func() (bool, string) {
+		m := getBAA(t, c, ns, "shop").Status.Model
+		return m != nil && m.TrainingJob == job.Name, fmt.Sprintf("status.model %+v, want trainingJob %s", m, job.Name)
+	})
 
 	// The Job's pod: the same command against the same volume (mounted at the model dir).
 	local := slices.Clone(args)

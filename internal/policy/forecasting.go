@@ -85,10 +85,17 @@ func (m *workloadMemory) sync(obs *Observation) int {
 	// Without a start (no history, or one re-anchored by newPointMemory) the held values
 	// end right before the first observed interval.
 	held := time.Duration(len(m.values)) * m.step
+	if len(m.values) == 0 && len(h) > 0 && !h[0].Start.IsZero() {
+		// An empty memory has nothing to align: it starts with the History. (Anchored
+		// earlier, at a decision that had no data yet, it would drop the intervals a later
+		// read returns from before that decision: a controller's first read of its warm
+		// history after a "no data yet" step.)
+		m.start = h[0].Start
+	}
 	if m.start.IsZero() && len(h) > 0 && !h[0].Start.IsZero() {
 		m.start = h[0].Start.Add(-held)
 	}
-	if m.start.IsZero() && len(h) == 0 {
+	if m.start.IsZero() && len(h) == 0 && held > 0 {
 		m.start = obs.Now.Add(-held)
 	}
 	from := len(h)
