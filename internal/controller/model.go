@@ -268,9 +268,13 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 	if !ok {
 		return
 	}
+	began := time.Now()
 	ev, chall, err := sim.Evaluate(r.replayConfig(l), rp, *life.sched, s, r.builder(l), l.life.env.Seed+int64(i), life.drifting)
 	ev.Interval, ev.At, ev.Trigger = i, t, trigger
 	r.judged(ctx, baa, l, rp, ev, chall, err, s)
+	if r.onRetrain != nil {
+		r.onRetrain(began, time.Since(began))
+	}
 }
 
 // completed returns the completed intervals before t the retrain reads: the feature

@@ -83,6 +83,9 @@ type Reconciler struct {
 	// that instant the step began) and of each whole reconcile's duration.
 	onStep      func(at time.Time, step, late time.Duration)
 	onReconcile func(time.Duration)
+	// onRetrain, when set (the retrain-cost benchmark), is told when an in-process retrain
+	// round (challenger fit, replays, verdict) began and how long it took.
+	onRetrain func(began time.Time, took time.Duration)
 
 	decisions atomic.Int64
 	mu        sync.Mutex
