@@ -215,7 +215,6 @@ func TestRetrainRoundCostInARunningController(t *testing.T) {
 	}
 }
 
-
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
