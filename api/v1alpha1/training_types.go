@@ -32,6 +32,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(self.every) == duration('0s') || duration(self.every) >= duration('1s')",message="training.every must be 0s (no schedule) or at least 1s"
 // +kubebuilder:validation:XValidation:rule="(has(self.every) && duration(self.every) > duration('0s')) || !has(self.onDrift) || self.onDrift",message="training with every 0s needs onDrift: nothing would ever retrain"
 // +kubebuilder:validation:XValidation:rule="!has(self.runner) || self.runner != 'Job' || has(self.job)",message="runner Job needs job (image and the registry volume's claim)"
+// +kubebuilder:validation:XValidation:rule="!has(self.agent) || has(self.job)",message="training.agent trains in a Job: set job (image and the registry volume's claim)"
 type TrainingSpec struct {
 	// Every is the time between scheduled retrains; 0s disables the schedule (onDrift only).
 	// +kubebuilder:default="24h"
@@ -71,9 +72,52 @@ type TrainingSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	Registry string `json:"registry,omitempty"`
-	// Job configures the training Job of runner Job.
+	// Job configures the training Job of runner Job and of the agent.
 	// +optional
 	Job *TrainingJobSpec `json:"job,omitempty"`
+	// Agent also retrains the PPO corrector at every retrain round, always in a Job (`bascaler
+	// train rl` on the training window, in a simulator with the workload's capacity profile).
+	// The challenger agent is judged by the forecaster's replay (the evaluation window, the
+	// serving forecaster, the same driver) against the serving agent, or against no correction
+	// when none serves, and serves only if it is better by the same rule.
+	// +optional
+	Agent *AgentTrainingSpec `json:"agent,omitempty"`
+}
+
+// AgentTrainingSpec configures the retraining of the PPO corrector.
+type AgentTrainingSpec struct {
+	// Registry is the model registry directory (relative to the controller's --model-dir)
+	// the Job writes each agent to (alias challenger); a promoted one becomes its champion.
+	// Default: the registry of spec.policy.rlModel.path when that is a registry reference
+	// (DIR@champion). Keep agents apart from forecasters: a registry has one champion.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Registry string `json:"registry,omitempty"`
+	// Steps is the training budget in corrected decisions (`train rl --steps`).
+	// +kubebuilder:validation:Minimum=64
+	// +kubebuilder:validation:Maximum=100000000
+	// +kubebuilder:default=150000
+	// +optional
+	Steps int32 `json:"steps,omitempty"`
+}
+
+// AgentStatus is the serving PPO corrector and its retraining.
+type AgentStatus struct {
+	// Version is the serving agent's registry version (short), "none" when the policy runs
+	// uncorrected, or the rlModel path it was loaded from.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// TrainingJob is the running agent training Job, if any.
+	// +optional
+	TrainingJob string `json:"trainingJob,omitempty"`
+	// Retrains and Promotions count agents judged and promoted since the loop started.
+	// +optional
+	Retrains int32 `json:"retrains,omitempty"`
+	// +optional
+	Promotions int32 `json:"promotions,omitempty"`
+	// LastEvaluation is the last agent's replay against the serving one.
+	// +optional
+	LastEvaluation *Evaluation `json:"lastEvaluation,omitempty"`
 }
 
 // TrainingJobSpec says how a training Job runs: the bascaler image and the volume that
@@ -187,6 +231,9 @@ type ModelStatus struct {
 	// RollbackHandled is the last model-rollback annotation value acted on.
 	// +optional
 	RollbackHandled string `json:"rollbackHandled,omitempty"`
+	// Agent is the PPO corrector's lifecycle (spec.policy.training.agent).
+	// +optional
+	Agent *AgentStatus `json:"agent,omitempty"`
 }
 
 // TimeWindow is a half-open stretch of intervals [from, to).

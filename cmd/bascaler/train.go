@@ -28,6 +28,7 @@ import (
 // rlTrainFlags are the options of "train rl".
 type rlTrainFlags struct {
 	trace, out, pol, reward, normalize, split, forecaster string
+	profile                                               string
 	steps, rollout, segment, evalEvery                    int
 	seed                                                  int64
 	scaleToMean, lr                                       float64
@@ -109,6 +110,7 @@ Use the result with: bascaler simulate --policy bascaler --rl-model DIR (or REGI
 	fl.DurationVar(&f.interval, "interval", time.Minute, "control interval (one trace point)")
 	fl.DurationVar(&f.startup, "startup", 30*time.Second, "pod start-up delay")
 	fl.StringArrayVar(&f.params, "param", nil, "policy parameter key=value (repeatable)")
+	fl.StringVar(&f.profile, "profile", "fft", "performance profile of the simulated pods: fft, a profile CSV (load,mean_ms,p95_ms,p99_ms,cpu_pct), a fitted model directory or a registry reference DIR@champion (as simulate --profile)")
 	f.prom.register(cmd)
 	f.reg.register(cmd)
 	return cmd
@@ -150,6 +152,9 @@ func runTrainRL(cmd *cobra.Command, f *rlTrainFlags) error {
 	cfg := sim.DefaultConfig()
 	cfg.Interval, cfg.Startup = f.interval, f.startup
 	cfg.SLO = policy.SLO{Metric: metric, TargetMS: float64(f.slo) / float64(time.Millisecond)}
+	if cfg.Profile, err = loadProfile(f.profile); err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
 	// The test split is never read: a split without one (0.8,0.2,0) is fine.
 	opts := sim.WorkloadOptions{Trace: f.trace, Normalize: f.normalize, ScaleToMean: f.scaleToMean,
 		Split: split, Seed: f.seed, AllowEmptyEval: true}
@@ -245,7 +250,8 @@ func (f *rlTrainFlags) lineage(w sim.Workload, policyParams map[string]string, m
 	}
 	p := map[string]string{"policy": f.pol, "reward": f.reward, "steps": strconv.Itoa(f.steps), "rollout": strconv.Itoa(f.rollout),
 		"segment": strconv.Itoa(f.segment), "eval-every": strconv.Itoa(f.evalEvery), "lr": strconv.FormatFloat(f.lr, 'g', -1, 64),
-		"slo": f.slo.String() + " " + f.sloMetric, "interval": f.interval.String(), "startup": f.startup.String(),
+		"profile": f.profile,
+		"slo":     f.slo.String() + " " + f.sloMetric, "interval": f.interval.String(), "startup": f.startup.String(),
 		"features": policy.RLFeatureSet}
 	for k, v := range policyParams {
 		p["param."+k] = v

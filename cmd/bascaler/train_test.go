@@ -66,6 +66,7 @@ func TestTrainRLBadInput(t *testing.T) {
 		{"unknown reward", []string{"train", "rl", "--trace", "synthetic", "--out", out, "--reward", "fast"}, "unknown reward"},
 		{"policy without hook", []string{"train", "rl", "--trace", "synthetic", "--out", out, "--policy", "hpa"}, "no RL corrector hook"},
 		{"missing trace", []string{"train", "rl", "--trace", "/nonexistent.csv", "--out", out}, "nonexistent.csv"},
+		{"missing profile", []string{"train", "rl", "--trace", "synthetic", "--out", out, "--profile", "/nonexistent-profile.csv"}, "--profile"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.args...)

@@ -174,3 +174,30 @@ func FitProfileWith(name string, samples []ProfilingSample, o CapacityOptions) (
 	}
 	return NewProfile(name, pts, hi)
 }
+
+// WriteProfileCSV writes p in the profile layout ReadProfileCSV reads (ProfileHeader): its
+// points up to the saturation load, ending with the point at MaxLoad, so the profile read
+// back answers At as p does. The memory model is not part of the layout and is not written.
+func WriteProfileCSV(w io.Writer, p *Profile) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ProfileHeader); err != nil {
+		return err
+	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	row := func(pt Point) error {
+		return cw.Write([]string{num(pt.Load), num(pt.MeanMS), num(pt.P95MS), num(pt.P99MS), num(100 * pt.CPU)})
+	}
+	for _, pt := range p.Points {
+		if pt.Load >= p.MaxLoad {
+			break
+		}
+		if err := row(pt); err != nil {
+			return err
+		}
+	}
+	if err := row(p.interpolate(p.MaxLoad)); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}

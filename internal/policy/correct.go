@@ -61,3 +61,26 @@ func correctorFor(policyName string, env Env, modelDir string) (Corrector, error
 	}
 	return c, nil
 }
+
+// CorrectorSwapper is a burst-aware policy whose corrector can be replaced while it serves
+// (the controller promotes a PPO agent trained by a Job). Swapping takes effect at the next
+// decision; nil switches correction off. The corrector must be the policy's own: correctors
+// keep per-decision buffers (NewRLCorrector).
+type CorrectorSwapper interface {
+	Policy
+	Corrector() Corrector
+	SwapCorrector(c Corrector)
+}
+
+func (b *bascaler) Corrector() Corrector       { return b.corrector }
+func (b *bascaler) SwapCorrector(c Corrector) { b.corrector = c }
+
+func (b *bascalerPaper) Corrector() Corrector       { return b.corrector }
+func (b *bascalerPaper) SwapCorrector(c Corrector) { b.corrector = c }
+
+// LoadCorrector loads the corrector for policyName from a model directory or registry
+// reference (REGISTRY@alias) holding a ppo agent, as the "rl-model" parameter does.
+func LoadCorrector(ref, policyName string, env Env) (Corrector, error) {
+	env.Corrector = nil
+	return correctorFor(policyName, env, ref)
+}

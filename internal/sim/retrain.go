@@ -132,24 +132,8 @@ func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series
 		return ev, nil, nil
 	}
 	ev.ModelProbe = probe(chall, train)
-	replayCfg := cfg
-	replayCfg.Tap, replayCfg.Warm, replayCfg.Initial, replayCfg.Drift = nil, nil, 0, nil
 	score := func(f forecast.Forecaster) (retrain.Score, error) {
-		pol, err := build(train, f)
-		if err != nil {
-			return retrain.Score{}, err
-		}
-		res, err := Run(replayCfg, eval.Values, eval.Start, pol)
-		if err != nil {
-			return retrain.Score{}, err
-		}
-		v := 0
-		for k := range res.Records {
-			if res.Records[k].Violated {
-				v++
-			}
-		}
-		return retrain.Score{Violations: v, PodHours: res.Summary.CostPodHours}, nil
+		return replay(cfg, eval, func() (policy.Policy, error) { return build(train, f) })
 	}
 	if ev.Champion, err = score(champ); err != nil {
 		return ev, nil, fmt.Errorf("replay champion: %w", err)
@@ -160,6 +144,56 @@ func Evaluate(cfg Config, p policy.Retrainable, sched retrain.Schedule, s series
 	ev.ChampionDrifting = drifting
 	ev.Promoted, ev.Reason = retrain.Judge(ev.Champion, ev.Challenger, drifting)
 	return ev, chall, nil
+}
+
+// EvaluateAgent judges a challenger PPO corrector trained elsewhere (a Job, on the training
+// window sched cuts from s) against the serving one by the replay Evaluate uses: a fresh
+// policy built on the training window replays the evaluation window (data the agent did not
+// train on) in cfg's cluster, once with each corrector; build(h, challenger) builds it with
+// the challenger's corrector or the champion's (none: uncorrected). The verdict is
+// retrain.Judge's with a champion that is not drifting (drift scores the forecaster, not
+// the agent). minHistory is the serving forecaster's (the windows are cut as for it).
+func EvaluateAgent(cfg Config, sched retrain.Schedule, s series.Series, minHistory int, build func(h series.Series, challenger bool) (policy.Policy, error)) (retrain.Event, error) {
+	var ev retrain.Event
+	from, to, ok := sched.Windows(s.Len(), cfg.Interval, minHistory+8)
+	if !ok {
+		ev.Skipped = fmt.Sprintf("only %d completed intervals: too few to evaluate", s.Len())
+		return ev, nil
+	}
+	train, eval := s.Slice(from, to), s.Slice(to, s.Len())
+	ev.TrainFrom, ev.TrainTo, ev.EvalTo = train.Start, eval.Start, eval.Start.Add(time.Duration(eval.Len())*cfg.Interval)
+	ev.TrainDigest = registry.DigestSeries(train.Start, train.Step, train.Values)
+	var err error
+	if ev.Champion, err = replay(cfg, eval, func() (policy.Policy, error) { return build(train, false) }); err != nil {
+		return ev, fmt.Errorf("replay champion agent: %w", err)
+	}
+	if ev.Challenger, err = replay(cfg, eval, func() (policy.Policy, error) { return build(train, true) }); err != nil {
+		return ev, fmt.Errorf("replay challenger agent: %w", err)
+	}
+	ev.Promoted, ev.Reason = retrain.Judge(ev.Champion, ev.Challenger, false)
+	return ev, nil
+}
+
+// replay runs a freshly built policy over the evaluation window in cfg's cluster (no taps,
+// warm state or drift scoring: a replay starts cold, as every candidate does) and scores it
+// as retrain.Judge reads it: SLO-violating intervals, then pod-hours.
+func replay(cfg Config, eval series.Series, build func() (policy.Policy, error)) (retrain.Score, error) {
+	cfg.Tap, cfg.Warm, cfg.Initial, cfg.Drift = nil, nil, 0, nil
+	pol, err := build()
+	if err != nil {
+		return retrain.Score{}, err
+	}
+	res, err := Run(cfg, eval.Values, eval.Start, pol)
+	if err != nil {
+		return retrain.Score{}, err
+	}
+	v := 0
+	for k := range res.Records {
+		if res.Records[k].Violated {
+			v++
+		}
+	}
+	return retrain.Score{Violations: v, PodHours: res.Summary.CostPodHours}, nil
 }
 
 // fitAt is a Retrainable whose Refit sees its training points at another step.
