@@ -73,6 +73,8 @@ type lifecycle struct {
 	env     policy.Env // how the serving policy was built (replays build fresh ones alike)
 	profile *perf.Profile
 	cfgErr  error // a training spec the controller cannot run
+
+	agent *agentLife // the PPO corrector's retraining (nil: not configured)
 }
 
 // heavyKinds are the forecasters trained in a Job by default: neural models whose fit takes
@@ -142,6 +144,10 @@ func (r *Reconciler) newLifecycle(baa *v1alpha1.BurstAwareAutoscaler, l *loop, f
 		if life.runner == v1alpha1.RunnerJob && life.registry == "" {
 			life.cfgErr = fmt.Errorf("spec.policy.training: runner Job writes the challenger to a registry: set training.registry or a forecaster path DIR@champion")
 		}
+		life.agent = r.newAgentLife(tr, cfg.params)
+		if _, ok := l.drv.Policy().(policy.CorrectorSwapper); life.agent != nil && !ok {
+			life.agent.cfgErr = fmt.Errorf("spec.policy.training.agent: policy %s has no PPO corrector", cfg.policyName)
+		}
 	}
 	return life
 }
@@ -186,6 +192,7 @@ func (r *Reconciler) modelStep(ctx context.Context, baa *v1alpha1.BurstAwareAuto
 		r.rollback(ctx, baa, l, st, t, "the "+v1alpha1.ModelRollbackAnnotation+" annotation asked for it")
 	}
 	r.watchRegistry(ctx, baa, l, t)
+	r.watchAgentRegistry(baa, l)
 	if life.cfgErr != nil {
 		setCond(st, gen, v1alpha1.ConditionModelReady, true, v1alpha1.ReasonModelServing, fmt.Sprintf("%s serves; retraining is off: %v", life.serving.version, life.cfgErr))
 	} else {
@@ -237,6 +244,9 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 	}
 	iv := l.cfg.interval
 	i := int(t.Sub(life.start) / iv)
+	if life.agent != nil && life.agent.jobName != "" {
+		r.pollAgentJob(ctx, baa, l, t)
+	}
 	if life.jobName != "" {
 		r.pollJob(ctx, baa, l, t, i)
 		return
@@ -260,6 +270,13 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 	}
 	life.lastRound = i
 	s := r.completed(baa, l, t)
+	if a := life.agent; a != nil && a.jobName == "" {
+		if a.cfgErr != nil {
+			r.agentJudged(ctx, baa, l, retrain.Event{At: t, Trigger: trigger, Interval: i}, "", a.cfgErr)
+		} else {
+			r.startAgentJob(ctx, baa, l, s, t, trigger)
+		}
+	}
 	if life.runner == v1alpha1.RunnerJob {
 		r.startJob(ctx, baa, l, s, t, trigger)
 		return
@@ -318,14 +335,14 @@ func (r *Reconciler) replayConfig(l *loop) sim.Config {
 	return c
 }
 
-// builder builds the replays' fresh policies as the loop built its own.
+// builder builds the replays' fresh policies as the loop built its own, with the agent
+// that serves now.
 func (r *Reconciler) builder(l *loop) func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
-	name, env := l.cfg.policyName, l.life.env
-	return func(h series.Series, f forecast.Forecaster) (policy.Policy, error) {
-		e := env
-		e.History, e.Forecaster = h, f
-		return newPolicy(name, e)
+	ref := l.cfg.params["rl-model"]
+	if a := l.life.agent; a != nil {
+		ref = a.ref
 	}
+	return r.builderWith(l, ref)
 }
 
 // judged acts on a retrain's verdict: events, the registry, the swap.
@@ -631,7 +648,7 @@ func (r *Reconciler) modelStatus(baa *v1alpha1.BurstAwareAutoscaler, l *loop, st
 	since := metav1.NewTime(s.since)
 	ms := &v1alpha1.ModelStatus{Version: shortVersion(s.version), Kind: s.kind, ServingSince: &since, Age: age.String(),
 		Retrains: int32(life.retrains), Promotions: int32(life.promoted), LastEvaluation: life.lastEval, TrainingJob: life.jobName,
-		RollbackHandled: life.handled}
+		RollbackHandled: life.handled, Agent: life.agent.status()}
 	if !s.from.IsZero() {
 		ms.TrainingWindow = &v1alpha1.TimeWindow{From: metav1.NewTime(s.from), To: metav1.NewTime(s.to)}
 	}

@@ -86,25 +86,63 @@ func (r *Reconciler) startJob(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger, Skipped: "a training Job reads a preset's rate from Prometheus; custom queries and the metrics API cannot be read by it"}, nil, nil, s)
 		return
 	}
-	js := life.job
-	mount := js.MountPath
-	if mount == "" {
-		mount = "/models"
-	}
-	rel, err := filepath.Rel(r.ModelDir, life.registry)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger, Skipped: fmt.Sprintf("registry %s is not inside the model volume %s, which the Job mounts", life.registry, r.ModelDir)}, nil, nil, s)
+	mount, rel, err := r.jobPath(life.job, life.registry)
+	if err != nil {
+		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger, Skipped: err.Error()}, nil, nil, s)
 		return
 	}
 	args := TrainingJobArgs(baa, life.serving.kind, filepath.Join(mount, rel), s.Time(from), s.Time(to), iv, l.cfg.startup, life.env.Seed+int64(life.lastRound))
 	name := fmt.Sprintf("%s-train-%d", trimName(baa.Name, 40), t.Unix())
+	job, err := r.createJob(ctx, baa, life.job, name, jobForecaster, args)
+	if err != nil {
+		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger}, nil, err, s)
+		return
+	}
+	life.jobName, life.jobAt, life.jobTrigger = name, t, trigger
+	r.Events.Eventf(baa, job, corev1.EventTypeNormal, v1alpha1.ReasonTrainingJob, "Train", "training Job %s (%s, %s): %s challenger on %s..%s",
+		name, life.job.Image, trigger, life.serving.kind, s.Time(from).UTC().Format(time.RFC3339), s.Time(to).UTC().Format(time.RFC3339))
+}
+
+// Training Job roles (label TrainingRoleLabel).
+const (
+	jobForecaster = "forecaster"
+	jobAgent      = "agent"
+)
+
+// TrainingRoleLabel says what a training Job trains: forecaster or agent.
+const TrainingRoleLabel = "autoscaling.bascaler.io/trains"
+
+// jobPath returns where a training Job mounts the model volume and the path of dir (a
+// directory under the controller's --model-dir) inside it.
+func (r *Reconciler) jobPath(js *v1alpha1.TrainingJobSpec, dir string) (mount, rel string, err error) {
+	mount = mountOf(js)
+	rel, err = filepath.Rel(r.ModelDir, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", "", fmt.Errorf("registry %s is not inside the model volume %s, which the Job mounts", dir, r.ModelDir)
+	}
+	return mount, rel, nil
+}
+
+// mountOf is where a training Job mounts the model volume.
+func mountOf(js *v1alpha1.TrainingJobSpec) string {
+	if js.MountPath == "" {
+		return "/models"
+	}
+	return js.MountPath
+}
+
+// createJob creates the training Job name running `bascaler ARGS` with the model volume
+// mounted, owned by the autoscaler (deleted with it) and kept an hour after it finishes.
+func (r *Reconciler) createJob(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, js *v1alpha1.TrainingJobSpec, name, role string, args []string) (*batchv1.Job, error) {
+	mount := mountOf(js)
 	backoff, ttl := int32(1), int32(3600)
+	labels := map[string]string{TrainingJobLabel: baa.Name, TrainingRoleLabel: role}
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: baa.Namespace,
-			Labels: map[string]string{TrainingJobLabel: baa.Name, "app.kubernetes.io/managed-by": "bascaler"}},
+			Labels: map[string]string{TrainingJobLabel: baa.Name, TrainingRoleLabel: role, "app.kubernetes.io/managed-by": "bascaler"}},
 		Spec: batchv1.JobSpec{BackoffLimit: &backoff, TTLSecondsAfterFinished: &ttl,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{TrainingJobLabel: baa.Name}},
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 					Containers: []corev1.Container{{Name: "train", Image: js.Image, Command: []string{"bascaler"}, Args: args,
 						VolumeMounts: []corev1.VolumeMount{{Name: "models", MountPath: mount}}}},
@@ -112,33 +150,35 @@ func (r *Reconciler) startJob(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 						PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: js.ClaimName}}}}}}},
 	}
 	if err := controllerutil.SetControllerReference(baa, job, r.Client.Scheme()); err != nil {
-		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger}, nil, fmt.Errorf("training Job owner: %w", err), s)
-		return
+		return nil, fmt.Errorf("training Job owner: %w", err)
 	}
 	if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
-		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger}, nil, fmt.Errorf("create training Job %s: %w", name, err), s)
-		return
+		return nil, fmt.Errorf("create training Job %s: %w", name, err)
 	}
-	life.jobName, life.jobAt, life.jobTrigger = name, t, trigger
-	r.Events.Eventf(baa, job, corev1.EventTypeNormal, v1alpha1.ReasonTrainingJob, "Train", "training Job %s (%s, %s): %s challenger on %s..%s",
-		name, js.Image, trigger, life.serving.kind, s.Time(from).UTC().Format(time.RFC3339), s.Time(to).UTC().Format(time.RFC3339))
+	return job, nil
 }
 
-// pollJob checks the running training Job; when it has succeeded, the challenger it wrote is
-// judged by the same replay as an in-process fit, on the windows cut at the Job's creation.
-func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, t time.Time, i int) {
-	life := l.life
+// jobOutcome is what a training Job has come to.
+type jobOutcome int
+
+const (
+	jobRunning jobOutcome = iota
+	jobSucceeded
+	jobFailed
+	jobGone // deleted before it finished
+)
+
+// jobState reads the outcome of training Job name (jobRunning also on a read error: the
+// next step reads again).
+func (r *Reconciler) jobState(ctx context.Context, ns, name string) jobOutcome {
 	job := &batchv1.Job{}
-	name := life.jobName
-	trig := life.jobTrigger
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: baa.Namespace, Name: name}, job); err != nil {
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, job); err != nil {
 		if apierrors.IsNotFound(err) {
-			life.jobName = ""
-			r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trig}, nil, fmt.Errorf("training Job %s disappeared", name), series.Series{})
+			return jobGone
 		}
-		return
+		return jobRunning
 	}
-	done, failed := false, false
+	done, failed := job.Status.Succeeded > 0, false
 	for _, c := range job.Status.Conditions {
 		if c.Status != corev1.ConditionTrue {
 			continue
@@ -150,15 +190,33 @@ func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutosc
 			failed = true
 		}
 	}
-	if job.Status.Succeeded > 0 {
-		done = true
+	switch {
+	case failed:
+		return jobFailed
+	case done:
+		return jobSucceeded
 	}
-	if !done && !failed {
+	return jobRunning
+}
+
+// pollJob checks the running training Job; when it has succeeded, the challenger it wrote is
+// judged by the same replay as an in-process fit, on the windows cut at the Job's creation.
+func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutoscaler, l *loop, t time.Time, i int) {
+	life := l.life
+	name := life.jobName
+	trig := life.jobTrigger
+	state := r.jobState(ctx, baa.Namespace, name)
+	switch state {
+	case jobRunning:
+		return
+	case jobGone:
+		life.jobName = ""
+		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trig}, nil, fmt.Errorf("training Job %s disappeared", name), series.Series{})
 		return
 	}
 	life.jobName = ""
 	s := r.completed(baa, l, life.jobAt)
-	if failed {
+	if state == jobFailed {
 		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trig}, nil, fmt.Errorf("training Job %s failed", name), s)
 		return
 	}

@@ -72,10 +72,10 @@ type CorrectorSwapper interface {
 	SwapCorrector(c Corrector)
 }
 
-func (b *bascaler) Corrector() Corrector       { return b.corrector }
+func (b *bascaler) Corrector() Corrector      { return b.corrector }
 func (b *bascaler) SwapCorrector(c Corrector) { b.corrector = c }
 
-func (b *bascalerPaper) Corrector() Corrector       { return b.corrector }
+func (b *bascalerPaper) Corrector() Corrector      { return b.corrector }
 func (b *bascalerPaper) SwapCorrector(c Corrector) { b.corrector = c }
 
 // LoadCorrector loads the corrector for policyName from a model directory or registry
