@@ -368,4 +368,16 @@ func TestShippedSampleIsAccepted(t *testing.T) {
 	}
 	// Nobody reconciles namespace prod's target (it does not exist): remove the object.
 	_ = c.Delete(context.Background(), got)
+	r := createSample(t, c, "istio-shop-retrain.yaml")
+	if got := getBAA(t, c, r.Namespace, r.Name); got.Spec.Policy.Training.Agent == nil || got.Spec.Policy.Training.Agent.Steps != 150000 {
+		t.Errorf("retrain sample: training %+v", got.Spec.Policy.Training)
+	}
+	_ = c.Delete(context.Background(), r)
+	// training.agent without training.job is refused by the CRD's rule.
+	bad := r.DeepCopy()
+	bad.ResourceVersion, bad.Name = "", "no-job"
+	bad.Spec.Policy.Training.Job = nil
+	if err := c.Create(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "training.agent trains in a Job") {
+		t.Errorf("training.agent without job: %v", err)
+	}
 }

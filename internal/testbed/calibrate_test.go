@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bascaler/bascaler/internal/perf"
 )
@@ -25,7 +26,7 @@ func TestProfileOfTakesMonotoneEnvelope(t *testing.T) {
 		{LoadPerPod: 24, MeanMS: 11.0, P95MS: 20.8, P99MS: 62.4, CPUPct: 54},
 		{LoadPerPod: 33.5, MeanMS: 24.3, P95MS: 132.8, P99MS: 211.3, CPUPct: 72},
 	}
-	p, err := profileOf(samples)
+	p, err := profileOf(samples, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +88,67 @@ func TestProbeSingleReadsTheReplicaItLoads(t *testing.T) {
 	}
 	if _, _, err := probeSingle(context.Background(), "127.0.0.1:1", 3, 1); err == nil {
 		t.Fatal("probing a closed port: no error")
+	}
+}
+
+// cappedReplica serves /fft one request at a time, each taking 1/rate seconds of (counted)
+// CPU: a replica whose saturation throughput is rate.
+type cappedReplica struct {
+	mu   sync.Mutex
+	cpu  sync.Mutex
+	rate float64
+	n    int
+}
+
+func (f *cappedReplica) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/fft":
+		f.mu.Lock()
+		time.Sleep(time.Duration(float64(time.Second) / f.rate))
+		f.mu.Unlock()
+		f.cpu.Lock()
+		f.n++
+		f.cpu.Unlock()
+		fmt.Fprintln(w, "ok")
+	case "/metrics":
+		f.cpu.Lock()
+		fmt.Fprintf(w, "process_cpu_seconds_total %g\n", float64(f.n)/f.rate)
+		f.cpu.Unlock()
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestProfileReplicaMeasuresSaturation: a replica that serves at most 50 req/s, profiled
+// from a CPU estimate of 35 req/s (the spaced probes err low on the real service). The
+// steps at 0.1..0.9 and 1.1, 1.25 of the estimate (38.5, 43.75 req/s) are kept up; the
+// first step that is not (at the latest 1.6 x 35 = 56 req/s, 12% over: 2 s of it leave
+// 0.24 s of queue at the end) ends the profile, and its completion rate, about 50 req/s,
+// is the saturation, which the profile gets as MaxLoad. Without the overload steps the
+// saturation was the estimate's 0.9 x 35 = 31.5 req/s.
+func TestProfileReplicaMeasuresSaturation(t *testing.T) {
+	f := &cappedReplica{rate: 50}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	kept, over, sat, err := profileReplica(context.Background(), srv.URL+"/fft", strings.TrimPrefix(srv.URL, "http://"), 35, 1, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over == nil {
+		t.Fatalf("every step kept up (%d steps, saturation %g): a replica capped at 50 req/s was driven to 2.8 x 35", len(kept), sat)
+	}
+	t.Logf("kept %d steps, the heaviest at %.1f req/s; overload step %+v; saturation %.1f req/s", len(kept), kept[len(kept)-1].LoadPerPod, *over, sat)
+	if len(kept) < len(profileLoads)+2 {
+		t.Fatalf("kept %d steps, want at least the %d profile steps and 1.1, 1.25 of the estimate", len(kept), len(profileLoads))
+	}
+	if sat < 45 || sat > 52.5 {
+		t.Fatalf("saturation %.1f req/s, want about 50", sat)
+	}
+	p, err := profileOf(kept, sat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxLoad != sat {
+		t.Fatalf("profile saturation %g, want the measured %g", p.MaxLoad, sat)
 	}
 }

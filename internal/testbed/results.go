@@ -252,15 +252,16 @@ func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo polic
 	if err := writeCSV(filepath.Join(dir, "trace-with-history.csv"), traceRows(all)); err != nil {
 		return err
 	}
-	rows := [][]string{perf.ProfileHeader}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-	for _, p := range prof.Points {
-		if p.Load == 0 {
-			continue // NewProfile adds the idle point back
-		}
-		rows = append(rows, []string{f(p.Load), f(p.MeanMS), f(p.P95MS), f(p.P99MS), f(100 * p.CPU)})
+	// The measured profile with its saturation load (the last row), as the simulator reads it.
+	fh, err := os.Create(filepath.Join(dir, "profile.csv"))
+	if err != nil {
+		return err
 	}
-	if err := writeCSV(filepath.Join(dir, "profile.csv"), rows); err != nil {
+	if err := perf.WriteProfileCSV(fh, prof); err != nil {
+		fh.Close()
+		return fmt.Errorf("write %s: %w", fh.Name(), err)
+	}
+	if err := fh.Close(); err != nil {
 		return err
 	}
 	// With history, the window is the test split of trace-with-history.csv: the history is

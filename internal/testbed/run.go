@@ -168,13 +168,17 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	}
 	cal.ReplicaCapacity = r.share / cpu
 	cal.MachineCapacity = float64(machineCPUs()) / cpu
-	fmt.Fprintf(cfg.Log, "testbed: profiling one replica at %v of %.1f req/s, %s each\n", profileLoads, cal.ReplicaCapacity, cfg.ProfileStep)
+	fmt.Fprintf(cfg.Log, "testbed: profiling one replica at %v of %.1f req/s, then past it (%v) until it stops keeping up, %s each\n",
+		profileLoads, cal.ReplicaCapacity, overloadLoads, cfg.ProfileStep)
 	var err error
-	cal.Profile, err = profileReplica(ctx, r.target(), addr, cal.ReplicaCapacity, r.share, cfg.ProfileStep)
+	cal.Profile, cal.Overload, cal.ReplicaSaturation, err = profileReplica(ctx, r.target(), addr, cal.ReplicaCapacity, r.share, cfg.ProfileStep)
 	if err != nil {
 		return fail(err)
 	}
-	prof, err := profileOf(cal.Profile)
+	if cal.Overload == nil {
+		fmt.Fprintf(cfg.Log, "testbed: warning: the replica kept up with %.1f req/s (%.1fx the CPU estimate); its saturation is at least that\n", cal.ReplicaSaturation, cal.ReplicaSaturation/cal.ReplicaCapacity)
+	}
+	prof, err := profileOf(cal.Profile, cal.ReplicaSaturation)
 	if err != nil {
 		return fail(fmt.Errorf("measured profile: %w", err))
 	}

@@ -85,8 +85,12 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	if s.Requests <= 0 || s.CostPodHours <= 0 || s.MeanReplicas < 1 {
 		t.Errorf("implausible summary: %+v", s)
 	}
-	if rep.SLOMS <= 0 || rep.Calibration.ReplicaCapacity <= 0 || len(rep.Calibration.Profile) != len(profileLoads) {
+	if c := rep.Calibration; rep.SLOMS <= 0 || c.ReplicaCapacity <= 0 || len(c.Profile) < len(profileLoads) ||
+		c.ReplicaSaturation < c.Profile[len(c.Profile)-1].LoadPerPod {
 		t.Errorf("calibration incomplete: SLO %g, %+v", rep.SLOMS, rep.Calibration)
+	}
+	if cal, _ := doc["calibration"].(map[string]any); cal["replica_saturation_rps"] == nil {
+		t.Errorf("calibration JSON lacks replica_saturation_rps: %v", cal)
 	}
 	if c := rep.Calibration; len(c.CPUPerRequestRunsMS) != 3 {
 		t.Errorf("calibration probes %v, want the default 3", c.CPUPerRequestRunsMS)
