@@ -10,7 +10,6 @@ import (
 	"github.com/bascaler/bascaler/internal/driver"
 	"github.com/bascaler/bascaler/internal/forecast"
 	"github.com/bascaler/bascaler/internal/measure"
-	"github.com/bascaler/bascaler/internal/perf"
 	"github.com/bascaler/bascaler/internal/policy"
 	"github.com/bascaler/bascaler/internal/series"
 )
@@ -81,16 +80,13 @@ func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between 
 	default:
 		c.holdQueue = float64(cfg.HoldQueue)
 	}
-	initial := cfg.Initial
-	if initial == 0 {
+	if cfg.Initial == 0 {
 		// Sized for the intervals no decision can reach: pods created at the first decision
 		// are ready only after the longest start-up delay.
-		reach := int(math.Ceil((cfg.Startup + cfg.StartupJitter).Seconds() / cfg.Interval.Seconds()))
-		for k := 0; k < max(reach, 1) && k < len(rates); k++ {
-			initial = max(initial, perf.PodsFor(rates[k], capacity))
-		}
+		c.ready = driver.StartReplicas(rates, capacity, cfg.Interval, cfg.Startup+cfg.StartupJitter, cfg.Min, cfg.Max)
+	} else {
+		c.ready = min(max(cfg.Initial, cfg.Min, 1), cfg.Max)
 	}
-	c.ready = min(max(initial, cfg.Min, 1), cfg.Max)
 	for _, w := range cfg.Warm {
 		if w.Start.Add(cfg.Interval).After(start) {
 			return Result{}, fmt.Errorf("warm interval starting %s does not end before the run's start %s", w.Start.Format(time.RFC3339), start.Format(time.RFC3339))

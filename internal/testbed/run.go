@@ -81,8 +81,8 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	rep = &Report{Trace: cfg.TraceName, Intervals: len(cfg.Shape), IntervalS: cfg.Interval.Seconds(),
 		SLOMetric: slo.Metric.String(), SLOMS: slo.TargetMS, Calibration: cal, Machine: fit}
-	fmt.Fprintf(cfg.Log, "testbed: cpu/request %.2f ms, unloaded mean %.2f ms, SLO %s %.1f ms, replica capacity %.1f req/s (%.1f at the SLO), peak %.1f req/s\n",
-		cal.CPUPerRequestMS, cal.UnloadedMeanMS, slo.Metric, slo.TargetMS, cal.ReplicaCapacity, cal.ReplicaCapacityAtSLO, cal.PeakRate)
+	fmt.Fprintf(cfg.Log, "testbed: cpu/request %.2f ms, unloaded mean %.2f ms, SLO %s %.1f ms, replica capacity %.1f req/s by CPU, %.1f measured at saturation (%.1f at the SLO), peak %.1f req/s\n",
+		cal.CPUPerRequestMS, cal.UnloadedMeanMS, slo.Metric, slo.TargetMS, cal.ReplicaCapacity, cal.ReplicaSaturation, cal.ReplicaCapacityAtSLO, cal.PeakRate)
 
 	rates := make([]float64, len(cfg.Shape))
 	peak := 0.0
@@ -268,10 +268,17 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 // runPolicy replays rates once under the named policy.
 func runPolicy(ctx context.Context, r *rig, name string, rates, history []float64, slo policy.SLO, prof *perf.Profile, capAtSLO float64) (*PolicyRun, error) {
 	cfg := r.cfg
-	if err := r.scaler.Scale(ctx, cfg.Min); err != nil {
+	// Every run starts as the simulator's replay of the window does (driver.StartReplicas:
+	// sized for the intervals before a pod created at the first decision is ready), except a
+	// scale-to-zero run, which starts cold at zero.
+	initial := cfg.Min
+	if cfg.Min > 0 {
+		initial = driver.StartReplicas(rates, capAtSLO, cfg.Interval, cfg.StartupDelay, cfg.Min, cfg.Max)
+	}
+	if err := r.scaler.Scale(ctx, initial); err != nil {
 		return nil, err
 	}
-	if err := r.waitReplicas(ctx, cfg.Min, cfg.StartupDelay+30*time.Second); err != nil {
+	if err := r.waitReplicas(ctx, initial, cfg.StartupDelay+30*time.Second); err != nil {
 		return nil, err
 	}
 	// The history ends where the run starts (give or take the policy's training time).
@@ -311,7 +318,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(cfg.Log, "testbed: policy %s: %d intervals of %s, decisions every %s\n", name, len(rates), cfg.Interval, tick)
+	fmt.Fprintf(cfg.Log, "testbed: policy %s: %d intervals of %s, decisions every %s, starting at %d ready replicas\n", name, len(rates), cfg.Interval, tick, initial)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
