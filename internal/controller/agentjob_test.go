@@ -11,7 +11,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,20 +99,8 @@ func TestControllerAgentTrainingJob(t *testing.T) {
 	})
 
 	// The Job's pod: the same command against the same volume (mounted at the model dir).
-	run := slices.Clone(args)
-	run[slices.Index(run, "--registry")+1] = filepath.Join(dir, "agents")
-	run[slices.Index(run, "--profile")+1] = local
-	out := runBascaler(t, bin, run...)
-	t.Logf("bascaler %s\n%s", strings.Join(run, " "), out)
-	now := metav1.Now()
-	job.Status.StartTime, job.Status.CompletionTime = &now, &now
-	job.Status.Succeeded = 1
-	job.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-	if err := c.Status().Update(context.Background(), &job); err != nil {
-		t.Fatalf("mark the Job complete: %v", err)
-	}
+	runJobCommand(t, bin, args, "--registry", filepath.Join(dir, "agents"), "--profile", local)
+	markJobComplete(t, c, &job)
 	reg, err := registry.Open(filepath.Join(dir, "agents"))
 	if err != nil {
 		t.Fatal(err)

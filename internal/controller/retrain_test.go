@@ -250,19 +250,8 @@ func TestControllerTrainingJob(t *testing.T) {
 	})
 
 	// The Job's pod: the same command against the same volume (mounted at the model dir).
-	local := slices.Clone(args)
-	local[slices.Index(local, "--registry")+1] = filepath.Join(dir, "reg")
-	out := runBascaler(t, bin, local...)
-	t.Logf("bascaler %s\n%s", strings.Join(local, " "), out)
-	now := metav1.Now()
-	job.Status.StartTime, job.Status.CompletionTime = &now, &now
-	job.Status.Succeeded = 1
-	job.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-	if err := c.Status().Update(context.Background(), &job); err != nil {
-		t.Fatalf("mark the Job complete: %v", err)
-	}
+	runJobCommand(t, bin, args, "--registry", filepath.Join(dir, "reg"))
+	markJobComplete(t, c, &job)
 
 	reg, err := registry.Open(filepath.Join(dir, "reg"))
 	if err != nil {
@@ -292,5 +281,36 @@ func TestControllerTrainingJob(t *testing.T) {
 	}
 	if len(events(t, c, ns, "shop", v1alpha1.ReasonModelTrained)) == 0 {
 		t.Fatal("no ModelTrained event for the Job's model")
+	}
+}
+
+// runJobCommand runs a training Job's command line with the built binary, as the Job's pod
+// would against the same volume: each flag of the pairs (flag, local path) is pointed at
+// where the test keeps that directory instead of the Job's mount.
+func runJobCommand(t *testing.T, bin string, args []string, pairs ...string) {
+	t.Helper()
+	run := slices.Clone(args)
+	for k := 0; k+1 < len(pairs); k += 2 {
+		i := slices.Index(run, pairs[k])
+		if i < 0 || i+1 >= len(run) {
+			t.Fatalf("Job args %v lack %s", args, pairs[k])
+		}
+		run[i+1] = pairs[k+1]
+	}
+	out := runBascaler(t, bin, run...)
+	t.Logf("bascaler %s\n%s", strings.Join(run, " "), out)
+}
+
+// markJobComplete marks a Job succeeded, as the Job controller would when its pod exits 0.
+func markJobComplete(t *testing.T, c client.Client, job *batchv1.Job) {
+	t.Helper()
+	now := metav1.Now()
+	job.Status.StartTime, job.Status.CompletionTime = &now, &now
+	job.Status.Succeeded = 1
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}
+	if err := c.Status().Update(context.Background(), job); err != nil {
+		t.Fatalf("mark the Job complete: %v", err)
 	}
 }
