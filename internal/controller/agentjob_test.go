@@ -30,19 +30,7 @@ import (
 // evaluation window and promotes or rejects it by the documented rule, with status, events
 // and the registry's champion alias to show for it.
 func TestControllerAgentTrainingJob(t *testing.T) {
-	c := cluster(t)
-	p := prom(t)
-	ns := namespace(t, c, "agentjob")
-	deployment(t, c, ns, "shop", 2)
-	exp.setRate(ns, "shop", 80)
-	dir := t.TempDir()
-	bin := buildBascaler(t)
-	mgr, r := newManager(t, "")
-	r.FeatureDir, r.ModelDir = filepath.Join(dir, "features"), dir
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = mgr.Start(ctx); close(done) }()
-	defer func() { stop(); <-done }()
+	c, p, ns, dir, bin := jobTestRig(t, "agentjob")
 	baa := retrainAutoscaler(ns, p.URL)
 	tr := baa.Spec.Policy.Training
 	// The forecaster refits in process (naive); the agent trains in a Job on 30 intervals.

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bascaler/bascaler/api/v1alpha1"
+	"github.com/bascaler/bascaler/internal/promserver"
 	"github.com/bascaler/bascaler/internal/registry"
 )
 
@@ -182,19 +183,7 @@ func TestControllerDriftRetrainPromoteRollback(t *testing.T) {
 // the Job's command itself against the same directory, as the Job's pod would on the
 // volume, marks the Job complete, and the controller judges the version it wrote.
 func TestControllerTrainingJob(t *testing.T) {
-	c := cluster(t)
-	p := prom(t)
-	ns := namespace(t, c, "trainjob")
-	deployment(t, c, ns, "shop", 2)
-	exp.setRate(ns, "shop", 80)
-	dir := t.TempDir()
-	bin := buildBascaler(t)
-	mgr, r := newManager(t, "")
-	r.FeatureDir, r.ModelDir = filepath.Join(dir, "features"), dir
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = mgr.Start(ctx); close(done) }()
-	defer func() { stop(); <-done }()
+	c, p, ns, dir, bin := jobTestRig(t, "trainjob")
 	baa := retrainAutoscaler(ns, p.URL)
 	tr := baa.Spec.Policy.Training
 	// 30 training intervals: forecast train's calibration needs a few validation origins.
@@ -313,4 +302,24 @@ func markJobComplete(t *testing.T, c client.Client, job *batchv1.Job) {
 	if err := c.Status().Update(context.Background(), job); err != nil {
 		t.Fatalf("mark the Job complete: %v", err)
 	}
+}
+
+// jobTestRig is the training-Job tests' setting: a running manager whose feature and model
+// directories are under dir, a Deployment "shop" at 80 req/s in a new namespace named after
+// prefix, a real Prometheus, and the bascaler binary the Jobs' commands run with.
+func jobTestRig(t *testing.T, prefix string) (c client.Client, p *promserver.Server, ns, dir, bin string) {
+	t.Helper()
+	c, p = cluster(t), prom(t)
+	ns = namespace(t, c, prefix)
+	deployment(t, c, ns, "shop", 2)
+	exp.setRate(ns, "shop", 80)
+	dir = t.TempDir()
+	bin = buildBascaler(t)
+	mgr, r := newManager(t, "")
+	r.FeatureDir, r.ModelDir = filepath.Join(dir, "features"), dir
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = mgr.Start(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	return c, p, ns, dir, bin
 }
