@@ -43,6 +43,7 @@ type agentLife struct {
 
 	jobName    string
 	jobAt      time.Time
+	jobEnd     time.Time // end of the completed intervals the Job's windows were cut from
 	jobTrigger retrain.Trigger
 	retrains   int
 	promoted   int
@@ -190,7 +191,7 @@ func (r *Reconciler) startAgentJob(ctx context.Context, baa *v1alpha1.BurstAware
 		r.agentJudged(ctx, baa, l, retrain.Event{At: t, Trigger: trigger}, "", err)
 		return
 	}
-	a.jobName, a.jobAt, a.jobTrigger = name, t, trigger
+	a.jobName, a.jobAt, a.jobEnd, a.jobTrigger = name, t, s.Time(s.Len()), trigger
 	r.Events.Eventf(baa, created, corev1.EventTypeNormal, v1alpha1.ReasonTrainingJob, "Train", "agent training Job %s (%s, %s): PPO challenger, %d steps, on %s..%s",
 		name, life.job.Image, trigger, a.steps, job.From.UTC().Format(time.RFC3339), job.To.UTC().Format(time.RFC3339))
 }
@@ -252,7 +253,8 @@ func (r *Reconciler) pollAgentJob(ctx context.Context, baa *v1alpha1.BurstAwareA
 		return
 	}
 	r.Events.Eventf(baa, nil, corev1.EventTypeNormal, v1alpha1.ReasonModelTrained, "Train", "agent training Job %s wrote %s challenger %s", name, rl.Kind, registry.Short(id))
-	s := r.completed(baa, l, a.jobAt)
+	// The windows the Job was cut from: intervals read late since then do not shift them.
+	s := until(r.completed(baa, l, a.jobAt), a.jobEnd)
 	f := l.life.serving.f
 	build := func(h series.Series, challenger bool) (policy.Policy, error) {
 		use := a.ref

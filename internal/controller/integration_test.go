@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -350,7 +351,10 @@ func createSample(t *testing.T, c client.Client, file string) *v1alpha1.BurstAwa
 	if err := yaml.UnmarshalStrict(data, b); err != nil {
 		t.Fatalf("deploy/samples/%s: %v", file, err)
 	}
-	namespace(t, c, b.Namespace)
+	// Samples share namespaces (prod): the second one finds it.
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create namespace %s: %v", b.Namespace, err)
+	}
 	if err := c.Create(context.Background(), b); err != nil {
 		t.Fatalf("the API server rejects the shipped sample %s: %v", file, err)
 	}

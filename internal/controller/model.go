@@ -68,6 +68,7 @@ type lifecycle struct {
 	// (the windows are cut at that instant).
 	jobName    string
 	jobAt      time.Time
+	jobEnd     time.Time // end of the completed intervals the Job's windows were cut from
 	jobTrigger retrain.Trigger
 
 	env     policy.Env // how the serving policy was built (replays build fresh ones alike)
@@ -298,13 +299,15 @@ func (r *Reconciler) training(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 // record's newest contiguous run over the training and evaluation windows when it holds
 // more than the loop's History, else the History.
 func (r *Reconciler) completed(baa *v1alpha1.BurstAwareAutoscaler, l *loop, t time.Time) series.Series {
-	h := l.history()
+	iv := l.cfg.interval
+	end := t.Truncate(iv)
+	// A Job's windows are cut again when it has finished, from a History that has grown
+	// since: only the intervals before t count.
+	h := until(l.history(), end)
 	if l.frec == nil {
 		return h
 	}
-	iv := l.cfg.interval
 	span := l.life.sched.TrainWindow + l.life.sched.EvalWindow
-	end := t.Truncate(iv)
 	ivs := l.frec.rec.Range(end.Add(-span), end)
 	// The newest contiguous run of this interval length ending at end.
 	k := len(ivs)
@@ -320,6 +323,15 @@ func (r *Reconciler) completed(baa *v1alpha1.BurstAwareAutoscaler, l *loop, t ti
 		s.Values[j] = x.Rate
 	}
 	return s
+}
+
+// until returns the intervals of s that start before end.
+func until(s series.Series, end time.Time) series.Series {
+	n := s.Len()
+	for n > 0 && !s.Time(n-1).Before(end) {
+		n--
+	}
+	return s.Slice(0, n)
 }
 
 // replayConfig is the simulated cluster the replays run in: the workload's profile, SLO,

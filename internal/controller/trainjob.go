@@ -98,7 +98,7 @@ func (r *Reconciler) startJob(ctx context.Context, baa *v1alpha1.BurstAwareAutos
 		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trigger}, nil, err, s)
 		return
 	}
-	life.jobName, life.jobAt, life.jobTrigger = name, t, trigger
+	life.jobName, life.jobAt, life.jobEnd, life.jobTrigger = name, t, s.Time(s.Len()), trigger
 	r.Events.Eventf(baa, job, corev1.EventTypeNormal, v1alpha1.ReasonTrainingJob, "Train", "training Job %s (%s, %s): %s challenger on %s..%s",
 		name, life.job.Image, trigger, life.serving.kind, s.Time(from).UTC().Format(time.RFC3339), s.Time(to).UTC().Format(time.RFC3339))
 }
@@ -215,7 +215,8 @@ func (r *Reconciler) pollJob(ctx context.Context, baa *v1alpha1.BurstAwareAutosc
 		return
 	}
 	life.jobName = ""
-	s := r.completed(baa, l, life.jobAt)
+	// The windows the Job was cut from: intervals read late since then do not shift them.
+	s := until(r.completed(baa, l, life.jobAt), life.jobEnd)
 	if state == jobFailed {
 		r.judged(ctx, baa, l, nil, retrain.Event{At: t, Trigger: trig}, nil, fmt.Errorf("training Job %s failed", name), s)
 		return
