@@ -36,9 +36,18 @@ func writeTestbedOutputs(t *testing.T, dir, command string) {
 	}
 }
 
+// TestCompareSimReplaysTheTestbedWindow, with a fixed capacity and with the capacity
+// jitter a testbed writes when its calibration measured the replica's capacity moving
+// (averaged over seeds: the trajectories are then the seeds' mean).
 func TestCompareSimReplaysTheTestbedWindow(t *testing.T) {
+	for name, extra := range map[string]string{"fixed capacity": "", "capacity jitter": " --capacity-jitter 0.05 --seeds 3"} {
+		t.Run(name, func(t *testing.T) { compareSimReplays(t, extra) })
+	}
+}
+
+func compareSimReplays(t *testing.T, extra string) {
 	dir := t.TempDir()
-	writeTestbedOutputs(t, dir, "bascaler simulate --trace trace.csv --normalize none --split 0.6,0.2,0.2 --eval all --interval 6s --startup 10s --profile profile.csv --slo 12ms --slo-metric mean --min 1 --max 8 --policy hpa,threshold --format json --param hpa.window=12s")
+	writeTestbedOutputs(t, dir, "bascaler simulate --trace trace.csv --normalize none --split 0.6,0.2,0.2 --eval all --interval 6s --startup 10s --profile profile.csv --slo 12ms --slo-metric mean --min 1 --max 8 --policy hpa,threshold --format json --param hpa.window=12s"+extra)
 	rep, replicas, err := simulateLikeTestbed(dir)
 	if err != nil {
 		t.Fatal(err)

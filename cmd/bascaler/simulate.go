@@ -38,6 +38,7 @@ type simFlags struct {
 	holdTimeout time.Duration
 	holdQueue   int
 	cpuLimit    float64
+	capJitter   float64
 	queueLimit  int
 	arrivals    bool
 	undiluted   bool
@@ -73,6 +74,7 @@ func (f *simFlags) register(cmd *cobra.Command, defaultPolicies string) {
 	fl.DurationVar(&f.holdTimeout, "hold-timeout", sim.DefaultHoldTimeout, "with no ready pod (after a scale to zero) the activator holds requests this long before they fail")
 	fl.IntVar(&f.holdQueue, "hold-queue", sim.DefaultHoldQueue, "requests the activator holds at most (further ones are refused); -1 means unbounded")
 	fl.Float64Var(&f.cpuLimit, "cpu-limit", sim.DefaultCPULimit, "pod CPU limit as a multiple of its request (1: guaranteed QoS); reported CPU and throughput are capped at it")
+	fl.Float64Var(&f.capJitter, "capacity-jitter", 0, "coefficient of variation of a per-interval lognormal factor (mean 1) on every pod's throughput, seeded and the same for every policy (0: fixed capacity); the testbed's replicas near their knee vary so")
 	fl.IntVar(&f.queueLimit, "queue-limit", sim.DefaultQueueLimit, "requests waiting per ready pod before further ones get 503 at once (the testbed replica's); -1 means unbounded")
 	fl.BoolVar(&f.arrivals, "observe-arrivals", false, "policies observe the arrival rate (a gateway or client-side metric) instead of the pods' answered-request rate")
 	fl.BoolVar(&f.undiluted, "undiluted-cpu", false, "average CPU over each pod's ready time only (no dilution by pods that became ready during the period)")
@@ -170,6 +172,10 @@ func (f *simFlags) experiment() (sim.Experiment, error) {
 		return e, fmt.Errorf("--queue-limit must be positive or -1 (unbounded), got %d", f.queueLimit)
 	}
 	cfg.CPULimit, cfg.QueueLimit, cfg.ObserveArrivals, cfg.UndilutedCPU = f.cpuLimit, f.queueLimit, f.arrivals, f.undiluted
+	if !(f.capJitter >= 0 && f.capJitter <= sim.MaxCapacityJitter) {
+		return e, fmt.Errorf("--capacity-jitter must be a coefficient of variation in [0, %g], got %g", sim.MaxCapacityJitter, f.capJitter)
+	}
+	cfg.CapacityJitter = f.capJitter
 	if f.startupCPU < 0 || f.startupFor < 0 {
 		return e, fmt.Errorf("--startup-cpu %g and --startup-cpu-for %s must not be negative", f.startupCPU, f.startupFor)
 	}

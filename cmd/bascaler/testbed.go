@@ -108,6 +108,7 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.fit, "fit", "refuse", "when --max x --cpu-share + --reserve-cores exceed the machine's measured idle CPU: refuse, scale-down (lower --max to fit) or ignore")
 	fl.Float64Var(&cfg.ReserveCores, "reserve-cores", 0.5, "CPU kept for the load generator, load balancer and Prometheus in the fit check, cores")
 	fl.IntVar(&cfg.Calibrations, "calibrations", 3, "repeats of the single-replica CPU-per-request probe (median used, spread reported)")
+	fl.IntVar(&cfg.SaturationRepeats, "saturation-repeats", 4, "intervals at 1.2x the replica's saturation in calibration; their throughput's spread sizes the simulator's --capacity-jitter under --compare-sim")
 	fl.Float64Var(&cfg.MaxCalibrationSpread, "max-calibration-spread", 0.2, "refuse the run when the probes' (max-min)/median exceeds this")
 	fl.Float64Var(&cfg.MaxShortfall, "max-shortfall", 0.01, "stop the run as invalid when the load generator fails to send more than this share of a policy's requests on time")
 	fl.Float64Var(&cfg.MaxDrift, "max-drift", 0.25, "stop the run as invalid when the CPU per request probed after a policy's run moves more than this from calibration")

@@ -66,6 +66,18 @@ type Config struct {
 	// the testbed's replica: a compiled Go binary with no warm-up.
 	StartupCPU    float64
 	StartupCPUFor time.Duration
+	// CapacityJitter, when positive, is the coefficient of variation of a per-interval
+	// factor on every ready pod's throughput: in interval i each pod serves at most
+	// f_i x Throughput and, below that, behaves as the profile's pod at load / f_i (latency,
+	// CPU; a request costs 1/f_i the profile's CPU). f_i is lognormal with mean 1, drawn
+	// for every interval of the run from Seed on a stream of its own (the start-up jitter's
+	// draws are unchanged by it), so every policy of a run meets the same sequence: a
+	// comparison between policies is paired. It models what the testbed showed near a
+	// replica's knee: the same load per replica meeting an idle queue in one interval and a
+	// growing one in another, as a request's CPU cost drifts by a few percent around a CFS
+	// quota the load nearly fills (bench/testbed.md). Zero, the default, is a fixed
+	// capacity.
+	CapacityJitter float64
 	// SLO is the latency objective the run is judged by.
 	SLO policy.SLO
 	// Min and Max bound the replicas; the simulator clamps every decision to them.
@@ -128,6 +140,26 @@ const DefaultCPULimit = 1.0
 // no such bound; the default follows the replica the simulator is checked against.
 const DefaultQueueLimit = 512
 
+// MaxCapacityJitter bounds Config.CapacityJitter: beyond a CV of 1 the lognormal factor is
+// mostly a few intervals of near-zero capacity, no longer a drift around the profile.
+const MaxCapacityJitter = 1.0
+
+// capacityFactors draws the per-interval capacity factors of a run (Config.CapacityJitter):
+// nil when there is no jitter. Lognormal with mean 1 and coefficient of variation cv:
+// exp(s z - s^2/2) with s^2 = ln(1 + cv^2).
+func capacityFactors(cv float64, seed int64, n int) []float64 {
+	if cv == 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0xca9ac17))
+	s := math.Sqrt(math.Log1p(cv * cv))
+	fs := make([]float64, n)
+	for i := range fs {
+		fs[i] = math.Exp(s*rng.NormFloat64() - s*s/2)
+	}
+	return fs
+}
+
 // DefaultConfig returns the evaluation protocol's defaults: 60 s intervals, 30 s start-up,
 // 10 s request timeout, the fft profile, mean latency SLO of 16 ms, 1..100 replicas.
 func DefaultConfig() Config {
@@ -169,6 +201,8 @@ func (c *Config) Validate() (capacity float64, err error) {
 		return 0, fmt.Errorf("activator hold timeout must not be negative, got %s", c.HoldTimeout)
 	case math.IsNaN(c.StartupCPU) || math.IsInf(c.StartupCPU, 0) || c.StartupCPU < 0 || c.StartupCPUFor < 0:
 		return 0, fmt.Errorf("start-up CPU burst must be finite and non-negative, got %v for %s", c.StartupCPU, c.StartupCPUFor)
+	case math.IsNaN(c.CapacityJitter) || c.CapacityJitter < 0 || c.CapacityJitter > MaxCapacityJitter:
+		return 0, fmt.Errorf("capacity jitter must be a coefficient of variation in [0, %g], got %v", MaxCapacityJitter, c.CapacityJitter)
 	case math.IsNaN(c.CPULimit) || math.IsInf(c.CPULimit, 0) || c.CPULimit < 0:
 		return 0, fmt.Errorf("cpu limit must be a finite multiple of the request >= 0 (0: default %g), got %v", DefaultCPULimit, c.CPULimit)
 	}
@@ -245,6 +279,9 @@ type cluster struct {
 	sat    perf.Point
 	cpuLim float64 // the CPU limit, a multiple of the request
 	queue  float64 // waiting requests per ready pod before 503s; +Inf when unbounded
+	// f is the current interval's capacity factor (Config.CapacityJitter; 1 without) and
+	// podMu = f x mu the pods' throughput in it.
+	f, podMu float64
 	// warm holds the ready times (seconds) of the ready pods still in their start-up CPU
 	// burst, oldest first.
 	warm    []float64
@@ -343,6 +380,11 @@ func (c *cluster) buildOverTable() {
 	for i := range c.over {
 		c.over[i] = c.cfg.Profile.At(float64(i)*c.overStep).FracOver(c.cfg.SLO.TargetMS, 0)
 	}
+}
+
+// setFactor sets the capacity factor of the interval about to be integrated.
+func (c *cluster) setFactor(f float64) {
+	c.f, c.podMu = f, f*c.mu
 }
 
 // overAt interpolates the over-SLO table at a per-pod load below saturation.
@@ -461,7 +503,7 @@ func (c *cluster) serve(t, rate, h float64, a *accum) {
 		c.hold(t, rate, h, a)
 		return
 	}
-	capacity := n * c.mu
+	capacity := n * c.podMu
 	a.readyTime += h
 	if c.backlog > 0 && rate < capacity {
 		drain := c.backlog / (capacity - rate)
@@ -485,13 +527,15 @@ func (c *cluster) unsaturated(t, n, rate, h float64, a *accum) {
 		return
 	}
 	load := rate / n
-	pt := c.cfg.Profile.At(load)
+	// A pod of capacity factor f at this load is the profile's pod at load / f.
+	eff := load / c.f
+	pt := c.cfg.Profile.At(eff)
 	served := rate * h
 	a.served += served
 	a.latMean += served * pt.MeanMS
 	a.latP95 += served * pt.P95MS
 	a.latP99 += served * pt.P99MS
-	a.overSLO += served * c.overAt(load)
+	a.overSLO += served * c.overAt(eff)
 	cpu := math.Min(pt.CPU, c.cpuLim)
 	a.cpuTime += cpu * h
 	a.cpuPodSec += cpu * n * h
@@ -509,7 +553,8 @@ func (c *cluster) saturated(t, capacity, rate, h float64, a *accum) {
 	}
 	// The backlog is bounded by the timeout (older requests fail) and by the pods' queues
 	// (further arrivals are refused at once); the fluid model does not tell them apart.
-	limit := math.Min(c.cfg.Timeout.Seconds()*capacity, capacity/c.mu*c.queue)
+	pods := capacity / c.podMu
+	limit := math.Min(c.cfg.Timeout.Seconds()*capacity, pods*c.queue)
 	if end > limit {
 		a.failed += end - limit
 		end = limit
@@ -531,9 +576,9 @@ func (c *cluster) saturated(t, capacity, rate, h float64, a *accum) {
 	a.overSLO += served * pt.FracOver(c.cfg.SLO.TargetMS, waitMS)
 	cpu := math.Min(pt.CPU, c.cpuLim)
 	a.cpuTime += cpu * h
-	a.cpuPodSec += cpu * capacity / c.mu * h
-	c.burst(t, h, capacity/c.mu, cpu, a)
-	a.memTime += capacity / c.mu * c.cfg.Profile.Memory.At(c.mu) * h // saturated pods run at capacity
+	a.cpuPodSec += cpu * pods * h
+	c.burst(t, h, pods, cpu, a)
+	a.memTime += pods * c.cfg.Profile.Memory.At(c.podMu) * h // saturated pods run at capacity
 	a.inSys += (served/h*pt.MeanMS/1000 + avg) * h
 	c.backlog = end
 }

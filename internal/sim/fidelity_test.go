@@ -228,3 +228,128 @@ func TestStartupCPUBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestCapacityFactorScalesThroughput: one fft pod (110 req/s saturation, 10 ms at 50 req/s,
+// about 15.7 ms at 80 and 35.4 at 100) offered 100 req/s for a minute under a capacity factor f. f = 1.25: the pod
+// is the profile's pod at 100 / 1.25 = 80 req/s: 15.7 ms mean, CPU 80 / 110 = 0.727, all
+// 6000 served. f = 0.8: it serves at most 0.8 x 110 = 88 req/s, so the backlog grows by 12
+// req/s to 720 (no queue bound, 30 s timeout: nothing fails), 5280 are served, waiting on
+// average 360 / 88 s = 4090.9 ms on top of the saturated 60 ms, at CPU 1.0 (the limit).
+func TestCapacityFactorScalesThroughput(t *testing.T) {
+	for _, tc := range []struct {
+		f, served, meanMS, cpu, backlog float64
+	}{
+		{1.25, 6000, 0, 80.0 / 110, 0}, // meanMS 0: the profile's at 100 / f
+		{1, 6000, 0, 100.0 / 110, 0},
+		{0.8, 5280, 60 + 360.0/88*1000, 1, 720},
+	} {
+		cfg := DefaultConfig()
+		cfg.QueueLimit, cfg.Timeout = -1, 30*time.Second
+		c := &cluster{cfg: &cfg, mu: 110, sat: cfg.Profile.At(110), cpuLim: 1, queue: math.Inf(1), ready: 1}
+		c.buildOverTable()
+		c.setFactor(tc.f)
+		var a accum
+		c.serve(0, 100, 60, &a)
+		if !near(a.served, tc.served) || a.failed != 0 || !near(c.backlog, tc.backlog) {
+			t.Errorf("f %g: served %g failed %g backlog %g, want %g, 0, %g", tc.f, a.served, a.failed, c.backlog, tc.served, tc.backlog)
+		}
+		want := tc.meanMS
+		if want == 0 {
+			want = cfg.Profile.At(100 / tc.f).MeanMS
+		}
+		if got := a.latMean / a.served; !near(got, want) || want < 15 {
+			t.Errorf("f %g: mean latency %g ms, want %g", tc.f, got, want)
+		}
+		if got := a.cpuTime / a.seconds; !near(got, tc.cpu) {
+			t.Errorf("f %g: CPU %g, want %g", tc.f, got, tc.cpu)
+		}
+	}
+}
+
+// TestCapacityFactorsAreLognormalWithMeanOne: the factors have mean 1 and the asked
+// coefficient of variation (20000 draws: standard errors 0.0007 and 0.0006 for CV 0.1), are
+// the same for the same seed and differ for another; no jitter draws nothing.
+func TestCapacityFactorsAreLognormalWithMeanOne(t *testing.T) {
+	fs := capacityFactors(0.1, 7, 20000)
+	var sum, sq float64
+	for _, f := range fs {
+		if !(f > 0) {
+			t.Fatalf("factor %g is not positive", f)
+		}
+		sum += f
+	}
+	mean := sum / float64(len(fs))
+	for _, f := range fs {
+		sq += (f - mean) * (f - mean)
+	}
+	cv := math.Sqrt(sq/float64(len(fs)-1)) / mean
+	if math.Abs(mean-1) > 0.004 || math.Abs(cv-0.1) > 0.004 {
+		t.Errorf("mean %g CV %g, want 1 and 0.1", mean, cv)
+	}
+	again, other := capacityFactors(0.1, 7, 3), capacityFactors(0.1, 8, 3)
+	for i := range again {
+		if again[i] != fs[i] {
+			t.Fatalf("same seed, factor %d: %g then %g", i, fs[i], again[i])
+		}
+	}
+	if other[0] == fs[0] && other[1] == fs[1] {
+		t.Errorf("seeds 7 and 8 drew the same factors %v", other)
+	}
+	if capacityFactors(0, 7, 3) != nil {
+		t.Error("no jitter drew factors")
+	}
+}
+
+// TestCapacityJitterIsPairedAcrossPolicies: near the knee (6 fft pods at 95 req/s each, 23.5
+// to 35.4 ms) a fixed capacity meets a loose 40 ms SLO in every interval; with a CV of 0.1
+// some intervals lose capacity, queue and violate. Two policies asking for the same pods see
+// the same capacities (identical records), and the start-up jitter's draws do not move: the
+// scripted scale-up's ready counts are those of a run without capacity jitter.
+func TestCapacityJitterIsPairedAcrossPolicies(t *testing.T) {
+	rates := make([]float64, 60)
+	for i := range rates {
+		rates[i] = 6 * 95
+	}
+	cfg := DefaultConfig()
+	cfg.Initial, cfg.SLO.TargetMS = 6, 40
+	flat, err := Run(cfg, rates, t0, fixed{6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flat.Summary.SLOViolationRate != 0 {
+		t.Fatalf("fixed capacity: %g of intervals violated, want 0", flat.Summary.SLOViolationRate)
+	}
+	cfg.CapacityJitter, cfg.Seed = 0.1, 3
+	a, err := Run(cfg, rates, t0, fixed{6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := make([]int, len(rates))
+	for i := range plan {
+		plan[i] = 6
+	}
+	b, err := Run(cfg, rates, t0, scripted{plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := a.Summary.SLOViolationRate; v == 0 || v == 1 {
+		t.Errorf("capacity jitter 0.1: %g of the intervals violated, want some but not all", v)
+	}
+	for i := range a.Records {
+		if a.Records[i].LatencyMeanMS != b.Records[i].LatencyMeanMS || a.Records[i].Served != b.Records[i].Served {
+			t.Fatalf("interval %d: fixed and scripted differ (%g vs %g ms) with the same pods", i, a.Records[i].LatencyMeanMS, b.Records[i].LatencyMeanMS)
+		}
+	}
+
+	up := []int{1, 4, 4, 4}
+	cfg = DefaultConfig()
+	cfg.Initial, cfg.StartupJitter, cfg.Seed = 1, 40*time.Second, 5
+	_, base := observe(t, cfg, []float64{50, 50, 50, 50}, up)
+	cfg.CapacityJitter = 0.2
+	_, jit := observe(t, cfg, []float64{50, 50, 50, 50}, up)
+	for i := range base.Records {
+		if base.Records[i].Ready != jit.Records[i].Ready {
+			t.Errorf("interval %d: %g ready without capacity jitter, %g with", i, base.Records[i].Ready, jit.Records[i].Ready)
+		}
+	}
+}

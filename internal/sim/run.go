@@ -68,6 +68,8 @@ func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between 
 	c := &cluster{cfg: &cfg, mu: mu, sat: cfg.Profile.At(mu), cpuLim: cfg.cpuLimit(), queue: cfg.queueLimit(),
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed))}
 	c.buildOverTable()
+	c.setFactor(1)
+	factors := capacityFactors(cfg.CapacityJitter, cfg.Seed, len(rates))
 	c.holdTimeout = cfg.HoldTimeout.Seconds()
 	if cfg.HoldTimeout == 0 {
 		c.holdTimeout = DefaultHoldTimeout.Seconds()
@@ -115,6 +117,9 @@ func run(cfg Config, rates []float64, start time.Time, p policy.Policy, between 
 			between(i, records[:i:i], mon)
 		}
 		rec := &records[i]
+		if factors != nil {
+			c.setFactor(factors[i])
+		}
 		ivStart := time.Duration(i) * cfg.Interval
 		iv := accum{from: ivStart}
 		decided := false

@@ -44,6 +44,13 @@ type Calibration struct {
 	ReplicaSaturation float64 `json:"replica_saturation_rps"`
 	// Overload is that step's measurement (absent when every step kept up).
 	Overload *perf.ProfilingSample `json:"overload,omitempty"`
+	// SaturationRunsRPS are the replica's completions per second over Config.
+	// SaturationRepeats intervals offered 1.2x ReplicaSaturation; CapacityCV is their
+	// coefficient of variation (sample standard deviation over mean): how much a replica's
+	// capacity moves from one interval to the next. The simulator of --compare-sim draws
+	// its per-interval capacity with this spread (sim.Config.CapacityJitter).
+	SaturationRunsRPS []float64 `json:"saturation_runs_rps"`
+	CapacityCV        float64   `json:"capacity_cv"`
 	// ReplicaCapacityAtSLO is the highest per-replica load at which the measured profile
 	// meets the SLO (linear between profiled points).
 	ReplicaCapacityAtSLO float64 `json:"replica_capacity_at_slo_rps"`
@@ -187,6 +194,43 @@ func profileReplica(ctx context.Context, url, replicaAddr string, capacity, shar
 		break
 	}
 	return kept, over, saturation, nil
+}
+
+// saturationSpread offers the replica rate req/s (past its saturation) for step, n times,
+// and returns its completions per second in each and their coefficient of variation. Each
+// step's queue drains before the next starts (profileStep waits for every answer), so the
+// steps are alike. A count of completions over a step of seconds is exact to one request,
+// far below the spread it measures.
+func saturationSpread(ctx context.Context, url, replicaAddr string, rate, share float64, step time.Duration, n int) (runs []float64, cv float64, err error) {
+	for range n {
+		_, served, err := profileStep(ctx, url, replicaAddr, rate, share, step)
+		if err != nil {
+			return nil, 0, err
+		}
+		runs = append(runs, served)
+	}
+	return runs, coefficientOfVariation(runs), nil
+}
+
+// coefficientOfVariation is the sample standard deviation of xs over their mean (0 for
+// fewer than two values or a zero mean).
+func coefficientOfVariation(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if mean == 0 {
+		return 0
+	}
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss/float64(len(xs)-1)) / mean
 }
 
 // profileStep offers rate req/s to url for step and measures the replica at replicaAddr:

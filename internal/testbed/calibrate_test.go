@@ -152,3 +152,54 @@ func TestProfileReplicaMeasuresSaturation(t *testing.T) {
 		t.Fatalf("profile saturation %g, want the measured %g", p.MaxLoad, sat)
 	}
 }
+
+// shiftingReplica is a cappedReplica whose saturation throughput changes from one profiling
+// step to the next: step k (its (2k+1)-th and (2k+2)-th scrapes of /metrics, before and
+// after the step) serves at most rates[k mod len(rates)] req/s.
+type shiftingReplica struct {
+	cappedReplica
+	rates   []float64
+	scrapes int
+}
+
+func (f *shiftingReplica) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" {
+		f.mu.Lock()
+		f.rate = f.rates[(f.scrapes/2)%len(f.rates)]
+		f.scrapes++
+		f.mu.Unlock()
+	}
+	f.cappedReplica.ServeHTTP(w, r)
+}
+
+// TestSaturationSpreadMeasuresCapacityMoving: a replica that serves at most 40 req/s in one
+// step and 60 in the next, offered 72 req/s (past both), completes about 40 and 60 per
+// second: their coefficient of variation is sd(40, 60) / 50 = 14.14 / 50 = 0.283. A replica
+// of fixed capacity (50 req/s) measures a CV near 0.
+func TestSaturationSpreadMeasuresCapacityMoving(t *testing.T) {
+	if got := coefficientOfVariation([]float64{40, 60}); math.Abs(got-math.Sqrt2*10/50) > 1e-12 {
+		t.Fatalf("CV of 40, 60: %g, want 0.2828", got)
+	}
+	if got := coefficientOfVariation([]float64{50}); got != 0 {
+		t.Fatalf("CV of one value: %g, want 0", got)
+	}
+	for _, tc := range []struct {
+		rates  []float64
+		lo, hi float64
+	}{
+		{[]float64{40, 60}, 0.22, 0.33},
+		{[]float64{50}, 0, 0.05},
+	} {
+		f := &shiftingReplica{rates: tc.rates}
+		srv := httptest.NewServer(f)
+		runs, cv, err := saturationSpread(context.Background(), srv.URL+"/fft", strings.TrimPrefix(srv.URL, "http://"), 72, 1, 1500*time.Millisecond, 2)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("capacities %v: measured %v req/s, CV %.3f", tc.rates, runs, cv)
+		if len(runs) != 2 || cv < tc.lo || cv > tc.hi {
+			t.Errorf("capacities %v: measured %v req/s, CV %.3f, want 2 runs and a CV in [%g, %g]", tc.rates, runs, cv, tc.lo, tc.hi)
+		}
+	}
+}

@@ -89,6 +89,11 @@ type Config struct {
 	// numbers to mean anything.
 	Calibrations         int
 	MaxCalibrationSpread float64
+	// SaturationRepeats is how many times calibration offers the replica 1.2x its measured
+	// saturation for one Interval (default 4): the spread of its throughput over those
+	// intervals (Calibration.CapacityCV) is how much a replica's capacity moves from one
+	// interval to the next, and sizes the simulator's --capacity-jitter in --compare-sim.
+	SaturationRepeats int
 	// MaxShortfall (default 0.01) is the share of a policy's scheduled requests the load
 	// generator may fail to send on time; MaxDrift (default 0.25) is how far the CPU per
 	// request, probed again after each policy's run, may move from the calibration. Past
@@ -135,6 +140,9 @@ func (c *Config) defaults() error {
 	}
 	if c.ReserveCores == 0 {
 		c.ReserveCores = 0.5
+	}
+	if c.SaturationRepeats == 0 {
+		c.SaturationRepeats = 4
 	}
 	if c.Calibrations == 0 {
 		c.Calibrations = 3
@@ -217,6 +225,9 @@ func (c *Config) defaults() error {
 	}
 	if !(c.ReserveCores >= 0) || c.ReserveCores > 8 {
 		bad("reserve %g cores out of range [0, 8]", c.ReserveCores)
+	}
+	if c.SaturationRepeats < 2 || c.SaturationRepeats > 20 {
+		bad("saturation repeats %d out of range [2, 20]", c.SaturationRepeats)
 	}
 	if c.Calibrations < 1 || c.Calibrations > 20 {
 		bad("calibrations %d out of range [1, 20]", c.Calibrations)

@@ -221,6 +221,10 @@ func writeProfiling(path string, samples []perf.ProfilingSample) error {
 	return fh.Close()
 }
 
+// compareSimSeeds is how many capacity sequences the simulator of --compare-sim averages
+// over when the replica's capacity was measured to vary.
+const compareSimSeeds = 10
+
 // simStart is the timestamp of the first point of the trace written for the simulator; any
 // fixed instant does, the simulator reads only the spacing.
 var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -231,8 +235,10 @@ var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 //   - trace-with-history.csv: the training history followed by the window (forecasting
 //     policies train on the history in the simulator too);
 //   - profile.csv: the measured single-replica profile (columns perf.ProfileHeader);
-//   - simulate.txt: the simulate command that replays the window with the same settings.
-func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo policy.SLO, prof *perf.Profile) error {
+//   - simulate.txt: the simulate command that replays the window with the same settings,
+//     and with capacityCV > 0 (Calibration.CapacityCV) a capacity that moves by it from
+//     interval to interval, averaged over compareSimSeeds draws.
+func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo policy.SLO, prof *perf.Profile, capacityCV float64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -275,6 +281,11 @@ func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo polic
 	}
 	cmd := fmt.Sprintf("bascaler simulate --trace %s --normalize none --split %s --eval %s --interval %s --startup %s --profile profile.csv --slo %gms --slo-metric %s --min %d --max %d --policy %s --format json",
 		trace, split, eval, interval, cfg.StartupDelay, slo.TargetMS, slo.Metric, cfg.Min, cfg.Max, strings.Join(cfg.Policies, ","))
+	if capacityCV > 0 {
+		// The replica's capacity moves by the measured spread from interval to interval;
+		// one testbed run is one draw of that, so the simulator averages several.
+		cmd += fmt.Sprintf(" --capacity-jitter %.4f --seeds %d", capacityCV, compareSimSeeds)
+	}
 	keys := make([]string, 0, len(cfg.Params))
 	for k := range cfg.Params {
 		keys = append(keys, k)

@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}
 	if cfg.OutDir != "" {
-		if err := writeSimInputs(cfg.OutDir, rates, history, &cfg, slo, prof); err != nil {
+		if err := writeSimInputs(cfg.OutDir, rates, history, &cfg, slo, prof, cal.CapacityCV); err != nil {
 			return rep, err
 		}
 		if err := writeProfiling(filepath.Join(cfg.OutDir, "profiling.csv"), cal.Profile); err != nil {
@@ -178,6 +178,16 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	if cal.Overload == nil {
 		fmt.Fprintf(cfg.Log, "testbed: warning: the replica kept up with %.1f req/s (%.1fx the CPU estimate); its saturation is at least that\n", cal.ReplicaSaturation, cal.ReplicaSaturation/cal.ReplicaCapacity)
 	}
+	runs, cv, err := saturationSpread(ctx, r.target(), addr, 1.2*cal.ReplicaSaturation, r.share, cfg.Interval, cfg.SaturationRepeats)
+	if err != nil {
+		return fail(fmt.Errorf("saturation repeats: %w", err))
+	}
+	for _, x := range runs {
+		cal.SaturationRunsRPS = append(cal.SaturationRunsRPS, round2(x))
+	}
+	cal.CapacityCV = cv
+	fmt.Fprintf(cfg.Log, "testbed: throughput at 1.2x saturation over %d intervals of %s: %v req/s (CV %.1f%%)\n",
+		len(runs), cfg.Interval, cal.SaturationRunsRPS, 100*cv)
 	prof, err := profileOf(cal.Profile, cal.ReplicaSaturation)
 	if err != nil {
 		return fail(fmt.Errorf("measured profile: %w", err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 		Policies: []string{"hpa"},
 		Params:   map[string]string{"hpa.period": "6s", "hpa.window": "6s", "hpa.target": "0.3"},
 		Min:      1, Max: 4, StartupDelay: time.Second, CPUShare: 0.1,
-		CalibrationRequests: 15, ProfileStep: 1500 * time.Millisecond,
+		CalibrationRequests: 15, ProfileStep: 1500 * time.Millisecond, SaturationRepeats: 2,
 		ReplicaBinary: bin, ReplicaArgs: args, OutDir: out, Log: testLog{t},
 		// A functional test on a machine shared with other test packages: measure and
 		// report the machine, the calibration's spread and the drift, but judge nothing by
@@ -94,6 +95,15 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	}
 	if c := rep.Calibration; len(c.CPUPerRequestRunsMS) != 3 {
 		t.Errorf("calibration probes %v, want the default 3", c.CPUPerRequestRunsMS)
+	}
+	// Two intervals at 1.2x saturation measure how the capacity moves; the simulator's
+	// replay gets that spread (and averages over seeds) when it is not zero.
+	if c := rep.Calibration; len(c.SaturationRunsRPS) != 2 || c.SaturationRunsRPS[0] <= 0 || c.CapacityCV < 0 {
+		t.Errorf("saturation repeats %v (CV %g), want 2 positive throughputs", c.SaturationRunsRPS, c.CapacityCV)
+	} else if txt, err := os.ReadFile(filepath.Join(out, "simulate.txt")); err != nil {
+		t.Error(err)
+	} else if want := fmt.Sprintf("--capacity-jitter %.4f --seeds 10", c.CapacityCV); c.CapacityCV > 0 && !strings.Contains(string(txt), want) {
+		t.Errorf("simulate.txt %q lacks %q", txt, want)
 	}
 	if m := rep.Machine; m.Mode != "ignore" || m.Cores != machineCPUs() || m.IdleCores < 0 || m.RequestedMax != 4 || m.NeededCores != 0.9 {
 		t.Errorf("machine fit %+v: want mode ignore, %d cores, 4 x 0.1 + 0.5 = 0.9 cores needed", m, machineCPUs())
@@ -202,6 +212,7 @@ func TestRunRejectsBadSetUpBeforeStartingAnything(t *testing.T) {
 		{"too many replicas", func(c *Config) { c.Max = MaxReplicasCap + 1 }, "replica bounds"},
 		{"run too long", func(c *Config) { c.Shape = make([]float64, 300); c.Shape[0] = 1; c.Interval = 15 * time.Second }, "above the cap"},
 		{"no policy", func(c *Config) { c.Policies = nil }, "no policy"},
+		{"one saturation repeat", func(c *Config) { c.SaturationRepeats = 1 }, "saturation repeats 1 out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good()
@@ -230,7 +241,7 @@ func TestCancelledRunStopsEveryProcess(t *testing.T) {
 		Min: 2, Max: 3, StartupDelay: 500 * time.Millisecond, CPUShare: 0.1, Rounds: 16,
 		// process_cpu_seconds_total moves in 10 ms clock ticks: calibration needs requests
 		// that add up to several ticks, or it (rightly) fails before the cancellation.
-		CalibrationRequests: 10, ProfileStep: time.Second, ReplicaBinary: bin, ReplicaArgs: args,
+		CalibrationRequests: 10, ProfileStep: time.Second, SaturationRepeats: 2, ReplicaBinary: bin, ReplicaArgs: args,
 		// It tests the cancellation, so it judges neither the machine nor the calibration: one
 		// probe (no spread: [1 3 4] ms over 3 probes was refused beside other test packages).
 		Calibrations: 1, Fit: FitIgnore, MaxDrift: 1, MaxShortfall: 1}
