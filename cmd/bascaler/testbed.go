@@ -325,6 +325,7 @@ simulator: bascaler simulate --profile FILE.`,
 	f.StringVar(&out, "out", "", "profiling CSV to write (- for standard output)")
 	f.DurationVar(&cfg.StartupDelay, "startup-delay", time.Second, "replica start-up delay")
 	f.Float64Var(&cfg.CPUShare, "cpu-share", 0.25, "CPU quota per replica, cores")
+	f.IntVar(&cfg.SaturationRepeats, "saturation-repeats", 4, "intervals at 1.2x the replica's saturation in calibration (their throughput's spread is reported)")
 	f.DurationVar(&cfg.CFSPeriod, "cfs-period", 100*time.Millisecond, "cgroup CFS period of the quota")
 	f.IntVar(&cfg.FFTSize, "fft-size", 0, "samples per FFT in the replicas (0: serve-fft default)")
 	f.IntVar(&cfg.Rounds, "rounds", 0, "FFTs per request in the replicas (0: serve-fft default)")

@@ -48,6 +48,12 @@ type Summary struct {
 	// replica-seconds spent stopped.
 	ThrottledPeriodFraction float64 `json:"throttled_period_fraction"`
 	ThrottledSeconds        float64 `json:"throttled_seconds"`
+	// Startups counts the replicas the run asked for (its initial scale-up included) that
+	// became ready; StartupMedianS and StartupMaxS are their times from the request to
+	// readiness: the configured start-up delay plus process start and the readiness probe.
+	Startups       int     `json:"startups"`
+	StartupMedianS float64 `json:"startup_median_s"`
+	StartupMaxS    float64 `json:"startup_max_s"`
 }
 
 // Decision is one pass of the autoscaler loop.
@@ -94,6 +100,7 @@ type PolicyRun struct {
 
 	rates    []float64
 	capAtSLO float64
+	startups []time.Duration // measured start-ups (Summary.Startups)
 }
 
 func (pr *PolicyRun) finish(run *loadgen.Run, s *sampler, seen []metrics.Point, cold []coldInterval) {
@@ -235,10 +242,11 @@ var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 //   - trace-with-history.csv: the training history followed by the window (forecasting
 //     policies train on the history in the simulator too);
 //   - profile.csv: the measured single-replica profile (columns perf.ProfileHeader);
-//   - simulate.txt: the simulate command that replays the window with the same settings,
+//   - simulate.txt: the simulate command that replays the window with the same settings
+//     and the replicas' measured start-up (startup: the median over the runs),
 //     and with capacityCV > 0 (Calibration.CapacityCV) a capacity that moves by it from
 //     interval to interval, averaged over compareSimSeeds draws.
-func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo policy.SLO, prof *perf.Profile, capacityCV float64) error {
+func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo policy.SLO, prof *perf.Profile, capacityCV float64, startup time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -280,7 +288,7 @@ func writeSimInputs(dir string, rates, history []float64, cfg *Config, slo polic
 		split = fmt.Sprintf("%.12f,%.12f,%.12f", train/n, (float64(h)-train)/n, float64(len(rates))/n)
 	}
 	cmd := fmt.Sprintf("bascaler simulate --trace %s --normalize none --split %s --eval %s --interval %s --startup %s --profile profile.csv --slo %gms --slo-metric %s --min %d --max %d --policy %s --format json",
-		trace, split, eval, interval, cfg.StartupDelay, slo.TargetMS, slo.Metric, cfg.Min, cfg.Max, strings.Join(cfg.Policies, ","))
+		trace, split, eval, interval, startup, slo.TargetMS, slo.Metric, cfg.Min, cfg.Max, strings.Join(cfg.Policies, ","))
 	if capacityCV > 0 {
 		// The replica's capacity moves by the measured spread from interval to interval;
 		// one testbed run is one draw of that, so the simulator averages several.

@@ -127,3 +127,28 @@ func TestServerlessColdStartsBinnedByArrival(t *testing.T) {
 		t.Errorf("interval 1: %+v, want 1 cold start held and timed out", c)
 	}
 }
+
+// TestMeasuredStartupIsTheMedianOverRuns: start-ups of 10.2 s and 11.56 s in one run and
+// 11.5 s in another have the median 11.5 s; 11.56 alone rounds to 11.6 s; with no replica
+// started the configured delay stands.
+func TestMeasuredStartupIsTheMedianOverRuns(t *testing.T) {
+	s := func(xs ...float64) *PolicyRun {
+		pr := &PolicyRun{}
+		for _, x := range xs {
+			pr.startups = append(pr.startups, time.Duration(x*float64(time.Second)))
+		}
+		return pr
+	}
+	for _, tc := range []struct {
+		runs []*PolicyRun
+		want time.Duration
+	}{
+		{[]*PolicyRun{s(10.2, 11.56), s(11.5)}, 11500 * time.Millisecond},
+		{[]*PolicyRun{s(11.56)}, 11600 * time.Millisecond},
+		{[]*PolicyRun{s(), s()}, 10 * time.Second},
+	} {
+		if got := measuredStartup(tc.runs, 10*time.Second); got != tc.want {
+			t.Errorf("runs %v: %s, want %s", tc.runs, got, tc.want)
+		}
+	}
+}

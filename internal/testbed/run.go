@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 	}
 	if cfg.OutDir != "" {
-		if err := writeSimInputs(cfg.OutDir, rates, history, &cfg, slo, prof, cal.CapacityCV); err != nil {
+		if err := writeSimInputs(cfg.OutDir, rates, history, &cfg, slo, prof, cal.CapacityCV, measuredStartup(rep.Runs, cfg.StartupDelay)); err != nil {
 			return rep, err
 		}
 		if err := writeProfiling(filepath.Join(cfg.OutDir, "profiling.csv"), cal.Profile); err != nil {
@@ -275,6 +276,21 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 	return pr, nil
 }
 
+// measuredStartup is the median start-up of the replicas the runs asked for, to 0.1 s, or
+// configured when none started.
+func measuredStartup(runs []*PolicyRun, configured time.Duration) time.Duration {
+	var all []float64
+	for _, pr := range runs {
+		for _, d := range pr.startups {
+			all = append(all, d.Seconds())
+		}
+	}
+	if len(all) == 0 {
+		return configured
+	}
+	return time.Duration(math.Round(series.Median(all)*10)) * time.Second / 10
+}
+
 // runPolicy replays rates once under the named policy.
 func runPolicy(ctx context.Context, r *rig, name string, rates, history []float64, slo policy.SLO, prof *perf.Profile, capAtSLO float64) (*PolicyRun, error) {
 	cfg := r.cfg
@@ -285,6 +301,7 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 	if cfg.Min > 0 {
 		initial = driver.StartReplicas(rates, capAtSLO, cfg.Interval, cfg.StartupDelay, cfg.Min, cfg.Max)
 	}
+	asked := time.Now()
 	if err := r.scaler.Scale(ctx, initial); err != nil {
 		return nil, err
 	}
@@ -378,6 +395,14 @@ func runPolicy(ctx context.Context, r *rig, name string, rates, history []float6
 		pr.PromError = promErr.Error()
 	}
 	pr.finish(genRun, samp, seen, coldStarts(r.bal.TakeHeld(), start, cfg.Interval, len(rates)))
+	pr.startups = r.mgr.StartupTimes(asked)
+	if n := len(pr.startups); n > 0 {
+		secs := make([]float64, n)
+		for i, d := range pr.startups {
+			secs[i] = d.Seconds()
+		}
+		pr.Summary.Startups, pr.Summary.StartupMedianS, pr.Summary.StartupMaxS = n, round2(series.Median(secs)), round2(slices.Max(secs))
+	}
 	return pr, nil
 }
 

@@ -77,7 +77,8 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	res := results[0].(map[string]any)
 	for _, key := range []string{"policy", "slo_violation_rate", "requests_over_slo", "failed_requests", "cost_pod_hours",
 		"mean_replicas", "scaling_actions", "over_provision_pod_hours", "under_provision_pod_hours", "requests_not_sent",
-		"repeat", "shortfall", "cpu_per_request_after_ms", "throttled_period_fraction", "throttled_seconds"} {
+		"repeat", "shortfall", "cpu_per_request_after_ms", "throttled_period_fraction", "throttled_seconds",
+		"startups", "startup_median_s", "startup_max_s"} {
 		if _, ok := res[key]; !ok {
 			t.Errorf("result lacks %q", key)
 		}
@@ -104,6 +105,15 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 		t.Error(err)
 	} else if want := fmt.Sprintf("--capacity-jitter %.4f --seeds 10", c.CapacityCV); c.CapacityCV > 0 && !strings.Contains(string(txt), want) {
 		t.Errorf("simulate.txt %q lacks %q", txt, want)
+	} else if s := rep.Results[0]; s.Startups > 0 {
+		// The replicas the run started took at least the 1 s delay to be ready, and the
+		// simulator replays with the measured median.
+		if s.StartupMedianS < 1 || s.StartupMaxS < s.StartupMedianS {
+			t.Errorf("measured start-up: median %g s, max %g s over %d replicas; want at least the 1 s delay", s.StartupMedianS, s.StartupMaxS, s.Startups)
+		}
+		if want := fmt.Sprintf("--startup %s ", measuredStartup(rep.Runs, 0)); !strings.Contains(string(txt), want) {
+			t.Errorf("simulate.txt %q lacks the measured %q", txt, want)
+		}
 	}
 	if m := rep.Machine; m.Mode != "ignore" || m.Cores != machineCPUs() || m.IdleCores < 0 || m.RequestedMax != 4 || m.NeededCores != 0.9 {
 		t.Errorf("machine fit %+v: want mode ignore, %d cores, 4 x 0.1 + 0.5 = 0.9 cores needed", m, machineCPUs())

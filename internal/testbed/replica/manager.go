@@ -65,6 +65,9 @@ type Replica struct {
 	Addr    string // host:port it listens on
 	PID     int
 	Started time.Time
+	// Asked is when the replica was asked for: the Scale call that started it (replicas of
+	// one call start one after another), or the Start call.
+	Asked time.Time
 
 	m       *Manager
 	cmd     *exec.Cmd
@@ -182,6 +185,27 @@ func (m *Manager) Replicas() []*Replica {
 // Start launches one replica and returns once it listens (not once it is ready: readiness
 // is probed in the background and reported through OnChange).
 func (m *Manager) Start(ctx context.Context) (*Replica, error) {
+	return m.start(ctx, time.Now())
+}
+
+// StartupTimes returns, for every replica asked for at or after since that has become
+// ready, the time from the request to its readiness (start-up delay, process start and the
+// readiness probe's polling), in start order: the testbed's measured start-up.
+func (m *Manager) StartupTimes(since time.Time) []time.Duration {
+	m.mu.Lock()
+	all := append([]*Replica(nil), m.all...)
+	m.mu.Unlock()
+	var out []time.Duration
+	for _, r := range all {
+		if at := r.ReadyAt(); !at.IsZero() && !r.Asked.Before(since) {
+			out = append(out, at.Sub(r.Asked))
+		}
+	}
+	return out
+}
+
+// start is Start for a replica asked for at asked.
+func (m *Manager) start(ctx context.Context, asked time.Time) (*Replica, error) {
 	m.mu.Lock()
 	m.next++
 	name := fmt.Sprintf("%s-%d", m.opts.NamePrefix, m.next)
@@ -223,7 +247,7 @@ func (m *Manager) Start(ctx context.Context) (*Replica, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start replica %s (%s %s): %w", name, m.opts.Binary, strings.Join(args, " "), err)
 	}
-	r := &Replica{Name: name, PID: cmd.Process.Pid, Started: time.Now(), m: m, cmd: cmd,
+	r := &Replica{Name: name, PID: cmd.Process.Pid, Started: time.Now(), Asked: asked, m: m, cmd: cmd,
 		done: make(chan struct{}), tail: &tailBuffer{max: 20}}
 	m.mu.Lock()
 	m.all = append(m.all, r)

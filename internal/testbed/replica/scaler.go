@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Scaler scales serve-fft processes on this machine: the testbed's counterpart of patching a
@@ -41,6 +42,7 @@ func (l *Scaler) Scale(ctx context.Context, n int) error {
 	if n < 0 {
 		return fmt.Errorf("replica scaler: cannot scale to %d replicas", n)
 	}
+	asked := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var starting, ready []*Replica
@@ -54,7 +56,7 @@ func (l *Scaler) Scale(ctx context.Context, n int) error {
 	}
 	have := len(starting) + len(ready)
 	for ; have < n; have++ {
-		if _, err := l.m.Start(ctx); err != nil {
+		if _, err := l.m.start(ctx, asked); err != nil {
 			return fmt.Errorf("replica scaler: scale to %d: %w", n, err)
 		}
 	}

@@ -15,6 +15,7 @@ func TestScalerStartsAndStopsRealProcesses(t *testing.T) {
 	if err := s.Scale(ctx, -1); err == nil {
 		t.Fatal("scale to -1 accepted")
 	}
+	before := time.Now()
 	if err := s.Scale(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +27,23 @@ func TestScalerStartsAndStopsRealProcesses(t *testing.T) {
 	}
 	if a, r := s.Counts(); a != 3 || r != 3 {
 		t.Fatalf("after the start-up delay: allocated %d, ready %d; want 3 and 3", a, r)
+	}
+	// The measured start-up runs from the Scale call (the three were asked for at once and
+	// started one after another) to readiness: at least the 5 s delay each.
+	ups := m.StartupTimes(before)
+	if len(ups) != 3 {
+		t.Fatalf("start-up times %v, want the three replicas'", ups)
+	}
+	for i, r := range m.Replicas() {
+		if r.Asked != m.Replicas()[0].Asked || r.Asked.Before(before) || r.Started.Before(r.Asked) {
+			t.Errorf("replica %s asked at %v, started at %v: want all asked by the one Scale call before starting", r.Name, r.Asked, r.Started)
+		}
+		if ups[i] < 5*time.Second || ups[i] > 30*time.Second {
+			t.Errorf("replica %s: start-up %s, want at least the 5 s delay", r.Name, ups[i])
+		}
+	}
+	if later := m.StartupTimes(time.Now()); len(later) != 0 {
+		t.Errorf("start-up times since now: %v, want none", later)
 	}
 	// Up by one, then down by two at once: the starting replica goes first, then the
 	// newest ready one, so the two oldest keep serving.
