@@ -172,15 +172,16 @@ func keptUp(s perf.ProfilingSample, offered float64) bool {
 
 // profileReplica drives one replica at each of profileLoads of capacity (the CPU estimate)
 // for step, then at overloadLoads until a step is not kept up, and measures latency (client
-// side), errors and CPU (from the replica). It returns the kept-up steps (the profile's
-// operating points), the step that was not (nil when every step kept up) and the saturation
-// throughput: the completions per second of that step, at least the heaviest kept-up load.
-// Loads rise monotonically and the first step not kept up ends the profile, so no step
-// inherits another's queue.
-func profileReplica(ctx context.Context, url, replicaAddr string, capacity, share float64, step time.Duration) (kept []perf.ProfilingSample, over *perf.ProfilingSample, saturation float64, err error) {
+// side), errors and CPU (from the replica). Each operating point is measured repeats times
+// and summarised by its median (repeatedStep). It returns the kept-up points (the profile's
+// operating points), the point that was not (nil when every point kept up) and the
+// saturation throughput: the completions per second of that point, at least the heaviest
+// kept-up load. Loads rise monotonically and the first point not kept up ends the profile,
+// so no step inherits another's queue.
+func profileReplica(ctx context.Context, url, replicaAddr string, capacity, share float64, step time.Duration, repeats int) (kept []perf.ProfilingSample, over *perf.ProfilingSample, saturation float64, err error) {
 	for i, f := range append(append([]float64(nil), profileLoads...), overloadLoads...) {
 		rate := f * capacity
-		s, served, err := profileStep(ctx, url, replicaAddr, rate, share, step)
+		s, served, err := repeatedStep(ctx, url, replicaAddr, rate, share, step, repeats)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -194,6 +195,45 @@ func profileReplica(ctx context.Context, url, replicaAddr string, capacity, shar
 		break
 	}
 	return kept, over, saturation, nil
+}
+
+// repeatedStep measures one operating point repeats times (profileStep) and returns the
+// median of each field over the repeats, and the median completion rate. A replica's
+// capacity moves from one stretch of seconds to the next (Calibration.CapacityCV: 6-13% on
+// this machine): one step near the knee is one draw of it, and a profile built from single
+// draws measured the knee twice as slow as the run on one window and twice as fast on
+// another (bench/testbed.md). The median of three is the typical replica.
+func repeatedStep(ctx context.Context, url, replicaAddr string, rate, share float64, step time.Duration, repeats int) (perf.ProfilingSample, float64, error) {
+	var ss []perf.ProfilingSample
+	var served []float64
+	for range max(repeats, 1) {
+		s, sv, err := profileStep(ctx, url, replicaAddr, rate, share, step)
+		if err != nil {
+			return s, 0, err
+		}
+		ss, served = append(ss, s), append(served, sv)
+	}
+	return medianSample(ss), series.Median(served), nil
+}
+
+// medianSample is the field-wise median of samples of one operating point.
+func medianSample(ss []perf.ProfilingSample) perf.ProfilingSample {
+	med := func(f func(perf.ProfilingSample) float64) float64 {
+		xs := make([]float64, len(ss))
+		for i, s := range ss {
+			xs[i] = f(s)
+		}
+		return series.Median(xs)
+	}
+	return perf.ProfilingSample{
+		LoadPerPod: med(func(s perf.ProfilingSample) float64 { return s.LoadPerPod }),
+		Replicas:   ss[0].Replicas,
+		CPUPct:     med(func(s perf.ProfilingSample) float64 { return s.CPUPct }),
+		MeanMS:     med(func(s perf.ProfilingSample) float64 { return s.MeanMS }),
+		P95MS:      med(func(s perf.ProfilingSample) float64 { return s.P95MS }),
+		P99MS:      med(func(s perf.ProfilingSample) float64 { return s.P99MS }),
+		ErrorRate:  med(func(s perf.ProfilingSample) float64 { return s.ErrorRate }),
+	}
 }
 
 // saturationSpread offers the replica rate req/s (past its saturation) for step, n times,

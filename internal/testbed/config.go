@@ -64,6 +64,10 @@ type Config struct {
 	// profiling load step (default 4 s).
 	CalibrationRequests int
 	ProfileStep         time.Duration
+	// ProfileRepeats is how many times each profiling load is measured (default 3); the
+	// profile takes the median of each field (a replica's capacity moves by several percent
+	// from one step to the next, so one step at the knee is one draw of it).
+	ProfileRepeats int
 	// ScrapeInterval is Prometheus' scrape interval (default 1 s).
 	ScrapeInterval time.Duration
 	// Prometheus is the prometheus binary (default: "prometheus" from PATH).
@@ -140,6 +144,9 @@ func (c *Config) defaults() error {
 	}
 	if c.ReserveCores == 0 {
 		c.ReserveCores = 0.5
+	}
+	if c.ProfileRepeats == 0 {
+		c.ProfileRepeats = 3
 	}
 	if c.SaturationRepeats == 0 {
 		c.SaturationRepeats = 4
@@ -225,6 +232,9 @@ func (c *Config) defaults() error {
 	}
 	if !(c.ReserveCores >= 0) || c.ReserveCores > 8 {
 		bad("reserve %g cores out of range [0, 8]", c.ReserveCores)
+	}
+	if c.ProfileRepeats < 1 || c.ProfileRepeats > 10 {
+		bad("profile repeats %d out of range [1, 10]", c.ProfileRepeats)
 	}
 	if c.SaturationRepeats < 2 || c.SaturationRepeats > 20 {
 		bad("saturation repeats %d out of range [2, 20]", c.SaturationRepeats)

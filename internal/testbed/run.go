@@ -169,10 +169,10 @@ func calibrate(ctx context.Context, r *rig) (Calibration, *perf.Profile, policy.
 	}
 	cal.ReplicaCapacity = r.share / cpu
 	cal.MachineCapacity = float64(machineCPUs()) / cpu
-	fmt.Fprintf(cfg.Log, "testbed: profiling one replica at %v of %.1f req/s, then past it (%v) until it stops keeping up, %s each\n",
-		profileLoads, cal.ReplicaCapacity, overloadLoads, cfg.ProfileStep)
+	fmt.Fprintf(cfg.Log, "testbed: profiling one replica at %v of %.1f req/s, then past it (%v) until it stops keeping up, %d x %s each (median)\n",
+		profileLoads, cal.ReplicaCapacity, overloadLoads, cfg.ProfileRepeats, cfg.ProfileStep)
 	var err error
-	cal.Profile, cal.Overload, cal.ReplicaSaturation, err = profileReplica(ctx, r.target(), addr, cal.ReplicaCapacity, r.share, cfg.ProfileStep)
+	cal.Profile, cal.Overload, cal.ReplicaSaturation, err = profileReplica(ctx, r.target(), addr, cal.ReplicaCapacity, r.share, cfg.ProfileStep, cfg.ProfileRepeats)
 	if err != nil {
 		return fail(err)
 	}

@@ -33,7 +33,7 @@ func TestServerlessScaleToZeroAndBack(t *testing.T) {
 		Params:   map[string]string{"keepalive.period": "1s"},
 		Min:      0, ScaleToZero: true, Max: 2, StartupDelay: time.Second, CPUShare: 0.1,
 		ScrapeInterval:      500 * time.Millisecond,
-		CalibrationRequests: 40, ProfileStep: time.Second, PeakFraction: 0.2, SaturationRepeats: 2,
+		CalibrationRequests: 40, ProfileStep: time.Second, PeakFraction: 0.2, SaturationRepeats: 2, ProfileRepeats: 1,
 		ReplicaBinary: bin, ReplicaArgs: args, Log: testLog{t},
 		// A functional test of scale to zero on a shared machine (as
 		// TestCompressedBurstRunScalesUpThenDown): at 16 rounds a request costs about 3 ms

@@ -41,7 +41,7 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 		Policies: []string{"hpa"},
 		Params:   map[string]string{"hpa.period": "6s", "hpa.window": "6s", "hpa.target": "0.3"},
 		Min:      1, Max: 4, StartupDelay: time.Second, CPUShare: 0.1,
-		CalibrationRequests: 15, ProfileStep: 1500 * time.Millisecond, SaturationRepeats: 2,
+		CalibrationRequests: 15, ProfileStep: 1500 * time.Millisecond, SaturationRepeats: 2, ProfileRepeats: 1,
 		ReplicaBinary: bin, ReplicaArgs: args, OutDir: out, Log: testLog{t},
 		// A functional test on a machine shared with other test packages: measure and
 		// report the machine, the calibration's spread and the drift, but judge nothing by
@@ -251,7 +251,7 @@ func TestCancelledRunStopsEveryProcess(t *testing.T) {
 		Min: 2, Max: 3, StartupDelay: 500 * time.Millisecond, CPUShare: 0.1, Rounds: 16,
 		// process_cpu_seconds_total moves in 10 ms clock ticks: calibration needs requests
 		// that add up to several ticks, or it (rightly) fails before the cancellation.
-		CalibrationRequests: 10, ProfileStep: time.Second, SaturationRepeats: 2, ReplicaBinary: bin, ReplicaArgs: args,
+		CalibrationRequests: 10, ProfileStep: time.Second, SaturationRepeats: 2, ProfileRepeats: 1, ReplicaBinary: bin, ReplicaArgs: args,
 		// It tests the cancellation, so it judges neither the machine nor the calibration: one
 		// probe (no spread: [1 3 4] ms over 3 probes was refused beside other test packages).
 		Calibrations: 1, Fit: FitIgnore, MaxDrift: 1, MaxShortfall: 1}
