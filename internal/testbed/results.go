@@ -49,8 +49,10 @@ type Summary struct {
 	ThrottledPeriodFraction float64 `json:"throttled_period_fraction"`
 	ThrottledSeconds        float64 `json:"throttled_seconds"`
 	// Startups counts the replicas the run asked for (its initial scale-up included) that
-	// became ready; StartupMedianS and StartupMaxS are their times from the request to
-	// readiness: the configured start-up delay plus process start and the readiness probe.
+	// became ready; StartupMedianS and StartupMaxS are their times from the interval
+	// boundary the decision was for to readiness: the decision loop's settle and metric read
+	// (it acts after the boundary's last scrape), then the configured start-up delay,
+	// process start and the readiness probe.
 	Startups       int     `json:"startups"`
 	StartupMedianS float64 `json:"startup_median_s"`
 	StartupMaxS    float64 `json:"startup_max_s"`

@@ -454,7 +454,10 @@ func decideLoop(ctx context.Context, r *rig, loop *driver.Loop, src driver.Sourc
 		}
 		d.Explanation = st.Explanation()
 		if st.Desired != replicas {
-			if err := r.scaler.Scale(ctx, st.Desired); err != nil {
+			// Asked for at the boundary the decision is for: the settle and the metric
+			// read before it count in the replicas' measured start-up, as the simulator,
+			// which decides at the boundary, must see them.
+			if err := r.scaler.ScaleAt(ctx, st.Desired, boundary); err != nil {
 				return err
 			}
 			loop.Applied(boundary, replicas, st.Desired)

@@ -65,8 +65,8 @@ type Replica struct {
 	Addr    string // host:port it listens on
 	PID     int
 	Started time.Time
-	// Asked is when the replica was asked for: the Scale call that started it (replicas of
-	// one call start one after another), or the Start call.
+	// Asked is when the replica was asked for: the instant of the decision that started it
+	// (Scaler.ScaleAt; replicas of one call start one after another), or the Start call.
 	Asked time.Time
 
 	m       *Manager

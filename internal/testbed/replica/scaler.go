@@ -39,10 +39,16 @@ func (l *Scaler) Counts() (allocated, ready int) {
 // yet), then the newest ready ones, as the ReplicaSet controller prefers not-ready and
 // younger pods when it deletes.
 func (l *Scaler) Scale(ctx context.Context, n int) error {
+	return l.ScaleAt(ctx, n, time.Now())
+}
+
+// ScaleAt is Scale for a decision taken for the instant asked (a control loop that reads
+// metrics first acts some time after the instant it decides for): replicas it starts record
+// asked as their Asked time, so Manager.StartupTimes counts that lag in their start-up.
+func (l *Scaler) ScaleAt(ctx context.Context, n int, asked time.Time) error {
 	if n < 0 {
 		return fmt.Errorf("replica scaler: cannot scale to %d replicas", n)
 	}
-	asked := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var starting, ready []*Replica
