@@ -112,7 +112,7 @@ func (f *testbedRunFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&cfg.SaturationRepeats, "saturation-repeats", 4, "intervals at 1.2x the replica's saturation in calibration; their throughput's spread sizes the simulator's --capacity-jitter under --compare-sim")
 	fl.Float64Var(&cfg.MaxCalibrationSpread, "max-calibration-spread", 0.2, "refuse the run when the probes' (max-min)/median exceeds this")
 	fl.Float64Var(&cfg.MaxShortfall, "max-shortfall", 0.01, "stop the run as invalid when the load generator fails to send more than this share of a policy's requests on time")
-	fl.Float64Var(&cfg.MaxDrift, "max-drift", 0.25, "stop the run as invalid when the CPU per request probed after a policy's run moves more than this from calibration")
+	fl.Float64Var(&cfg.MaxDrift, "max-drift", 0.25, "stop the run as invalid when the CPU per request under load during a policy's run (Prometheus) moves more than this from the profiled replica's at calibration")
 	fl.IntVar(&cfg.Repeats, "repeats", 1, "runs of every policy (order rotated each round); the agreement reports their spread")
 }
 

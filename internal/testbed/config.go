@@ -100,8 +100,10 @@ type Config struct {
 	SaturationRepeats int
 	// MaxShortfall (default 0.01) is the share of a policy's scheduled requests the load
 	// generator may fail to send on time; MaxDrift (default 0.25) is how far the CPU per
-	// request, probed again after each policy's run, may move from the calibration. Past
-	// either, the run stops as invalid (an *InvalidRunError naming the policy and cause).
+	// request the replicas used under load during a policy's run (Prometheus) may move from
+	// the profiled replica's under load at calibration (a run without Prometheus CPU: the
+	// spaced probe after it against the calibration's probes). Past either, the run stops
+	// as invalid (an *InvalidRunError naming the policy and cause).
 	MaxShortfall, MaxDrift float64
 	// Repeats runs every policy this many times (default 1), rotating the order each
 	// round so that slow drift of the machine does not favour one policy.

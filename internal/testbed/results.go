@@ -42,6 +42,10 @@ type Summary struct {
 	// CPUPerRequestAfterMS is the CPU per request probed again on one replica right after
 	// the run (the calibration's probe): how far the machine drifted during it.
 	CPUPerRequestAfterMS float64 `json:"cpu_per_request_after_ms"`
+	// CPUPerRequestRunMS is the CPU per request the ready replicas used during the run
+	// (Prometheus' CPU over the requests answered; 0 when it reported no CPU): judged
+	// against the profiled replica's under load (Config.MaxDrift).
+	CPUPerRequestRunMS float64 `json:"cpu_per_request_run_ms"`
 	// ThrottledPeriodFraction and ThrottledSeconds are the replicas' CFS throttling during
 	// the run (cgroup cpu.stat summed over replicas; zero without a cgroup quota): the share
 	// of enforcement periods in which a replica used up its quota and was stopped, and the

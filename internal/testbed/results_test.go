@@ -152,3 +152,30 @@ func TestMeasuredStartupIsTheMedianOverRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUPerRequestUnderLoad: two 15 s intervals with Prometheus CPU 0.5 of a 0.1-core share
+// on 2 ready replicas and 0.25 on 4 (1.5 CPU-s each) over 300 and 200 answered requests are 3
+// CPU-s over 500 = 6 ms a request; an interval Prometheus did not report is left out. The
+// profile's points at half the 20 req/s estimate or more: 12 req/s at 75% (0.075 / 12 = 6.25
+// ms) and 16 at 90% (5.625 ms), median 5.94 ms; the 4 req/s point is not under load.
+func TestCPUPerRequestUnderLoad(t *testing.T) {
+	rec := func(cpu, ready float64, ok uint64) IntervalRecord {
+		r := IntervalRecord{PromCPU: cpu, Ready: ready}
+		r.OK = ok
+		return r
+	}
+	got := runCPUPerRequest([]IntervalRecord{rec(0.5, 2, 300), rec(0.25, 4, 200), rec(math.NaN(), 3, 900)}, 0.1, 15*time.Second)
+	if math.Abs(got-0.006) > 1e-12 {
+		t.Errorf("run CPU per request %g s, want 0.006", got)
+	}
+	if got := runCPUPerRequest([]IntervalRecord{rec(math.NaN(), 3, 900)}, 0.1, 15*time.Second); got != 0 {
+		t.Errorf("no Prometheus CPU: %g, want 0", got)
+	}
+	pts := []perf.ProfilingSample{{LoadPerPod: 4, CPUPct: 30}, {LoadPerPod: 12, CPUPct: 75}, {LoadPerPod: 16, CPUPct: 90}}
+	if got, want := loadedCPUPerRequest(pts, 0.1, 20), (0.075/12+0.09/16)/2; math.Abs(got-want) > 1e-12 {
+		t.Errorf("profiled CPU per request under load %g s, want %g", got, want)
+	}
+	if got := loadedCPUPerRequest(pts[:1], 0.1, 20); got != 0 {
+		t.Errorf("no point under load: %g, want 0", got)
+	}
+}

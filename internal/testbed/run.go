@@ -267,6 +267,21 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 			"the load generator could not send %.1f%% of the scheduled requests on time (bound %.1f%%): the machine could not generate the load; lower --peak-fraction or run on an idler machine",
 			100*s.Shortfall, 100*cfg.MaxShortfall)}
 	}
+	// The machine's speed is judged under load: the CPU per request the replicas used
+	// during the run against what the profiled replica used under load at calibration.
+	// Spaced single probes (CPUPerRequestAfterMS, reported) moved by up to 45% after runs
+	// whose loaded cost had not moved (bench/testbed.md), so they judge only a run whose
+	// CPU Prometheus did not report.
+	run, loaded := runCPUPerRequest(pr.Records, r.share, cfg.Interval), loadedCPUPerRequest(cal.Profile, r.share, cal.ReplicaCapacity)
+	s.CPUPerRequestRunMS = round2(run * 1000)
+	if run > 0 && loaded > 0 {
+		if drift := math.Abs(run/loaded - 1); drift > cfg.MaxDrift {
+			return pr, &InvalidRunError{Policy: name, Repeat: repeat, Reason: fmt.Sprintf(
+				"CPU per request under load moved from %.2f ms at calibration to %.2f ms during the run (%.0f%%, bound %.0f%%): the machine's speed changed under the run",
+				loaded*1000, run*1000, 100*drift, 100*cfg.MaxDrift)}
+		}
+		return pr, nil
+	}
 	res := 2 * cpuTick.Seconds() * 1000 / float64(max(10, cfg.CalibrationRequests/2))
 	if drift := math.Abs(cpu*1000/cal.CPUPerRequestMS - 1); math.Abs(cpu*1000-cal.CPUPerRequestMS) > cfg.MaxDrift*cal.CPUPerRequestMS+res {
 		return pr, &InvalidRunError{Policy: name, Repeat: repeat, Reason: fmt.Sprintf(
@@ -274,6 +289,41 @@ func runChecked(ctx context.Context, r *rig, name string, repeat int, rates, his
 			cal.CPUPerRequestMS, cpu*1000, 100*drift, 100*cfg.MaxDrift)}
 	}
 	return pr, nil
+}
+
+// runCPUPerRequest is the CPU seconds per request the ready replicas used over a run: per
+// interval Prometheus' CPU (a fraction of each ready replica's share) x ready replicas x
+// share x interval, over the requests answered, summed over the intervals where Prometheus
+// reported CPU. 0 when it reported none.
+func runCPUPerRequest(recs []IntervalRecord, share float64, interval time.Duration) float64 {
+	var cpu, served float64
+	for _, r := range recs {
+		if math.IsNaN(r.PromCPU) || r.OK == 0 {
+			continue
+		}
+		cpu += r.PromCPU * r.Ready * share * interval.Seconds()
+		served += float64(r.OK)
+	}
+	if served == 0 {
+		return 0
+	}
+	return cpu / served
+}
+
+// loadedCPUPerRequest is the profiled replica's CPU seconds per request under load: the
+// median over the profile's points at half the CPU estimate (capacity) or more of CPU x
+// share / load. 0 without such points.
+func loadedCPUPerRequest(points []perf.ProfilingSample, share, capacity float64) float64 {
+	var xs []float64
+	for _, p := range points {
+		if p.LoadPerPod >= 0.5*capacity && p.LoadPerPod > 0 {
+			xs = append(xs, p.CPUPct/100*share/p.LoadPerPod)
+		}
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	return series.Median(xs)
 }
 
 // measuredStartup is the median start-up of the replicas the runs asked for, to 0.1 s, or

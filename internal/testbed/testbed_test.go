@@ -78,7 +78,7 @@ func TestCompressedBurstRunScalesUpThenDown(t *testing.T) {
 	for _, key := range []string{"policy", "slo_violation_rate", "requests_over_slo", "failed_requests", "cost_pod_hours",
 		"mean_replicas", "scaling_actions", "over_provision_pod_hours", "under_provision_pod_hours", "requests_not_sent",
 		"repeat", "shortfall", "cpu_per_request_after_ms", "throttled_period_fraction", "throttled_seconds",
-		"startups", "startup_median_s", "startup_max_s"} {
+		"startups", "startup_median_s", "startup_max_s", "cpu_per_request_run_ms"} {
 		if _, ok := res[key]; !ok {
 			t.Errorf("result lacks %q", key)
 		}
